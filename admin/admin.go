@@ -1,0 +1,172 @@
+// Package admin serves the management routes that any role answers: topics and their
+// queues (and, later, consumer groups and subscriptions).
+package admin
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/metadata"
+)
+
+// Limits on topic settings.
+const (
+	DefaultQueues         = 8
+	MaxQueues             = 1024
+	DefaultRetentionHours = 72
+	MaxRetentionHours     = 24 * 365 * 10
+	maxRequestBytes       = 1 << 20
+)
+
+// Service answers the admin routes from the metadata store.
+type Service struct {
+	store *metadata.Store
+}
+
+// New returns the admin service.
+func New(store *metadata.Store) *Service { return &Service{store: store} }
+
+// Register adds the admin routes.
+func (s *Service) Register(e *echo.Echo) {
+	e.POST("/v1/topics", s.createTopic)
+	e.GET("/v1/topics", s.listTopics)
+	e.GET("/v1/topics/:topic", s.getTopic)
+	e.DELETE("/v1/topics/:topic", s.deleteTopic)
+	e.GET("/v1/topics/:topic/queues", s.listQueues)
+}
+
+type createTopicRequest struct {
+	Name           string `json:"name"`
+	Type           string `json:"type"`
+	Queues         *int   `json:"queues"`
+	RetentionHours *int   `json:"retentionHours"`
+	LiteTTLMinutes *int   `json:"liteTtlMinutes"`
+}
+
+func (s *Service) createTopic(c echo.Context) error {
+	var req createTopicRequest
+	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+		return err
+	}
+	t, err := topicFromRequest(req)
+	if err != nil {
+		return err
+	}
+	got, created, err := s.store.TopicCreate(c.Request().Context(), t)
+	if errors.Is(err, metadata.ErrConflict) {
+		return httpapi.Errorf(http.StatusConflict, httpapi.CodeTopicExists, "topic %s exists with other settings", t.Name)
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, topicView(got))
+}
+
+func topicFromRequest(req createTopicRequest) (metadata.Topic, error) {
+	bad := func(format string, args ...any) error {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, format, args...)
+	}
+	if err := httpapi.CheckName("topic", req.Name); err != nil {
+		return metadata.Topic{}, err
+	}
+	t := metadata.Topic{Name: req.Name, Type: req.Type, Queues: DefaultQueues, RetentionHours: DefaultRetentionHours}
+	if t.Type == "" {
+		t.Type = metadata.TopicNormal
+	}
+	switch t.Type {
+	case metadata.TopicNormal, metadata.TopicFIFO, metadata.TopicDelay, metadata.TopicTransaction, metadata.TopicLite:
+	default:
+		return t, bad("type must be NORMAL, FIFO, DELAY, TRANSACTION or LITE, not %q", req.Type)
+	}
+	if req.Queues != nil {
+		if *req.Queues < 1 || *req.Queues > MaxQueues {
+			return t, bad("queues must be 1-%d", MaxQueues)
+		}
+		t.Queues = *req.Queues
+	}
+	if t.Type == metadata.TopicLite {
+		// Each lite topic is one queue of its own; the count is not configurable.
+		if req.Queues != nil && *req.Queues != 1 {
+			return t, bad("a LITE topic has one queue per lite topic; omit queues")
+		}
+		t.Queues = 1
+	}
+	if req.RetentionHours != nil {
+		if *req.RetentionHours < 1 || *req.RetentionHours > MaxRetentionHours {
+			return t, bad("retentionHours must be 1-%d", MaxRetentionHours)
+		}
+		t.RetentionHours = *req.RetentionHours
+	}
+	if req.LiteTTLMinutes != nil {
+		if t.Type != metadata.TopicLite {
+			return t, bad("liteTtlMinutes applies to LITE topics only")
+		}
+		if *req.LiteTTLMinutes < 0 {
+			return t, bad("liteTtlMinutes must be >= 0 (0 = never expire)")
+		}
+		t.LiteTTLMinutes = *req.LiteTTLMinutes
+	}
+	return t, nil
+}
+
+func (s *Service) listTopics(c echo.Context) error {
+	ts, err := s.store.TopicList(c.Request().Context())
+	if err != nil {
+		return storeError(err)
+	}
+	out := make([]httpapi.Topic, len(ts))
+	for i, t := range ts {
+		out[i] = topicView(t)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"topics": out})
+}
+
+func (s *Service) getTopic(c echo.Context) error {
+	t, err := s.store.TopicGet(c.Request().Context(), c.Param("topic"))
+	if err != nil {
+		return storeError(err)
+	}
+	return c.JSON(http.StatusOK, topicView(t))
+}
+
+func (s *Service) deleteTopic(c echo.Context) error {
+	if err := s.store.TopicDelete(c.Request().Context(), c.Param("topic")); err != nil {
+		return storeError(err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Service) listQueues(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := s.store.TopicGet(ctx, c.Param("topic")); err != nil {
+		return storeError(err)
+	}
+	qs, err := s.store.QueueList(ctx, c.Param("topic"))
+	if err != nil {
+		return storeError(err)
+	}
+	out := make([]httpapi.QueueInfo, len(qs))
+	for i, q := range qs {
+		out[i] = httpapi.QueueInfo{QueueID: q.QueueID, LiteTopic: q.LiteTopic, MinOffset: q.MinOffset, MaxOffset: q.NextOffset}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"queues": out})
+}
+
+func topicView(t metadata.Topic) httpapi.Topic {
+	return httpapi.Topic{Name: t.Name, Type: t.Type, Queues: t.Queues, RetentionHours: t.RetentionHours,
+		LiteTTLMinutes: t.LiteTTLMinutes, CreatedAt: t.CreatedAt.UTC()}
+}
+
+func storeError(err error) error {
+	if errors.Is(err, metadata.ErrNotFound) {
+		return httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "%v", err)
+	}
+	return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "metadata store: %v", err)
+}

@@ -1,0 +1,41 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// DecodeJSON reads a JSON request body of at most limit bytes into v. Unknown fields,
+// trailing data and malformed JSON get 400 MALFORMED_JSON; a body over the limit gets 413.
+func DecodeJSON(c echo.Context, limit int64, v any) error {
+	r := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err, limit)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return jsonError(err, limit)
+		}
+		return Errorf(http.StatusBadRequest, CodeMalformedJSON, "unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func jsonError(err error, limit int64) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body exceeds %d bytes", limit)
+	}
+	if errors.Is(err, io.EOF) {
+		return Errorf(http.StatusBadRequest, CodeMalformedJSON, "request body is empty")
+	}
+	return Errorf(http.StatusBadRequest, CodeMalformedJSON, "%s", fmt.Sprint(err))
+}

@@ -1,0 +1,110 @@
+// Package httpapi holds what the HTTP front ends share: the error shape of the contract,
+// name validation, and the JSON types of messages. It sits below ingest, reader and admin,
+// which register their own routes.
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Error codes of the contract.
+const (
+	CodeBadRequest          = "BAD_REQUEST"
+	CodeInvalidName         = "INVALID_NAME"
+	CodeMalformedJSON       = "MALFORMED_JSON"
+	CodeTopicNotFound       = "TOPIC_NOT_FOUND"
+	CodeQueueNotFound       = "QUEUE_NOT_FOUND"
+	CodeMessageNotFound     = "MESSAGE_NOT_FOUND"
+	CodeTopicExists         = "TOPIC_EXISTS"
+	CodeMessageTypeMismatch = "MESSAGE_TYPE_MISMATCH"
+	CodeTooLarge            = "REQUEST_TOO_LARGE"
+	CodeBodyTooLarge        = "BODY_TOO_LARGE"
+	CodeThrottled           = "THROTTLED"
+	CodeUnavailable         = "STORAGE_UNAVAILABLE"
+	CodeNotFound            = "NOT_FOUND"
+	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"
+	CodeInternal            = "INTERNAL"
+)
+
+// Error is an API error: an HTTP status and a machine-readable code.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// Errorf builds an API error.
+func Errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// ErrorHandler renders every error as the contract's `{"error":{"code","message"}}`.
+// Errors that are not *Error become 500 INTERNAL and are logged.
+func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		var apiErr *Error
+		var echoErr *echo.HTTPError
+		switch {
+		case errors.As(err, &apiErr):
+		case errors.As(err, &echoErr):
+			apiErr = fromEcho(echoErr)
+		default:
+			logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			apiErr = Errorf(http.StatusInternalServerError, CodeInternal, "internal error")
+		}
+		var body errorBody
+		body.Error.Code, body.Error.Message = apiErr.Code, apiErr.Message
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(apiErr.Status)
+			return
+		}
+		_ = c.JSON(apiErr.Status, body)
+	}
+}
+
+func fromEcho(e *echo.HTTPError) *Error {
+	msg := fmt.Sprint(e.Message)
+	switch e.Code {
+	case http.StatusNotFound:
+		return Errorf(e.Code, CodeNotFound, "no such route")
+	case http.StatusMethodNotAllowed:
+		return Errorf(e.Code, CodeMethodNotAllowed, "method not allowed")
+	case http.StatusRequestEntityTooLarge:
+		return Errorf(e.Code, CodeTooLarge, "request body too large")
+	case http.StatusBadRequest:
+		return Errorf(e.Code, CodeBadRequest, "%s", msg)
+	}
+	return Errorf(e.Code, fmt.Sprintf("HTTP_%d", e.Code), "%s", msg)
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,127}$`)
+
+// ValidName reports whether s is a valid user-chosen name (topics, groups, lite topics,
+// tags): 1–127 characters of [A-Za-z0-9_-].
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
+// CheckName returns a 400 INVALID_NAME error for an invalid name.
+func CheckName(kind, s string) error {
+	if !ValidName(s) {
+		return Errorf(http.StatusBadRequest, CodeInvalidName, "%s %q must be 1-127 characters of [A-Za-z0-9_-]", kind, s)
+	}
+	return nil
+}

@@ -1,0 +1,243 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/floemq/floe/bloom"
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/segment"
+)
+
+// request is one send waiting for its batch.
+type request struct {
+	n       int
+	bytes   int64
+	offsets []int64
+	err     error
+	done    chan struct{}
+}
+
+// slot says where a record sits: which request and which of its messages.
+type slot struct {
+	req *request
+	idx int
+}
+
+// queueChunk gathers one queue's records of a batch.
+type queueChunk struct {
+	queue metadata.Queue
+	recs  []segment.Record
+	slots []slot
+}
+
+// batch is the set of sends that one flush makes durable.
+type batch struct {
+	seq      uint64
+	chunks   map[int64]*queueChunk
+	order    []*queueChunk
+	reqs     []*request
+	bytes    int64
+	messages int
+	timer    *time.Timer
+	reason   string
+
+	uploaded  chan struct{}
+	uploadErr error
+	objectKey string
+	size      int64
+	commits   []metadata.ChunkCommit
+}
+
+func (s *Service) newBatch() *batch {
+	s.seq++
+	return &batch{seq: s.seq, chunks: map[int64]*queueChunk{}, uploaded: make(chan struct{})}
+}
+
+func (b *batch) add(q metadata.Queue, rec segment.Record, req *request, idx int) *queueChunk {
+	qc, ok := b.chunks[q.Ref]
+	if !ok {
+		qc = &queueChunk{queue: q}
+		b.chunks[q.Ref] = qc
+		b.order = append(b.order, qc)
+	}
+	qc.recs = append(qc.recs, rec)
+	qc.slots = append(qc.slots, slot{req: req, idx: idx})
+	return qc
+}
+
+// cutLocked closes the open batch and hands it to the flush pipeline. s.mu is held.
+func (s *Service) cutLocked(reason string) {
+	b := s.cur
+	if b.timer != nil {
+		b.timer.Stop()
+	}
+	b.reason = reason
+	s.cur = s.newBatch()
+	s.metrics.flushes.WithLabelValues(reason).Inc()
+	s.flushQ <- b
+}
+
+func (s *Service) lingerExpired(b *batch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == b && !s.stopped && b.messages > 0 {
+		s.cutLocked("linger")
+	}
+}
+
+// dispatch starts uploads in flush order, at most MaxUploads at once, and passes each batch
+// on to the committer in the same order.
+func (s *Service) dispatch() {
+	defer close(s.commitQ)
+	for b := range s.flushQ {
+		s.uploads <- struct{}{}
+		go func(b *batch) {
+			defer func() { <-s.uploads }()
+			b.uploadErr = s.upload(b)
+			close(b.uploaded)
+		}(b)
+		s.commitQ <- b
+	}
+}
+
+// upload encodes the batch as one segment object and PUTs it, retrying until PutTimeout.
+func (s *Service) upload(b *batch) error {
+	storeTime := s.cfg.Now()
+	inputs := make([]segment.ChunkInput, len(b.order))
+	for i, qc := range b.order {
+		for j := range qc.recs {
+			qc.recs[j].StoreTime = storeTime
+		}
+		inputs[i] = segment.ChunkInput{Topic: qc.queue.Topic, QueueID: int32(qc.queue.QueueID), LiteTopic: qc.queue.LiteTopic, Records: qc.recs}
+	}
+	obj, infos, err := segment.Encode(inputs)
+	if err != nil {
+		s.metrics.flushFailures.WithLabelValues("encode").Inc()
+		return fmt.Errorf("encoding segment: %w", err)
+	}
+	b.commits = make([]metadata.ChunkCommit, len(b.order))
+	for i, qc := range b.order {
+		f := bloom.New(len(qc.recs) * 2)
+		for _, r := range qc.recs {
+			f.Add(bloom.IDItem(r.MessageID))
+			for _, k := range r.Keys {
+				f.Add(bloom.KeyItem(k))
+			}
+		}
+		b.commits[i] = metadata.ChunkCommit{
+			QueueRef: qc.queue.Ref, Count: len(qc.recs), ByteOffset: infos[i].Offset, ByteLength: infos[i].Length,
+			MinStoreTime: storeTime, MaxStoreTime: storeTime, Bloom: f.Bytes(),
+		}
+	}
+	b.size = int64(len(obj))
+	b.objectKey = fmt.Sprintf("%s%s/%s-%08d.seg", s.cfg.KeyPrefix, storeTime.UTC().Format("2006/01/02/15"), s.cfg.NodeID, b.seq)
+	s.metrics.flushBytes.Observe(float64(len(obj)))
+	s.metrics.flushMessages.Observe(float64(b.messages))
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.PutTimeout)
+	defer cancel()
+	err = retry(ctx, func(ctx context.Context) error { return s.bucket.Put(ctx, b.objectKey, obj) })
+	if err != nil {
+		s.metrics.flushFailures.WithLabelValues("upload").Inc()
+		s.cfg.Logger.Error("segment upload failed", "key", b.objectKey, "messages", b.messages, "err", err)
+		return fmt.Errorf("uploading segment %s: %w", b.objectKey, err)
+	}
+	return nil
+}
+
+// commitLoop commits uploaded batches one at a time, in flush order, then answers their
+// producers.
+func (s *Service) commitLoop() {
+	defer close(s.done)
+	for b := range s.commitQ {
+		<-b.uploaded
+		err := b.uploadErr
+		var firsts []int64
+		if err == nil {
+			firsts, err = s.commit(b)
+		}
+		s.finish(b, firsts, err)
+	}
+}
+
+func (s *Service) commit(b *batch) ([]int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.CommitTimeout)
+	defer cancel()
+	var firsts []int64
+	err := retry(ctx, func(ctx context.Context) error {
+		var err error
+		firsts, err = s.store.SegmentCommit(ctx, metadata.SegmentCommitParams{ObjectKey: b.objectKey, SizeBytes: b.size, Chunks: b.commits})
+		if errors.Is(err, metadata.ErrUnknownQueue) {
+			return permanent{err}
+		}
+		return err
+	})
+	if err != nil {
+		s.metrics.flushFailures.WithLabelValues("commit").Inc()
+		s.cfg.Logger.Error("segment commit failed; the object is an orphan", "key", b.objectKey, "messages", b.messages, "err", err)
+		if errors.Is(err, metadata.ErrUnknownQueue) {
+			for _, qc := range b.order {
+				s.topics.forget(qc.queue.Topic)
+			}
+		}
+		return nil, fmt.Errorf("committing segment %s: %w", b.objectKey, err)
+	}
+	return firsts, nil
+}
+
+// finish answers every request of a batch and frees its buffer bytes.
+func (s *Service) finish(b *batch, firsts []int64, err error) {
+	if err == nil {
+		for i, qc := range b.order {
+			for j, sl := range qc.slots {
+				sl.req.offsets[sl.idx] = firsts[i] + int64(j)
+			}
+		}
+	} else {
+		var apiErr *httpapi.Error
+		if errors.Is(err, metadata.ErrUnknownQueue) {
+			apiErr = httpapi.Errorf(409, "TOPIC_CHANGED", "the topic was deleted or recreated while the send was in flight; nothing was stored")
+		} else {
+			apiErr = unavailable("messages not stored: %v", err)
+		}
+		for _, r := range b.reqs {
+			r.err = apiErr
+		}
+	}
+	for _, r := range b.reqs {
+		close(r.done)
+	}
+	s.buffer.release(b.bytes)
+	s.metrics.buffered.Set(float64(s.buffer.used()))
+}
+
+// permanent marks an error that retrying cannot fix.
+type permanent struct{ error }
+
+func (p permanent) Unwrap() error { return p.error }
+
+// retry calls fn with backoff (50 ms doubling to 1 s) until it succeeds, fails permanently,
+// or ctx ends; it returns the last error.
+func retry(ctx context.Context, fn func(context.Context) error) error {
+	wait := 50 * time.Millisecond
+	for {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		var p permanent
+		if errors.As(err, &p) {
+			return p.error
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, time.Second)
+	}
+}

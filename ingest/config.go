@@ -1,0 +1,71 @@
+package ingest
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"time"
+)
+
+// Config tunes the write path. Zero values take the defaults named on each field.
+type Config struct {
+	// Linger is how long a batch waits for more messages before it flushes; default 100 ms.
+	Linger time.Duration
+	// FlushBytes flushes a batch as soon as it holds this many message bytes; default 8 MiB.
+	FlushBytes int64
+	// MaxBufferedBytes bounds message bytes held by this node (batching, uploading,
+	// committing); past it, requests wait up to BufferWait and then get 429. Default 256 MiB.
+	MaxBufferedBytes int64
+	// BufferWait is how long a request waits for buffer space; default 2 s.
+	BufferWait time.Duration
+	// MaxUploads is how many segment PUTs may run at once; default 4.
+	MaxUploads int
+	// PutTimeout bounds one flush's upload, retries included; default 10 s.
+	PutTimeout time.Duration
+	// CommitTimeout bounds one flush's commit, retries included; default 10 s.
+	CommitTimeout time.Duration
+	// MaxBodyBytes is the largest message body; default 4 MiB.
+	MaxBodyBytes int
+	// MaxMessagesPerRequest bounds one send; default 1024.
+	MaxMessagesPerRequest int
+	// MaxRequestBytes bounds one HTTP request body; default 64 MiB.
+	MaxRequestBytes int64
+	// TopicCacheTTL is how long topic settings are cached; default 5 s.
+	TopicCacheTTL time.Duration
+	// NodeID names this node in object keys and message ids; default random.
+	NodeID string
+	// KeyPrefix is the object key prefix of segments; default "segments/".
+	KeyPrefix string
+	// Logger receives the write path's logs; default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	c.Linger = cmp.Or(c.Linger, 100*time.Millisecond)
+	c.FlushBytes = cmp.Or(c.FlushBytes, 8<<20)
+	c.MaxBufferedBytes = cmp.Or(c.MaxBufferedBytes, 256<<20)
+	c.BufferWait = cmp.Or(c.BufferWait, 2*time.Second)
+	c.MaxUploads = cmp.Or(c.MaxUploads, 4)
+	c.PutTimeout = cmp.Or(c.PutTimeout, 10*time.Second)
+	c.CommitTimeout = cmp.Or(c.CommitTimeout, 10*time.Second)
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, 4<<20)
+	c.MaxMessagesPerRequest = cmp.Or(c.MaxMessagesPerRequest, 1024)
+	c.MaxRequestBytes = cmp.Or(c.MaxRequestBytes, 64<<20)
+	c.TopicCacheTTL = cmp.Or(c.TopicCacheTTL, 5*time.Second)
+	if c.NodeID == "" {
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		c.NodeID = hex.EncodeToString(b)
+	}
+	c.KeyPrefix = cmp.Or(c.KeyPrefix, "segments/")
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}

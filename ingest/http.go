@@ -1,0 +1,26 @@
+package ingest
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/floemq/floe/httpapi"
+)
+
+// Register adds the write path's routes to an echo router.
+func (s *Service) Register(e *echo.Echo) {
+	e.POST("/v1/topics/:topic/messages", s.handleSend)
+}
+
+func (s *Service) handleSend(c echo.Context) error {
+	var req httpapi.SendRequest
+	if err := httpapi.DecodeJSON(c, s.cfg.MaxRequestBytes, &req); err != nil {
+		return err
+	}
+	res, err := s.Produce(c.Request().Context(), c.Param("topic"), req.Messages)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, httpapi.SendResponse{Messages: res})
+}

@@ -1,0 +1,322 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/objstore"
+	"github.com/floemq/floe/segment"
+)
+
+// Limits on message fields beyond the body.
+const (
+	maxKeys          = 32
+	maxKeyLen        = 128
+	maxProperties    = 64
+	maxPropertyBytes = 16 << 10
+)
+
+// ErrStopped is returned for sends that arrive after Stop.
+var ErrStopped = errors.New("ingest stopped")
+
+// Service is the ingest role: it accepts sends and makes them durable.
+type Service struct {
+	cfg     Config
+	store   *metadata.Store
+	bucket  objstore.Bucket
+	topics  *topicCache
+	metrics *metrics
+	buffer  *byteSemaphore
+
+	idPrefix string
+	idSeq    atomic.Uint64
+
+	mu      sync.Mutex
+	cur     *batch
+	seq     uint64
+	stopped bool
+	flushQ  chan *batch
+	commitQ chan *batch
+	uploads chan struct{}
+	done    chan struct{}
+}
+
+// New builds the ingest service; Start launches its flush pipeline.
+func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg prometheus.Registerer) (*Service, error) {
+	cfg = cfg.withDefaults()
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("registering ingest metrics: %w", err)
+	}
+	s := &Service{
+		cfg:      cfg,
+		store:    store,
+		bucket:   bucket,
+		topics:   &topicCache{store: store, ttl: cfg.TopicCacheTTL, now: cfg.Now, topics: map[string]*topicInfo{}},
+		metrics:  m,
+		buffer:   newByteSemaphore(cfg.MaxBufferedBytes),
+		idPrefix: fmt.Sprintf("%08X", fnvHash(cfg.NodeID)),
+		flushQ:   make(chan *batch, 4096),
+		commitQ:  make(chan *batch, 4096),
+		uploads:  make(chan struct{}, cfg.MaxUploads),
+		done:     make(chan struct{}),
+	}
+	s.cur = s.newBatch()
+	return s, nil
+}
+
+// Start launches the flush pipeline.
+func (s *Service) Start() {
+	go s.dispatch()
+	go s.commitLoop()
+}
+
+// Stop flushes what is buffered, waits for it to be committed (or ctx to end), and refuses
+// new sends.
+func (s *Service) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.stopped {
+		s.stopped = true
+		if s.cur.messages > 0 {
+			s.cutLocked("shutdown")
+		}
+		close(s.flushQ)
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the last flushes: %w", ctx.Err())
+	}
+}
+
+// Produce validates and stores messages on a topic, returning once every one is durable
+// (in the bucket and indexed). Errors are *httpapi.Error.
+func (s *Service) Produce(ctx context.Context, topic string, msgs []httpapi.Message) ([]httpapi.SendResult, error) {
+	start := time.Now()
+	res, err := s.produce(ctx, topic, msgs)
+	if err != nil {
+		var apiErr *httpapi.Error
+		if errors.As(err, &apiErr) {
+			s.metrics.rejected.WithLabelValues(apiErr.Code).Inc()
+		}
+		return nil, err
+	}
+	s.metrics.produceSeconds.Observe(time.Since(start).Seconds())
+	return res, nil
+}
+
+func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Message) ([]httpapi.SendResult, error) {
+	if err := httpapi.CheckName("topic", topic); err != nil {
+		return nil, err
+	}
+	if len(msgs) == 0 {
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "messages must not be empty")
+	}
+	if len(msgs) > s.cfg.MaxMessagesPerRequest {
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "at most %d messages per request, got %d", s.cfg.MaxMessagesPerRequest, len(msgs))
+	}
+	ti, err := s.topics.get(ctx, topic)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return nil, httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
+	}
+	if err != nil {
+		return nil, unavailable("reading topic %s: %v", topic, err)
+	}
+	var size int64
+	for i := range msgs {
+		if err := s.validate(ti.topic, i, &msgs[i]); err != nil {
+			return nil, err
+		}
+		size += int64(len(msgs[i].Body))
+	}
+	switch ti.topic.Type {
+	case metadata.TopicNormal, metadata.TopicFIFO:
+	default:
+		return nil, httpapi.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "sending to %s topics is not built yet", ti.topic.Type)
+	}
+	if len(ti.queues) == 0 {
+		return nil, unavailable("topic %s has no queues", topic)
+	}
+
+	if err := s.buffer.acquire(ctx, size, s.cfg.BufferWait); err != nil {
+		if errors.Is(err, errBufferFull) {
+			return nil, httpapi.Errorf(http.StatusTooManyRequests, httpapi.CodeThrottled, "this node's buffer is full; retry later")
+		}
+		return nil, err
+	}
+	s.metrics.buffered.Set(float64(s.buffer.used()))
+
+	now := s.cfg.Now()
+	req := &request{n: len(msgs), bytes: size, offsets: make([]int64, len(msgs)), done: make(chan struct{})}
+	results := make([]httpapi.SendResult, len(msgs))
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		s.buffer.release(size)
+		return nil, unavailable("%v", ErrStopped)
+	}
+	b := s.cur
+	for i := range msgs {
+		m := &msgs[i]
+		q := s.route(ti, m)
+		id := s.newMessageID(now)
+		results[i].MessageID = id
+		qid := q.QueueID
+		results[i].QueueID = &qid
+		rec := segment.Record{
+			MessageID:    id,
+			Tag:          m.Tag,
+			Keys:         m.Keys,
+			Properties:   m.Properties,
+			MessageGroup: m.MessageGroup,
+			LiteTopic:    m.LiteTopic,
+			BornTime:     now,
+			Body:         m.Body,
+		}
+		b.add(q, rec, req, i)
+	}
+	b.reqs = append(b.reqs, req)
+	b.bytes += size
+	b.messages += len(msgs)
+	if b.bytes >= s.cfg.FlushBytes {
+		s.cutLocked("size")
+	} else if b.timer == nil {
+		b.timer = time.AfterFunc(s.cfg.Linger, func() { s.lingerExpired(b) })
+	}
+	s.mu.Unlock()
+
+	// The batch goes on whether or not this caller waits: it cannot be taken back.
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if req.err != nil {
+		return nil, req.err
+	}
+	for i := range results {
+		off := req.offsets[i]
+		results[i].Offset = &off
+	}
+	s.metrics.messages.Add(float64(len(msgs)))
+	s.metrics.bodyBytes.Add(float64(size))
+	return results, nil
+}
+
+func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message) error {
+	bad := func(format string, args ...any) error {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "message %d: %s", i, fmt.Sprintf(format, args...))
+	}
+	mismatch := func(format string, args ...any) error {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "message %d: %s", i, fmt.Sprintf(format, args...))
+	}
+	if len(m.Body) == 0 {
+		return httpapi.Errorf(http.StatusBadRequest, "MESSAGE_BODY_EMPTY", "message %d: body must not be empty", i)
+	}
+	if len(m.Body) > s.cfg.MaxBodyBytes {
+		return httpapi.Errorf(http.StatusRequestEntityTooLarge, httpapi.CodeBodyTooLarge, "message %d: body of %d bytes exceeds the limit of %d", i, len(m.Body), s.cfg.MaxBodyBytes)
+	}
+	if m.Tag != "" && !httpapi.ValidName(m.Tag) {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidName, "message %d: tag %q must be 1-127 characters of [A-Za-z0-9_-]", i, m.Tag)
+	}
+	if len(m.Keys) > maxKeys {
+		return bad("at most %d keys", maxKeys)
+	}
+	for _, k := range m.Keys {
+		if k == "" || len(k) > maxKeyLen || !utf8.ValidString(k) {
+			return bad("keys must be 1-%d bytes of UTF-8", maxKeyLen)
+		}
+	}
+	if len(m.Properties) > maxProperties {
+		return bad("at most %d properties", maxProperties)
+	}
+	propBytes := 0
+	for k, v := range m.Properties {
+		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return bad("property names must be non-empty UTF-8, values UTF-8")
+		}
+		propBytes += len(k) + len(v)
+	}
+	if propBytes > maxPropertyBytes {
+		return bad("properties take %d bytes, more than %d", propBytes, maxPropertyBytes)
+	}
+	if m.MessageGroup != "" && (len(m.MessageGroup) > 127 || !utf8.ValidString(m.MessageGroup)) {
+		return bad("messageGroup must be 1-127 bytes of UTF-8")
+	}
+	if m.LiteTopic != "" && !httpapi.ValidName(m.LiteTopic) {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidName, "message %d: liteTopic %q must be 1-127 characters of [A-Za-z0-9_-]", i, m.LiteTopic)
+	}
+	// The message's fields must fit the topic's type.
+	isFIFO, isDelay, isLite := m.MessageGroup != "", m.DeliveryTime != nil, m.LiteTopic != ""
+	switch t.Type {
+	case metadata.TopicNormal:
+		if isFIFO || isDelay || isLite {
+			return mismatch("a NORMAL topic takes no messageGroup, deliveryTime or liteTopic")
+		}
+	case metadata.TopicFIFO:
+		if !isFIFO || isDelay || isLite {
+			return mismatch("a FIFO topic needs a messageGroup and takes no deliveryTime or liteTopic")
+		}
+	case metadata.TopicDelay:
+		if !isDelay || isFIFO || isLite {
+			return mismatch("a DELAY topic needs a deliveryTime and takes no messageGroup or liteTopic")
+		}
+	case metadata.TopicLite:
+		if !isLite || isFIFO || isDelay {
+			return mismatch("a LITE topic needs a liteTopic and takes no messageGroup or deliveryTime")
+		}
+	case metadata.TopicTransaction:
+		return mismatch("a TRANSACTION topic takes messages only through POST /v1/topics/%s/transactions", t.Name)
+	}
+	return nil
+}
+
+// route picks a message's queue: FIFO by its message group, else by its first key, else
+// round-robin.
+func (s *Service) route(ti *topicInfo, m *httpapi.Message) metadata.Queue {
+	n := uint64(len(ti.queues))
+	switch {
+	case m.MessageGroup != "":
+		return ti.queues[uint64(fnvHash(m.MessageGroup))%n]
+	case len(m.Keys) > 0:
+		return ti.queues[uint64(fnvHash(m.Keys[0]))%n]
+	default:
+		return ti.queues[ti.rr.Add(1)%n]
+	}
+}
+
+func fnvHash(s string) uint32 {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(s))
+	return h.Sum32()
+}
+
+// newMessageID returns a unique, roughly time-ordered id: 12 hex digits of milliseconds,
+// 8 of the node and 12 of a per-process counter.
+func (s *Service) newMessageID(now time.Time) string {
+	return fmt.Sprintf("%012X%s%012X", now.UnixMilli()&0xffffffffffff, s.idPrefix, s.idSeq.Add(1)&0xffffffffffff)
+}
+
+func unavailable(format string, args ...any) *httpapi.Error {
+	return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, format, args...)
+}
+
+// Ready reports whether the write path can take sends.
+func (s *Service) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.stopped
+}

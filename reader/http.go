@@ -1,0 +1,75 @@
+package reader
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/floemq/floe/httpapi"
+)
+
+// Register adds the read path's routes to an echo router.
+func (s *Service) Register(e *echo.Echo) {
+	e.GET("/v1/topics/:topic/queues/:queue/messages", s.handleReadQueue)
+	e.GET("/v1/topics/:topic/messages/:id", s.handleGetMessage)
+	e.GET("/v1/topics/:topic/messages", s.handleByKey)
+}
+
+func (s *Service) handleReadQueue(c echo.Context) error {
+	queueID, err := strconv.Atoi(c.Param("queue"))
+	if err != nil || queueID < 0 {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "queue id must be a non-negative integer")
+	}
+	offset, err := intParam(c, "offset", 0)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(c, "limit", 100)
+	if err != nil {
+		return err
+	}
+	views, err := s.ReadQueue(c.Request().Context(), c.Param("topic"), queueID, offset, int(limit))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, httpapi.MessagesResponse{Messages: views})
+}
+
+func (s *Service) handleGetMessage(c echo.Context) error {
+	if err := httpapi.CheckName("topic", c.Param("topic")); err != nil {
+		return err
+	}
+	v, err := s.GetMessage(c.Request().Context(), c.Param("topic"), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Service) handleByKey(c echo.Context) error {
+	if err := httpapi.CheckName("topic", c.Param("topic")); err != nil {
+		return err
+	}
+	key := c.QueryParam("key")
+	if key == "" {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "query parameter key is required")
+	}
+	views, err := s.MessagesByKey(c.Request().Context(), c.Param("topic"), key)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, httpapi.MessagesResponse{Messages: views})
+}
+
+func intParam(c echo.Context, name string, def int64) (int64, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "%s must be an integer", name)
+	}
+	return n, nil
+}

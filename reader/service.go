@@ -1,0 +1,237 @@
+// Package reader is Floe's read path: it serves messages by (queue, offset), by message id
+// and by key, from decoded chunks kept in a bytes-bounded cache, fetching a chunk from the
+// bucket with one ranged GET on a miss.
+//
+// Lookups by id or key use the Bloom filter stored with each chunk's index row: Postgres
+// returns only the chunks whose filter may hold the item (about 1% false positives), and
+// the reader scans those. There is no Postgres row per message.
+package reader
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/floemq/floe/bloom"
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/objstore"
+	"github.com/floemq/floe/segment"
+)
+
+// Config tunes the read path.
+type Config struct {
+	// CacheBytes bounds the chunk cache; default 256 MiB.
+	CacheBytes int64
+	// MaxReadMessages bounds one offset read; default 1024.
+	MaxReadMessages int
+	// MaxLookupChunks bounds how many candidate chunks one id or key lookup reads; default 64.
+	MaxLookupChunks int
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Service is the reader role's query side.
+type Service struct {
+	cfg   Config
+	store *metadata.Store
+	cache *ChunkCache
+}
+
+// New builds the read path over a store and a bucket.
+func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg prometheus.Registerer) (*Service, error) {
+	cfg.CacheBytes = cmp.Or(cfg.CacheBytes, 256<<20)
+	cfg.MaxReadMessages = cmp.Or(cfg.MaxReadMessages, 1024)
+	cfg.MaxLookupChunks = cmp.Or(cfg.MaxLookupChunks, 64)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cache, err := NewChunkCache(bucket, cfg.CacheBytes, reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, store: store, cache: cache}, nil
+}
+
+// Cache returns the chunk cache (shared with consumption).
+func (s *Service) Cache() *ChunkCache { return s.cache }
+
+// ReadQueue returns up to limit messages of one queue from offset on. An offset below the
+// queue's minimum starts at the minimum; one at or past its end returns nothing.
+func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, offset int64, limit int) ([]httpapi.MessageView, error) {
+	if limit <= 0 || limit > s.cfg.MaxReadMessages {
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "limit must be 1-%d", s.cfg.MaxReadMessages)
+	}
+	if offset < 0 {
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "offset must be >= 0")
+	}
+	q, err := s.queue(ctx, topic, queueID)
+	if err != nil {
+		return nil, err
+	}
+	offset = max(offset, q.MinOffset)
+	out := []httpapi.MessageView{}
+	for len(out) < limit && offset < q.NextOffset {
+		chunks, err := s.store.ChunksFrom(ctx, q.Ref, offset, 16)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		if len(chunks) == 0 {
+			break
+		}
+		for _, ch := range chunks {
+			if len(out) >= limit {
+				break
+			}
+			recs, err := s.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+			if err != nil {
+				return nil, unavailable(err)
+			}
+			if len(recs) != ch.Count {
+				return nil, fmt.Errorf("chunk %s@%d holds %d records, index says %d", ch.ObjectKey, ch.ByteOffset, len(recs), ch.Count)
+			}
+			for i := int(offset - ch.FirstOffset); i < len(recs) && len(out) < limit; i++ {
+				out = append(out, View(topic, q.QueueID, ch.FirstOffset+int64(i), &recs[i]))
+			}
+			offset = ch.FirstOffset + int64(ch.Count)
+		}
+	}
+	return out, nil
+}
+
+// GetMessage returns one message by id, or a 404 error.
+func (s *Service) GetMessage(ctx context.Context, topic, id string) (httpapi.MessageView, error) {
+	views, err := s.lookup(ctx, topic, bloom.IDItem(id), func(r *segment.Record) bool { return r.MessageID == id }, 1)
+	if err != nil {
+		return httpapi.MessageView{}, err
+	}
+	if len(views) == 0 {
+		return httpapi.MessageView{}, httpapi.Errorf(http.StatusNotFound, httpapi.CodeMessageNotFound, "no message %s in topic %s", id, topic)
+	}
+	return views[0], nil
+}
+
+// MessagesByKey returns the messages of a topic carrying a key, oldest first (at most 100).
+func (s *Service) MessagesByKey(ctx context.Context, topic, key string) ([]httpapi.MessageView, error) {
+	return s.lookup(ctx, topic, bloom.KeyItem(key), func(r *segment.Record) bool {
+		for _, k := range r.Keys {
+			if k == key {
+				return true
+			}
+		}
+		return false
+	}, 100)
+}
+
+func (s *Service) lookup(ctx context.Context, topic, item string, match func(*segment.Record) bool, limit int) ([]httpapi.MessageView, error) {
+	qs, err := s.queues(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]int64, len(qs))
+	byRef := map[int64]metadata.Queue{}
+	for i, q := range qs {
+		refs[i] = q.Ref
+		byRef[q.Ref] = q
+	}
+	chunks, err := s.store.ChunksMayContain(ctx, refs, item, s.cfg.MaxLookupChunks)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	out := []httpapi.MessageView{}
+	for _, ch := range chunks {
+		recs, err := s.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		q := byRef[ch.QueueRef]
+		for i := range recs {
+			off := ch.FirstOffset + int64(i)
+			if off < q.MinOffset || !match(&recs[i]) {
+				continue
+			}
+			out = append(out, View(topic, q.QueueID, off, &recs[i]))
+		}
+		if len(out) >= limit {
+			break
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].StoreTime.Equal(out[j].StoreTime) {
+			return out[i].StoreTime.Before(out[j].StoreTime)
+		}
+		return out[i].Offset < out[j].Offset
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func (s *Service) queue(ctx context.Context, topic string, queueID int) (metadata.Queue, error) {
+	q, err := s.store.QueueGet(ctx, topic, queueID)
+	if errors.Is(err, metadata.ErrNotFound) {
+		if _, terr := s.store.TopicGet(ctx, topic); errors.Is(terr, metadata.ErrNotFound) {
+			return q, httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
+		}
+		return q, httpapi.Errorf(http.StatusNotFound, httpapi.CodeQueueNotFound, "topic %s has no queue %d", topic, queueID)
+	}
+	if err != nil {
+		return q, unavailable(err)
+	}
+	return q, nil
+}
+
+func (s *Service) queues(ctx context.Context, topic string) ([]metadata.Queue, error) {
+	if _, err := s.store.TopicGet(ctx, topic); errors.Is(err, metadata.ErrNotFound) {
+		return nil, httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
+	} else if err != nil {
+		return nil, unavailable(err)
+	}
+	qs, err := s.store.QueueList(ctx, topic)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return qs, nil
+}
+
+// View turns a stored record into the API's message view.
+func View(topic string, queueID int, offset int64, r *segment.Record) httpapi.MessageView {
+	v := httpapi.MessageView{
+		MessageID:    r.MessageID,
+		Topic:        topic,
+		QueueID:      queueID,
+		Offset:       offset,
+		Tag:          r.Tag,
+		Keys:         r.Keys,
+		Properties:   r.Properties,
+		Body:         r.Body,
+		MessageGroup: r.MessageGroup,
+		LiteTopic:    r.LiteTopic,
+		BornTime:     r.BornTime.UTC(),
+		StoreTime:    r.StoreTime.UTC(),
+	}
+	if !r.DeliveryTime.IsZero() {
+		t := r.DeliveryTime.UTC()
+		v.DeliveryTime = &t
+	}
+	return v
+}
+
+func unavailable(err error) error {
+	var apiErr *httpapi.Error
+	if errors.As(err, &apiErr) {
+		return apiErr
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "timed out: %v", err)
+	}
+	return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "storage unavailable: %v", err)
+}
+

@@ -1,0 +1,199 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/pglocal"
+)
+
+const usage = `floe: a RocketMQ-style message broker on object storage.
+
+Usage:
+  floe dev      [flags]   every role in one process, private Postgres and a local folder store
+  floe serve    [flags]   run the chosen roles against Postgres and S3 (production)
+  floe migrate  [flags]   apply database migrations and exit
+  floe health   [--url U] exit 0 if the node at U answers /healthz (container health checks)
+  floe bench    produce|consume [flags]   drive a running node and report throughput and cost
+  floe version
+
+Every flag is also a FLOE_* environment variable (--s3-bucket = FLOE_S3_BUCKET).
+Run 'floe <command> -h' for the flags of a command.
+`
+
+// Version is set at build time.
+var Version = "dev"
+
+// Main runs the floe command line and returns its exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 1 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "dev":
+		err = runDev(args[1:], stderr)
+	case "serve":
+		err = runServe(args[1:], stderr)
+	case "migrate":
+		err = runMigrate(args[1:], stderr)
+	case "health":
+		err = runHealth(args[1:], stderr)
+	case "bench":
+		err = runBench(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "floe", Version)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "floe: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "floe:", err)
+		return 1
+	}
+	return 0
+}
+
+func runServe(args []string, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("floe serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.bindFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	node, err := StartNode(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	return waitAndShutdown(ctx, node)
+}
+
+func waitAndShutdown(ctx context.Context, node *Node) error {
+	select {
+	case <-ctx.Done():
+	case err := <-node.Done():
+		return fmt.Errorf("HTTP server: %w", err)
+	}
+	node.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return node.Shutdown(sctx)
+}
+
+func runDev(args []string, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("floe dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.bindFlags(fs)
+	fs.StringVar(&cfg.DataDir, "data", "./.floe", "data folder: private Postgres in <data>/pg, objects in <data>/objects")
+	// Dev defaults differ from serve's.
+	_ = fs.Set("listen", "127.0.0.1:8080")
+	_ = fs.Set("log-format", "text")
+	_ = fs.Set("object-store", "folder")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg.LogFormat, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if cfg.ObjectStore == "folder" && cfg.FolderDir == "" {
+		cfg.FolderDir = filepath.Join(cfg.DataDir, "objects")
+	}
+	if cfg.DatabaseURL == "" {
+		pg, err := pglocal.Start(ctx, pglocal.Config{Dir: filepath.Join(cfg.DataDir, "pg"), Logger: logger})
+		if errors.Is(err, pglocal.ErrNotInstalled) {
+			return fmt.Errorf("PostgreSQL is not installed: install it (Debian/Ubuntu: apt-get install postgresql) or pass --database-url of a running server")
+		}
+		if err != nil {
+			return fmt.Errorf("starting the private PostgreSQL: %w", err)
+		}
+		defer func() {
+			if err := pg.Stop(); err != nil {
+				logger.Error("stopping PostgreSQL", "err", err)
+			}
+		}()
+		cfg.DatabaseURL = pg.URL()
+	}
+	node, err := StartNode(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "\nFloe is running at http://%s (data in %s). Try:\n"+
+		"  curl -s -XPOST http://%[1]s/v1/topics -d '{\"name\":\"orders\",\"type\":\"NORMAL\",\"queues\":4}'\n"+
+		"  curl -s -XPOST http://%[1]s/v1/topics/orders/messages -d '{\"messages\":[{\"body\":\"aGVsbG8=\",\"keys\":[\"order-1\"]}]}'\n"+
+		"  curl -s 'http://%[1]s/v1/topics/orders/messages?key=order-1'\n"+
+		"Ctrl-C stops it.\n\n", node.Addr(), cfg.DataDir)
+	return waitAndShutdown(ctx, node)
+}
+
+func runMigrate(args []string, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("floe migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg.bindFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		return errors.New("no database URL: set --database-url or FLOE_DATABASE_URL")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	store, err := metadata.Open(ctx, metadata.Config{URL: cfg.DatabaseURL, MaxConns: 2}, nil)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "migrations applied")
+	return nil
+}
+
+func runHealth(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("floe health", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080/healthz", "health URL to check")
+	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for an answer")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c := http.Client{Timeout: *timeout}
+	resp, err := c.Get(*url)
+	if err != nil {
+		return fmt.Errorf("health check: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health check: %s answered %s", *url, resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+// Package services is the floe binary: it parses configuration, builds the roles a process
+// runs (ingest, reader, compactor) over one metadata store and one bucket, and serves their
+// HTTP routes with /healthz, /readyz and /metrics.
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/floemq/floe/admin"
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/ingest"
+	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/objstore"
+	"github.com/floemq/floe/reader"
+)
+
+// Node is one running floe process: its roles, its store and bucket, its HTTP server.
+type Node struct {
+	cfg      Config
+	logger   *slog.Logger
+	registry *prometheus.Registry
+	store    *metadata.Store
+	bucket   objstore.Bucket
+	ingest   *ingest.Service
+	reader   *reader.Service
+	echo     *echo.Echo
+	server   *http.Server
+	listener net.Listener
+	serveErr chan error
+}
+
+// StartNode opens the store and bucket, applies migrations if configured, starts the roles
+// and begins serving HTTP.
+func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, error) {
+	roles, err := cfg.roles()
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), serveErr: make(chan error, 1)}
+	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ok := false
+	defer func() {
+		if !ok {
+			n.closeStorage()
+		}
+	}()
+
+	if cfg.DatabaseURL == "" {
+		return nil, errors.New("no database URL: set --database-url or FLOE_DATABASE_URL")
+	}
+	n.store, err = metadata.Open(ctx, metadata.Config{URL: cfg.DatabaseURL}, n.registry)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Migrate {
+		if err := n.store.Migrate(ctx); err != nil {
+			return nil, fmt.Errorf("migrating: %w", err)
+		}
+	}
+	bucket, err := openBucket(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.bucket = objstore.WithMetrics(bucket, n.registry)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = httpapi.ErrorHandler(logger)
+	e.Use(requestLog(logger))
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", n.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry})))
+	admin.New(n.store).Register(e)
+	n.echo = e
+
+	if roles["ingest"] {
+		n.ingest, err = ingest.New(ingest.Config{
+			Linger: cfg.Linger, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
+			MaxUploads: cfg.MaxUploads, NodeID: cfg.NodeID, Logger: logger.With("role", "ingest"),
+		}, n.store, n.bucket, n.registry)
+		if err != nil {
+			return nil, err
+		}
+		n.ingest.Start()
+		n.ingest.Register(e)
+	}
+	if roles["reader"] {
+		n.reader, err = reader.New(reader.Config{CacheBytes: cfg.CacheBytes, Logger: logger.With("role", "reader")}, n.store, n.bucket, n.registry)
+		if err != nil {
+			return nil, err
+		}
+		n.reader.Register(e)
+	}
+	if roles["compactor"] {
+		logger.Info("compactor role: nothing to compact yet (merge, retention and GC come with the compactor issue)")
+	}
+
+	n.listener, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		if n.ingest != nil {
+			_ = n.ingest.Stop(ctx)
+		}
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	n.server = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() { n.serveErr <- n.server.Serve(n.listener) }()
+	logger.Info("floe serving", "addr", n.listener.Addr().String(), "roles", cfg.Roles)
+	ok = true
+	return n, nil
+}
+
+// Addr is the address the HTTP server listens on.
+func (n *Node) Addr() string { return n.listener.Addr().String() }
+
+// Registry is the node's Prometheus registry.
+func (n *Node) Registry() *prometheus.Registry { return n.registry }
+
+// Done reports a failure of the HTTP server.
+func (n *Node) Done() <-chan error { return n.serveErr }
+
+// Shutdown stops taking requests, flushes and commits what ingest holds, and closes the
+// store.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var errs []error
+	if n.ingest != nil {
+		// Flush first, while the server still answers the requests that wait on the flush.
+		if err := n.ingest.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := n.server.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stopping HTTP server: %w", err))
+	}
+	n.closeStorage()
+	return errors.Join(errs...)
+}
+
+func (n *Node) closeStorage() {
+	if n.store != nil {
+		n.store.Close()
+	}
+}
+
+func (n *Node) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
+	defer cancel()
+	status := map[string]string{"postgres": "ok", "objectStore": "ok"}
+	code := http.StatusOK
+	if err := n.store.Ping(ctx); err != nil {
+		status["postgres"], code = err.Error(), http.StatusServiceUnavailable
+	}
+	if err := n.bucket.Check(ctx); err != nil {
+		status["objectStore"], code = err.Error(), http.StatusServiceUnavailable
+	}
+	return c.JSON(code, status)
+}
+
+func openBucket(ctx context.Context, cfg Config) (objstore.Bucket, error) {
+	switch cfg.ObjectStore {
+	case "folder":
+		if cfg.FolderDir == "" {
+			return nil, errors.New("the folder object store needs --folder-dir")
+		}
+		return objstore.NewFolder(cfg.FolderDir)
+	case "s3":
+		if cfg.S3.Bucket == "" {
+			return nil, errors.New("the s3 object store needs --s3-bucket (FLOE_S3_BUCKET)")
+		}
+		return objstore.NewS3(ctx, cfg.S3)
+	}
+	return nil, fmt.Errorf("unknown object store %q (want s3 or folder)", cfg.ObjectStore)
+}
+
+func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if logger.Enabled(c.Request().Context(), slog.LevelDebug) {
+				status := c.Response().Status
+				var apiErr *httpapi.Error
+				if errors.As(err, &apiErr) {
+					status = apiErr.Status
+				}
+				logger.Debug("request", "method", c.Request().Method, "path", c.Request().URL.Path,
+					"status", status, "duration", time.Since(start))
+			}
+			return err
+		}
+	}
+}
