@@ -234,4 +234,3 @@ func unavailable(err error) error {
 	}
 	return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "storage unavailable: %v", err)
 }
-

@@ -1,0 +1,39 @@
+# Floe's tasks. `make` alone lists them.
+.DEFAULT_GOAL := help
+GO ?= go
+BIN := bin/floe
+
+.PHONY: help build dev test test-short bench lint fuzz minio clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+build: ## build bin/floe
+	$(GO) build -trimpath -o $(BIN) ./cmd/floe
+
+dev: build ## run Floe on the embedded default (private Postgres + local folder) at 127.0.0.1:8080
+	./$(BIN) dev
+
+test: ## run all tests: unit and integration, against real Postgres and MinIO (sets them up itself)
+	./scripts/test.sh
+
+test-short: ## unit tests only (no MinIO build)
+	$(GO) test -short -count=1 ./...
+
+bench: build ## run the produce benchmark against Postgres + MinIO on this machine
+	./scripts/bench.sh
+
+lint: ## gofmt, go vet, staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@2025.1.1 ./...
+
+fuzz: ## run each fuzz target for 30 s
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeChunk -fuzztime=30s ./segment/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeFooter -fuzztime=30s ./segment/
+
+minio: ## build the pinned MinIO server into the cache (tests do this themselves)
+	./scripts/minio.sh
+
+clean: ## remove build output
+	rm -rf bin
