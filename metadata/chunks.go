@@ -176,9 +176,11 @@ func (s *Store) committedOffsets(ctx context.Context, p SegmentCommitParams) ([]
 
 // Chunk is one index row joined with its segment's object key.
 type Chunk struct {
-	QueueRef     int64
-	FirstOffset  int64
-	Count        int
+	QueueRef    int64
+	FirstOffset int64
+	Count       int
+	// Skip is how many records of the stored chunk come before this row's first offset.
+	Skip         int
 	ObjectKey    string
 	ByteOffset   int64
 	ByteLength   int64
@@ -186,12 +188,12 @@ type Chunk struct {
 	MaxStoreTime time.Time
 }
 
-const chunkColumns = `c.queue_ref, c.first_offset, c.record_count, s.object_key, c.byte_offset, c.byte_length,
+const chunkColumns = `c.queue_ref, c.first_offset, c.record_count, c.record_skip, s.object_key, c.byte_offset, c.byte_length,
 	c.min_store_time, c.max_store_time`
 
 func scanChunk(r pgx.CollectableRow) (Chunk, error) {
 	var c Chunk
-	err := r.Scan(&c.QueueRef, &c.FirstOffset, &c.Count, &c.ObjectKey, &c.ByteOffset, &c.ByteLength, &c.MinStoreTime, &c.MaxStoreTime)
+	err := r.Scan(&c.QueueRef, &c.FirstOffset, &c.Count, &c.Skip, &c.ObjectKey, &c.ByteOffset, &c.ByteLength, &c.MinStoreTime, &c.MaxStoreTime)
 	return c, err
 }
 

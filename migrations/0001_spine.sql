@@ -32,12 +32,16 @@ CREATE TABLE segments (
 );
 
 -- One row per chunk: a run of consecutive offsets of one queue inside one segment object.
--- bloom holds the chunk's message ids and keys (see package bloom) so lookups by id or key
+-- Offsets first_offset .. first_offset+record_count-1 are records record_skip ..
+-- record_skip+record_count-1 of the chunk at byte_offset: a row may reference part of a
+-- chunk, so a retry, dead letter or delayed message is an index row pointing at bytes
+-- already stored, never a copy. bloom holds the chunk's message ids and keys (see package bloom) so lookups by id or key
 -- touch only the chunks that may hold them, without a row per message.
 CREATE TABLE chunks (
     queue_ref      bigint NOT NULL REFERENCES queues (id) ON DELETE CASCADE,
     first_offset   bigint NOT NULL,
     record_count   int    NOT NULL CHECK (record_count > 0),
+    record_skip    int    NOT NULL DEFAULT 0 CHECK (record_skip >= 0),
     segment_id     bigint NOT NULL REFERENCES segments (id),
     byte_offset    bigint NOT NULL,
     byte_length    bigint NOT NULL,

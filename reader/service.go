@@ -93,8 +93,9 @@ func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, offs
 			if err != nil {
 				return nil, unavailable(err)
 			}
-			if len(recs) != ch.Count {
-				return nil, fmt.Errorf("chunk %s@%d holds %d records, index says %d", ch.ObjectKey, ch.ByteOffset, len(recs), ch.Count)
+			recs, err = indexed(ch, recs)
+			if err != nil {
+				return nil, err
 			}
 			for i := int(offset - ch.FirstOffset); i < len(recs) && len(out) < limit; i++ {
 				out = append(out, View(topic, q.QueueID, ch.FirstOffset+int64(i), &recs[i]))
@@ -150,6 +151,10 @@ func (s *Service) lookup(ctx context.Context, topic, item string, match func(*se
 		if err != nil {
 			return nil, unavailable(err)
 		}
+		recs, err = indexed(ch, recs)
+		if err != nil {
+			return nil, err
+		}
 		q := byRef[ch.QueueRef]
 		for i := range recs {
 			off := ch.FirstOffset + int64(i)
@@ -199,6 +204,14 @@ func (s *Service) queues(ctx context.Context, topic string) ([]metadata.Queue, e
 		return nil, unavailable(err)
 	}
 	return qs, nil
+}
+
+// indexed returns the records an index row covers: Count records from Skip on.
+func indexed(ch metadata.Chunk, recs []segment.Record) ([]segment.Record, error) {
+	if ch.Skip < 0 || ch.Skip+ch.Count > len(recs) {
+		return nil, fmt.Errorf("chunk %s@%d holds %d records, index row wants %d from %d", ch.ObjectKey, ch.ByteOffset, len(recs), ch.Count, ch.Skip)
+	}
+	return recs[ch.Skip : ch.Skip+ch.Count], nil
 }
 
 // View turns a stored record into the API's message view.

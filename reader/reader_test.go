@@ -1,0 +1,162 @@
+package reader_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/ingest"
+	"github.com/floemq/floe/internal/testenv"
+	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/objstore"
+	"github.com/floemq/floe/reader"
+)
+
+type countingBucket struct {
+	objstore.Bucket
+	ranged atomic.Int64
+}
+
+func (b *countingBucket) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	b.ranged.Add(1)
+	return b.Bucket.GetRange(ctx, key, off, n)
+}
+
+func setup(t *testing.T) (*ingest.Service, *reader.Service, *countingBucket) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := metadata.Open(ctx, metadata.Config{URL: testenv.Database(t)}, nil)
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	require.NoError(t, store.Migrate(ctx))
+	folder, err := objstore.NewFolder(t.TempDir())
+	require.NoError(t, err)
+	b := &countingBucket{Bucket: folder}
+	in, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond}, store, b, prometheus.NewRegistry())
+	require.NoError(t, err)
+	in.Start()
+	t.Cleanup(func() { _ = in.Stop(ctx) })
+	rd, err := reader.New(reader.Config{}, store, b, prometheus.NewRegistry())
+	require.NoError(t, err)
+	_, _, err = store.TopicCreate(ctx, metadata.Topic{Name: "orders", Type: metadata.TopicNormal, Queues: 2, RetentionHours: 1})
+	require.NoError(t, err)
+	return in, rd, b
+}
+
+func TestReadQueueAcrossChunksInOffsetOrder(t *testing.T) {
+	t.Parallel()
+	in, rd, b := setup(t)
+	ctx := context.Background()
+	// Ten flushes, each of five messages keyed to land in one queue.
+	var sent []httpapi.SendResult
+	for f := 0; f < 10; f++ {
+		var msgs []httpapi.Message
+		for i := 0; i < 5; i++ {
+			msgs = append(msgs, httpapi.Message{Body: []byte(fmt.Sprintf("m-%d-%d", f, i)), Keys: []string{"same-queue"}})
+		}
+		res, err := in.Produce(ctx, "orders", msgs)
+		require.NoError(t, err)
+		sent = append(sent, res...)
+	}
+	q := *sent[0].QueueID
+	all, err := rd.ReadQueue(ctx, "orders", q, 0, 1000)
+	require.NoError(t, err)
+	require.Len(t, all, 50)
+	for i, v := range all {
+		require.Equal(t, int64(i), v.Offset)
+		require.Equal(t, sent[i].MessageID, v.MessageID)
+		require.Equal(t, fmt.Sprintf("m-%d-%d", i/5, i%5), string(v.Body))
+		require.Equal(t, q, v.QueueID)
+		require.Equal(t, "orders", v.Topic)
+	}
+	// A window in the middle, crossing chunk boundaries.
+	mid, err := rd.ReadQueue(ctx, "orders", q, 13, 9)
+	require.NoError(t, err)
+	require.Len(t, mid, 9)
+	require.Equal(t, int64(13), mid[0].Offset)
+	require.Equal(t, int64(21), mid[8].Offset)
+	// Past the end: nothing.
+	end, err := rd.ReadQueue(ctx, "orders", q, 50, 10)
+	require.NoError(t, err)
+	require.Empty(t, end)
+
+	// Cached chunks are not fetched again.
+	before := b.ranged.Load()
+	_, err = rd.ReadQueue(ctx, "orders", q, 0, 1000)
+	require.NoError(t, err)
+	require.Equal(t, before, b.ranged.Load(), "a second read of cached chunks must cost no GET")
+}
+
+func TestLookupByIDAndKey(t *testing.T) {
+	t.Parallel()
+	in, rd, _ := setup(t)
+	ctx := context.Background()
+	var ids []string
+	for f := 0; f < 20; f++ {
+		var msgs []httpapi.Message
+		for i := 0; i < 10; i++ {
+			msgs = append(msgs, httpapi.Message{Body: []byte(fmt.Sprint(f, "/", i)), Keys: []string{fmt.Sprintf("order-%d", f*10+i), "tenant-a"}})
+		}
+		res, err := in.Produce(ctx, "orders", msgs)
+		require.NoError(t, err)
+		for _, r := range res {
+			ids = append(ids, r.MessageID)
+		}
+	}
+	for i := 0; i < len(ids); i += 17 {
+		v, err := rd.GetMessage(ctx, "orders", ids[i])
+		require.NoError(t, err)
+		require.Equal(t, ids[i], v.MessageID)
+		require.Equal(t, fmt.Sprint(i/10, "/", i%10), string(v.Body))
+
+		byKey, err := rd.MessagesByKey(ctx, "orders", fmt.Sprintf("order-%d", i))
+		require.NoError(t, err)
+		require.Len(t, byKey, 1)
+		require.Equal(t, ids[i], byKey[0].MessageID)
+	}
+	many, err := rd.MessagesByKey(ctx, "orders", "tenant-a")
+	require.NoError(t, err)
+	require.Len(t, many, 100, "a key lookup returns at most 100 messages")
+
+	none, err := rd.MessagesByKey(ctx, "orders", "order-999999")
+	require.NoError(t, err)
+	require.Empty(t, none)
+
+	_, err = rd.GetMessage(ctx, "orders", "00000000000000000000000000000000")
+	var apiErr *httpapi.Error
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusNotFound, apiErr.Status)
+	require.Equal(t, httpapi.CodeMessageNotFound, apiErr.Code)
+}
+
+func TestReadErrors(t *testing.T) {
+	t.Parallel()
+	_, rd, _ := setup(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		topic         string
+		queue         int
+		offset        int64
+		limit, status int
+		code          string
+	}{
+		{"nope", 0, 0, 10, 404, httpapi.CodeTopicNotFound},
+		{"orders", 7, 0, 10, 404, httpapi.CodeQueueNotFound},
+		{"orders", 0, -1, 10, 400, httpapi.CodeBadRequest},
+		{"orders", 0, 0, 0, 400, httpapi.CodeBadRequest},
+		{"orders", 0, 0, 100000, 400, httpapi.CodeBadRequest},
+	} {
+		_, err := rd.ReadQueue(ctx, tc.topic, tc.queue, tc.offset, tc.limit)
+		var apiErr *httpapi.Error
+		require.ErrorAs(t, err, &apiErr, "%+v", tc)
+		require.Equal(t, tc.status, apiErr.Status, "%+v", tc)
+		require.Equal(t, tc.code, apiErr.Code, "%+v", tc)
+	}
+}
