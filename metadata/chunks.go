@@ -179,6 +179,7 @@ type Chunk struct {
 	QueueRef    int64
 	FirstOffset int64
 	Count       int
+	SegmentID   int64
 	// Skip is how many records of the stored chunk come before this row's first offset.
 	Skip         int
 	ObjectKey    string
@@ -188,12 +189,12 @@ type Chunk struct {
 	MaxStoreTime time.Time
 }
 
-const chunkColumns = `c.queue_ref, c.first_offset, c.record_count, c.record_skip, s.object_key, c.byte_offset, c.byte_length,
+const chunkColumns = `c.queue_ref, c.first_offset, c.record_count, c.segment_id, c.record_skip, s.object_key, c.byte_offset, c.byte_length,
 	c.min_store_time, c.max_store_time`
 
 func scanChunk(r pgx.CollectableRow) (Chunk, error) {
 	var c Chunk
-	err := r.Scan(&c.QueueRef, &c.FirstOffset, &c.Count, &c.Skip, &c.ObjectKey, &c.ByteOffset, &c.ByteLength, &c.MinStoreTime, &c.MaxStoreTime)
+	err := r.Scan(&c.QueueRef, &c.FirstOffset, &c.Count, &c.SegmentID, &c.Skip, &c.ObjectKey, &c.ByteOffset, &c.ByteLength, &c.MinStoreTime, &c.MaxStoreTime)
 	return c, err
 }
 

@@ -3,8 +3,6 @@ package testenv
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -12,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -225,7 +222,7 @@ func minioStartOnce(bin, dir string) (*minioServer, error) {
 		URL:       "http://" + addr,
 		Region:    "us-east-1",
 		AccessKey: "floe-test",
-		SecretKey: minioRandomHex(16),
+		SecretKey: RandomHex(16),
 	}
 	cmd := exec.Command(bin, "server", "--address", addr, "--console-address", consoleAddr, filepath.Join(dir, "data"))
 	cmd.Env = append(minioEnviron(),
@@ -296,15 +293,10 @@ func (s *minioServer) stop() {
 }
 
 // minioSysProcAttr puts MinIO in its own process group, so that it can be
-// killed with everything it starts, and on Linux asks the kernel to kill it
-// when the test process dies. Pdeathsig exists only on Linux, hence
-// reflection: this file must build everywhere.
+// killed with everything it starts, and asks the kernel to kill it when the
+// test process dies (Floe's tests run on Linux, like pglocal's servers).
 func minioSysProcAttr() *syscall.SysProcAttr {
-	attr := &syscall.SysProcAttr{Setpgid: true}
-	if f := reflect.ValueOf(attr).Elem().FieldByName("Pdeathsig"); f.IsValid() {
-		f.Set(reflect.ValueOf(syscall.SIGKILL))
-	}
-	return attr
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
 
 // minioEnviron returns the test process's environment without MINIO_
@@ -448,12 +440,5 @@ func minioBucketName(testName string) string {
 	if name == "" {
 		name = "test"
 	}
-	return "floe-" + name + "-" + minioRandomHex(6)
-}
-
-// minioRandomHex returns n random bytes as hex.
-func minioRandomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return "floe-" + name + "-" + RandomHex(6)
 }
