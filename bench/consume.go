@@ -1,0 +1,413 @@
+package bench
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/floemq/floe/client"
+)
+
+// ConsumeConfig describes the consuming side of RunProduceConsume. Zero fields take the
+// documented defaults.
+type ConsumeConfig struct {
+	// Group is the consumer group; it is created (CONCURRENT) if missing, subscribed to
+	// the topic with filter "*", and reset to the start of the run so older messages are
+	// not consumed. Default "floe-bench".
+	Group string
+	// Topic must be empty or equal to the produce topic, which is the one consumed.
+	Topic string
+	// Consumers is the number of goroutines receiving concurrently. Default 16.
+	Consumers int
+	// BatchSize is the most messages per receive call. Default 32.
+	BatchSize int
+	// InvisibleSeconds is how long received messages stay hidden before being delivered
+	// again if not acked. Default 30.
+	InvisibleSeconds int
+	// WaitSeconds is how long a receive waits on the server when nothing is ready.
+	// Default 1.
+	WaitSeconds int
+	// Duration is how long the measured part of consumption lasts, from the same start as
+	// production. Default: the produce Duration.
+	Duration time.Duration
+}
+
+// withDefaults returns cfg with zero fields set to their defaults, given the produce
+// workload it runs with.
+func (cfg ConsumeConfig) withDefaults(p ProduceConfig) ConsumeConfig {
+	cfg.Group = cmp.Or(cfg.Group, "floe-bench")
+	cfg.Topic = cmp.Or(cfg.Topic, p.Topic)
+	cfg.Consumers = cmp.Or(cfg.Consumers, 16)
+	cfg.BatchSize = cmp.Or(cfg.BatchSize, 32)
+	cfg.InvisibleSeconds = cmp.Or(cfg.InvisibleSeconds, 30)
+	cfg.WaitSeconds = cmp.Or(cfg.WaitSeconds, 1)
+	cfg.Duration = cmp.Or(cfg.Duration, p.Duration)
+	return cfg
+}
+
+// validate reports the first setting that cannot run with produce workload p.
+func (cfg ConsumeConfig) validate(p ProduceConfig) error {
+	switch {
+	case cfg.Topic != p.Topic:
+		return fmt.Errorf("consume topic %s differs from produce topic %s", cfg.Topic, p.Topic)
+	case cfg.Consumers < 1:
+		return fmt.Errorf("consumers must be at least 1, got %d", cfg.Consumers)
+	case cfg.BatchSize < 1:
+		return fmt.Errorf("consume batch size must be at least 1, got %d", cfg.BatchSize)
+	case cfg.InvisibleSeconds < 1:
+		return fmt.Errorf("invisible seconds must be at least 1, got %d", cfg.InvisibleSeconds)
+	case cfg.WaitSeconds < 0:
+		return fmt.Errorf("wait seconds must not be negative, got %d", cfg.WaitSeconds)
+	case cfg.Duration < 0:
+		return fmt.Errorf("consume duration must not be negative, got %s", cfg.Duration)
+	}
+	return nil
+}
+
+// ConsumeResult is what the consuming side of a run measured, over its measured part.
+type ConsumeResult struct {
+	// Config is the workload as run, defaults applied.
+	Config ConsumeConfig
+	// Messages counts messages received and acked with status OK.
+	Messages int64
+	// Receives counts receive calls, empty ones included.
+	Receives int64
+	// Acks counts ack calls.
+	Acks int64
+	// Errors counts failed receive and ack calls.
+	Errors int64
+	// AckFailures counts receipt handles acked with status EXPIRED or INVALID.
+	AckFailures int64
+	// FirstError is the text of the first failure of the run, warmup included.
+	FirstError string
+	// Duration is the measured part of consumption.
+	Duration time.Duration
+	// MsgsPerSec is Messages over Duration.
+	MsgsPerSec float64
+	// EndToEnd is the time from a message's intended send (written in its first 8 body
+	// bytes) to the return of the receive call that got it, for messages sent while
+	// measuring.
+	EndToEnd Percentiles
+	// PgTxPerReceive is Postgres transactions per receive call, read from
+	// floe_metadata_transactions_total{operation="receive"}; 0 if the server has no such
+	// series.
+	PgTxPerReceive float64
+	// PgTxPerAck is Postgres transactions per ack call, read from
+	// floe_metadata_transactions_total{operation="ack"}; 0 if the server has no such
+	// series.
+	PgTxPerAck float64
+	// PgTxPerConsumeCall estimates Postgres transactions per receive or ack call when the
+	// server does not label them: all transactions less one per ingest flush, over all
+	// receive and ack calls. Background work (timers, compaction) is counted in.
+	PgTxPerConsumeCall float64
+	// Metrics maps each consumption counter read from /metrics to its increase.
+	Metrics map[string]float64
+	// MissingMetrics lists the consumption counters /metrics did not have.
+	MissingMetrics []string
+	// Notes are remarks about the run worth printing next to the numbers.
+	Notes []string
+}
+
+// ProduceConsumeResult is what RunProduceConsume measured on each side.
+type ProduceConsumeResult struct {
+	// Produce is the producing side, as RunProduce reports it.
+	Produce Result
+	// Consume is the consuming side.
+	Consume ConsumeResult
+}
+
+// RunProduceConsume produces as RunProduce does while consumers receive and ack the same
+// topic through group ccfg.Group, and reports both sides with the end-to-end latency.
+// Progress lines go to progress once a second (nil for none). When ctx ends early, the
+// results so far are returned with ctx's error.
+func RunProduceConsume(ctx context.Context, c *client.Client, pcfg ProduceConfig, ccfg ConsumeConfig, progress io.Writer) (ProduceConsumeResult, error) {
+	pcfg = pcfg.withDefaults()
+	if err := pcfg.validate(); err != nil {
+		return ProduceConsumeResult{}, fmt.Errorf("checking produce config: %w", err)
+	}
+	ccfg = ccfg.withDefaults(pcfg)
+	if err := ccfg.validate(pcfg); err != nil {
+		return ProduceConsumeResult{}, fmt.Errorf("checking consume config: %w", err)
+	}
+	produceNotes, err := ensureTopic(ctx, c, pcfg)
+	if err != nil {
+		return ProduceConsumeResult{}, err
+	}
+	consumeNotes, err := ensureGroup(ctx, c, ccfg, time.Now())
+	if err != nil {
+		return ProduceConsumeResult{}, err
+	}
+	start := time.Now()
+
+	pwin := newWindow(start, pcfg.Warmup, pcfg.Duration)
+	cwin := newWindow(start, pcfg.Warmup, ccfg.Duration)
+	cs := startConsumers(ctx, c, ccfg, cwin)
+	ps := startProducers(ctx, c, pcfg, pwin)
+	stopProgress := startProgress(progress, progressInterval, func(now time.Time, dt time.Duration) string {
+		return fmt.Sprintf("%6.0fs %-6s produce %s | consume %s",
+			now.Sub(start).Seconds(), pwin.phase(now), ps.progress(dt), cs.progress(dt))
+	})
+
+	before := scrapeAt(ctx, c, pwin.measureStart, allBenchCounters)
+	ps.wait()
+	cs.wait()
+	after := scrapeFinal(ctx, c, allBenchCounters)
+	stopProgress()
+
+	d := deltas(before, after, allBenchCounters)
+	res := ProduceConsumeResult{Produce: ps.result(pwin.stoppedAt(ctx)), Consume: cs.result(cwin.stoppedAt(ctx))}
+	res.Produce.addCost(d.subset(produceCounters))
+	res.Produce.Notes = append(produceNotes, res.Produce.Notes...)
+	res.Consume.addCost(d)
+	res.Consume.Notes = append(consumeNotes, res.Consume.Notes...)
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("produce-consume run stopped early: %w", err)
+	}
+	return res, nil
+}
+
+// ensureGroup creates the group if needed, subscribes it to the topic and resets it to
+// from, so that messages older than the run are not consumed. A failed reset only earns a
+// note: older messages are then consumed too, but left out of the end-to-end latency.
+func ensureGroup(ctx context.Context, c *client.Client, cfg ConsumeConfig, from time.Time) ([]string, error) {
+	var notes []string
+	spec := client.GroupSpec{Name: cfg.Group, DeliveryOrder: client.Concurrent}
+	if _, _, err := c.CreateGroup(ctx, spec); err != nil {
+		if !client.IsStatus(err, http.StatusConflict) {
+			return nil, err
+		}
+		notes = append(notes, fmt.Sprintf("group %s already existed with other settings; used as it is", cfg.Group))
+	}
+	if err := c.Subscribe(ctx, cfg.Group, cfg.Topic, client.SubscriptionSpec{Filter: "*"}); err != nil {
+		return nil, err
+	}
+	if err := c.Reset(ctx, cfg.Group, cfg.Topic, from); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		notes = append(notes, fmt.Sprintf("could not reset the group to the start of the run (%v); older messages were consumed too", err))
+	}
+	return notes, nil
+}
+
+// consumerSet is the consumers of one run.
+type consumerSet struct {
+	cfg       ConsumeConfig
+	win       window
+	live      *liveStats
+	meter     meter
+	consumers []*consumer
+	wg        sync.WaitGroup
+}
+
+// startConsumers starts cfg.Consumers goroutines receiving and acking until win.end or
+// ctx's end.
+func startConsumers(ctx context.Context, c *client.Client, cfg ConsumeConfig, win window) *consumerSet {
+	cs := &consumerSet{cfg: cfg, win: win, live: &liveStats{}}
+	cs.meter.stats = cs.live
+	for range cfg.Consumers {
+		cn := &consumer{c: c, cfg: cfg, win: win, live: cs.live}
+		cs.consumers = append(cs.consumers, cn)
+		cs.wg.Go(func() { cn.run(ctx) })
+	}
+	return cs
+}
+
+// wait blocks until every consumer has returned.
+func (cs *consumerSet) wait() {
+	cs.wg.Wait()
+}
+
+// progress renders the consumers' last interval, dt long.
+func (cs *consumerSet) progress(dt time.Duration) string {
+	rate, p99, errs := cs.meter.sample(dt)
+	return fmt.Sprintf("%9.0f msg/s  e2e p99 %10s  errors %d", rate, formatLatency(p99), errs)
+}
+
+// result merges the consumers' numbers once they have returned; stopped is when the run
+// stopped (window.stoppedAt).
+func (cs *consumerSet) result(stopped time.Time) ConsumeResult {
+	res := ConsumeResult{Config: cs.cfg}
+	var hist Histogram
+	for _, cn := range cs.consumers {
+		hist.Merge(&cn.hist)
+		res.Messages += cn.messages
+		res.Receives += cn.receives
+		res.Acks += cn.acks
+		res.Errors += cn.errors
+		res.AckFailures += cn.ackFailures
+		if cn.firstErr != nil && res.FirstError == "" {
+			res.FirstError = cn.firstErr.Error()
+		}
+	}
+	res.Duration = max(stopped.Sub(cs.win.measureStart), 0)
+	res.MsgsPerSec = perSecond(float64(res.Messages), res.Duration)
+	res.EndToEnd = hist.Percentiles()
+	return res
+}
+
+// addCost fills the Postgres numbers from the counters' change during the run; d holds
+// both the produce and the consume counters.
+func (r *ConsumeResult) addCost(d counterDeltas) {
+	own := d.subset(consumeCounters)
+	r.Metrics = own.values
+	r.MissingMetrics = own.missing
+	r.PgTxPerReceive = ratio(d.get(metricPgTxRecv), float64(r.Receives))
+	r.PgTxPerAck = ratio(d.get(metricPgTxAck), float64(r.Acks))
+	if !d.has(metricPgTxRecv) || !d.has(metricPgTxAck) {
+		if d.has(metricPgTx) && d.has(metricFlushes) {
+			consumeTx := d.get(metricPgTx) - d.get(metricFlushes)
+			r.PgTxPerConsumeCall = ratio(max(consumeTx, 0), float64(r.Receives+r.Acks))
+		}
+		r.Notes = append(r.Notes, "Postgres transactions are not labelled operation=\"receive\"/\"ack\" on /metrics; "+
+			"per-call numbers are an estimate over receive and ack calls together")
+	}
+}
+
+// consumer is one consuming goroutine. Its counters are its own until run returns.
+type consumer struct {
+	c    *client.Client
+	cfg  ConsumeConfig
+	win  window
+	live *liveStats
+
+	hist        Histogram
+	messages    int64
+	receives    int64
+	acks        int64
+	errors      int64
+	ackFailures int64
+	firstErr    error
+}
+
+// run receives and acks until the window ends or ctx is done.
+func (cn *consumer) run(ctx context.Context) {
+	// Receives stop at the end of the window, even mid long-poll; acks use ctx so that
+	// what was received is still settled.
+	recvCtx, cancel := context.WithDeadline(ctx, cn.win.end)
+	defer cancel()
+	for recvCtx.Err() == nil {
+		if err := cn.receiveOnce(ctx, recvCtx); err != nil {
+			if recvCtx.Err() != nil {
+				return
+			}
+			cn.fail(err, cn.win.measuring(time.Now()))
+			if !sleepUntil(recvCtx, time.Now().Add(errorPause)) {
+				return
+			}
+		}
+	}
+}
+
+// receiveOnce makes one receive call and acks what it got.
+func (cn *consumer) receiveOnce(ctx, recvCtx context.Context) error {
+	started := time.Now()
+	measured := cn.win.measuring(started)
+	msgs, err := cn.c.Receive(recvCtx, cn.cfg.Group, cn.cfg.Topic, client.ReceiveRequest{
+		MaxMessages:      cn.cfg.BatchSize,
+		InvisibleSeconds: cn.cfg.InvisibleSeconds,
+		WaitSeconds:      cn.cfg.WaitSeconds,
+	})
+	received := time.Now()
+	if err != nil {
+		return err
+	}
+	if measured {
+		cn.receives++
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	handles := make([]string, len(msgs))
+	for i, m := range msgs {
+		handles[i] = m.ReceiptHandle
+		cn.recordEndToEnd(m.Body, received, measured)
+	}
+	results, err := cn.c.Ack(ctx, cn.cfg.Group, cn.cfg.Topic, handles)
+	if err != nil {
+		return err
+	}
+	var ok int64
+	for _, r := range results {
+		if r.Status == client.AckOK {
+			ok++
+		} else if measured {
+			cn.ackFailures++
+		}
+	}
+	cn.live.messages.Add(ok)
+	if measured {
+		cn.acks++
+		cn.messages += ok
+	}
+	return nil
+}
+
+// recordEndToEnd records the latency of a message sent during this run; messages from
+// before the run, or without a readable send time, are skipped.
+func (cn *consumer) recordEndToEnd(body []byte, received time.Time, measured bool) {
+	sent, ok := sendTime(body)
+	if !ok || sent.Before(cn.win.start) || sent.After(received) {
+		return
+	}
+	latency := received.Sub(sent)
+	cn.live.latency.record(latency)
+	if measured && !sent.Before(cn.win.measureStart) {
+		cn.hist.Record(latency)
+	}
+}
+
+// fail counts a failed call.
+func (cn *consumer) fail(err error, measured bool) {
+	cn.live.errors.Add(1)
+	if cn.firstErr == nil {
+		cn.firstErr = err
+	}
+	if measured {
+		cn.errors++
+	}
+}
+
+// Markdown renders both sides as tables for docs/benchmarks.md, with notes below each.
+func (r ProduceConsumeResult) Markdown() string {
+	return r.Produce.Markdown() + "\n" + r.Consume.Markdown()
+}
+
+// Markdown renders the consuming side as a table for docs/benchmarks.md, with notes below.
+func (r ConsumeResult) Markdown() string {
+	var b strings.Builder
+	cfg := r.Config
+	rows := [][2]string{
+		{"group", cfg.Group},
+		{"consumers", fmt.Sprintf("%d", cfg.Consumers)},
+		{"batch", fmt.Sprintf("%d messages/receive", cfg.BatchSize)},
+		{"invisible / wait", fmt.Sprintf("%d s / %d s", cfg.InvisibleSeconds, cfg.WaitSeconds)},
+		{"duration", r.Duration.Round(time.Millisecond).String()},
+		{"messages acked", fmt.Sprintf("%d", r.Messages)},
+		{"receive / ack calls", fmt.Sprintf("%d / %d", r.Receives, r.Acks)},
+		{"failed calls / failed acks", fmt.Sprintf("%d / %d", r.Errors, r.AckFailures)},
+		{"throughput", fmt.Sprintf("%.0f msg/s", r.MsgsPerSec)},
+		{"end-to-end p50 / p99 / max", fmt.Sprintf("%s / %s / %s",
+			formatLatency(r.EndToEnd.P50), formatLatency(r.EndToEnd.P99), formatLatency(r.EndToEnd.Max))},
+	}
+	if len(r.MissingMetrics) == 0 {
+		rows = append(rows,
+			[2]string{"Postgres transactions per receive", fmt.Sprintf("%.2f", r.PgTxPerReceive)},
+			[2]string{"Postgres transactions per ack", fmt.Sprintf("%.2f", r.PgTxPerAck)})
+	} else {
+		rows = append(rows,
+			[2]string{"Postgres transactions per receive or ack (estimate)", fmt.Sprintf("%.2f", r.PgTxPerConsumeCall)})
+	}
+	writeTable(&b, "consume", rows)
+	first := ""
+	if r.FirstError != "" {
+		first = "first consume error: " + r.FirstError
+	}
+	writeNotes(&b, first, r.Notes)
+	return b.String()
+}

@@ -1,0 +1,182 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/floemq/floe/client"
+)
+
+func TestConsumeConfigDefaultsAndValidation(t *testing.T) {
+	t.Parallel()
+	p := ProduceConfig{Topic: "orders", Duration: 10 * time.Second}.withDefaults()
+	cfg := ConsumeConfig{}.withDefaults(p)
+	require.Equal(t, ConsumeConfig{Group: "floe-bench", Topic: "orders", Consumers: 16, BatchSize: 32,
+		InvisibleSeconds: 30, WaitSeconds: 1, Duration: 10 * time.Second}, cfg)
+	require.NoError(t, cfg.validate(p))
+
+	other := ConsumeConfig{Topic: "payments"}.withDefaults(p)
+	require.ErrorContains(t, other.validate(p), "differs from produce topic")
+	neg := ConsumeConfig{Consumers: -1}.withDefaults(p)
+	require.Error(t, neg.validate(p))
+}
+
+func TestRunProduceConsume(t *testing.T) {
+	t.Parallel()
+	fb := &fakeBroker{}
+	c := fb.start(t)
+	var progress bytes.Buffer
+	pcfg := ProduceConfig{Topic: "pc", MessageSize: 64, BatchSize: 4, Producers: 2, Rate: 800,
+		Warmup: 200 * time.Millisecond, Duration: time.Second}
+	// Consumers outlast producers, so that on a starved machine messages sent late are
+	// still consumed in the measured window.
+	ccfg := ConsumeConfig{Group: "g1", Consumers: 2, BatchSize: 8, Duration: 3 * time.Second}
+
+	res, err := RunProduceConsume(context.Background(), c, pcfg, ccfg, &progress)
+	require.NoError(t, err)
+
+	require.Equal(t, client.GroupSpec{Name: "g1", DeliveryOrder: client.Concurrent}, fb.groups["g1"])
+	require.Equal(t, "*", fb.subscriptions["g1/pc"])
+	require.Equal(t, 1, fb.resets)
+
+	require.Equal(t, int64(800), res.Produce.Messages)
+	require.Empty(t, res.Produce.MissingMetrics)
+
+	cr := res.Consume
+	require.Equal(t, "pc", cr.Config.Topic)
+	require.Zero(t, cr.Errors)
+	require.Zero(t, cr.AckFailures)
+	require.Positive(t, cr.Messages)
+	require.LessOrEqual(t, cr.Messages, int64(fb.acked))
+	require.LessOrEqual(t, fb.acked, fb.stored)
+	require.Positive(t, cr.Receives)
+	require.Positive(t, cr.Acks)
+	require.InDelta(t, float64(cr.Messages)/cr.Duration.Seconds(), cr.MsgsPerSec, 0.001)
+	e := cr.EndToEnd
+	require.Positive(t, e.P50)
+	require.True(t, e.P50 <= e.P99 && e.P99 <= e.Max)
+
+	// The labelled transaction counters are read; the ratios are TestConsumeCost's, since
+	// on a busy machine the readings of /metrics need not line up with the counted calls.
+	require.Empty(t, cr.MissingMetrics)
+	require.Len(t, cr.Metrics, 2)
+	require.Zero(t, cr.PgTxPerConsumeCall)
+	require.Empty(t, cr.Notes)
+
+	for line := range strings.Lines(progress.String()) {
+		require.Regexp(t, `produce .* msg/s .* \| consume \s+\d+ msg/s  e2e p99 \s*[\d.]+ ms  errors \d+\n$`, line)
+	}
+
+	md := res.Markdown()
+	require.Contains(t, md, "| produce | |")
+	require.Contains(t, md, "| consume | |")
+	require.Contains(t, md, "| Postgres transactions per receive |")
+}
+
+func TestRunProduceConsumeEstimatesUnlabelledTransactions(t *testing.T) {
+	t.Parallel()
+	fb := &fakeBroker{unlabelledTx: true}
+	c := fb.start(t)
+	pcfg := ProduceConfig{Topic: "pc2", MessageSize: 64, BatchSize: 4, Producers: 1, Rate: 400, Duration: 500 * time.Millisecond}
+	ccfg := ConsumeConfig{Consumers: 1, BatchSize: 4, Duration: 2 * time.Second}
+
+	res, err := RunProduceConsume(context.Background(), c, pcfg, ccfg, nil)
+	require.NoError(t, err)
+	cr := res.Consume
+	require.Len(t, cr.MissingMetrics, 2)
+	require.Zero(t, cr.PgTxPerReceive)
+	require.Zero(t, cr.PgTxPerAck)
+	require.Contains(t, strings.Join(cr.Notes, "\n"), "estimate")
+	require.Contains(t, cr.Markdown(), "| Postgres transactions per receive or ack (estimate) |")
+}
+
+func TestConsumerSkipsForeignMessagesInEndToEnd(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	cn := &consumer{win: newWindow(start, time.Second, time.Second), live: &liveStats{}}
+	old := make([]byte, 8)
+	putSendTime(old, start.Add(-time.Hour))
+	warm := make([]byte, 8)
+	putSendTime(warm, start.Add(500*time.Millisecond))
+	measured := make([]byte, 8)
+	putSendTime(measured, start.Add(1500*time.Millisecond))
+	received := start.Add(1600 * time.Millisecond)
+
+	cn.recordEndToEnd([]byte("hi"), received, true)  // too short
+	cn.recordEndToEnd(old, received, true)           // from before the run
+	cn.recordEndToEnd(warm, received, true)          // sent during warmup
+	cn.recordEndToEnd(measured, received, true)      // counted
+	cn.recordEndToEnd(measured, start.Add(0), false) // "sent" after it was received: skipped
+	require.Equal(t, uint64(1), cn.hist.Count())
+	require.Equal(t, 100*time.Millisecond, cn.hist.Max())
+
+	var live Histogram
+	cn.live.latency.drainInto(&live)
+	require.Equal(t, uint64(2), live.Count(), "progress shows warmup messages too")
+}
+
+func TestConsumeCost(t *testing.T) {
+	t.Parallel()
+	labelled := counterDeltas{values: counterValues{
+		metricPgTx.String(): 500, metricFlushes.String(): 100,
+		metricPgTxRecv.String(): 300, metricPgTxAck.String(): 100,
+	}, elapsed: 10 * time.Second}
+	r := ConsumeResult{Receives: 200, Acks: 100}
+	r.addCost(labelled)
+	require.InDelta(t, 1.5, r.PgTxPerReceive, 1e-9)
+	require.InDelta(t, 1.0, r.PgTxPerAck, 1e-9)
+	require.Zero(t, r.PgTxPerConsumeCall)
+	require.Empty(t, r.MissingMetrics)
+	require.Empty(t, r.Notes)
+	require.Equal(t, counterValues{metricPgTxRecv.String(): 300, metricPgTxAck.String(): 100}, counterValues(r.Metrics))
+
+	unlabelled := counterDeltas{values: counterValues{metricPgTx.String(): 500, metricFlushes.String(): 100},
+		missing: []string{metricPgTxRecv.String(), metricPgTxAck.String()}}
+	r = ConsumeResult{Receives: 200, Acks: 200}
+	r.addCost(unlabelled)
+	require.Zero(t, r.PgTxPerReceive)
+	require.InDelta(t, 1.0, r.PgTxPerConsumeCall, 1e-9, "(500 - 100) / (200 + 200)")
+	require.Len(t, r.MissingMetrics, 2)
+	require.Len(t, r.Notes, 1)
+
+	nothing := counterDeltas{values: counterValues{}, missing: []string{
+		metricPgTx.String(), metricFlushes.String(), metricPgTxRecv.String(), metricPgTxAck.String()}}
+	r = ConsumeResult{Receives: 5, Acks: 5}
+	r.addCost(nothing)
+	require.Zero(t, r.PgTxPerConsumeCall)
+}
+
+func TestConsumeResultMarkdown(t *testing.T) {
+	t.Parallel()
+	r := ConsumeResult{
+		Config:   ConsumeConfig{Group: "g", Topic: "t", Consumers: 16, BatchSize: 32, InvisibleSeconds: 30, WaitSeconds: 1},
+		Messages: 1000, Receives: 40, Acks: 35, Errors: 1, AckFailures: 2,
+		Duration: 10 * time.Second, MsgsPerSec: 100,
+		EndToEnd:       Percentiles{P50: 12 * time.Millisecond, P99: 80 * time.Millisecond, Max: 120 * time.Millisecond},
+		PgTxPerReceive: 1.25, PgTxPerAck: 1,
+		FirstError: "boom",
+	}
+	want := `| consume | |
+|---|---|
+| group | g |
+| consumers | 16 |
+| batch | 32 messages/receive |
+| invisible / wait | 30 s / 1 s |
+| duration | 10s |
+| messages acked | 1000 |
+| receive / ack calls | 40 / 35 |
+| failed calls / failed acks | 1 / 2 |
+| throughput | 100 msg/s |
+| end-to-end p50 / p99 / max | 12.00 ms / 80.00 ms / 120.00 ms |
+| Postgres transactions per receive | 1.25 |
+| Postgres transactions per ack | 1.00 |
+
+- first consume error: boom
+`
+	require.Equal(t, want, r.Markdown())
+}

@@ -1,0 +1,251 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/floemq/floe/client"
+)
+
+// fakeBroker is an in-memory stand-in for a Floe server, enough for the benchmarks: topics,
+// produce, groups, receive, ack and /metrics. Each produce request counts as one flush with
+// one PUT and one Postgres transaction; each receive and ack call as one transaction
+// labelled with its operation.
+type fakeBroker struct {
+	// Settings, fixed before the server starts.
+	//
+	// sendDelay, if set, says how long to hold produce request number n (from 0).
+	sendDelay func(n int) time.Duration
+	// failSend, if set, says whether to fail produce request number n with 503.
+	failSend func(n int) bool
+	// noMetrics makes /metrics answer 404.
+	noMetrics bool
+	// unlabelledTx leaves the operation label off the transaction counter.
+	unlabelledTx bool
+
+	mu            sync.Mutex
+	topics        map[string]client.Topic
+	groups        map[string]client.GroupSpec
+	subscriptions map[string]string // group/topic → filter
+	resets        int
+	sendRequests  int
+	stored        int
+	pending       [][]byte // bodies not yet received
+	puts          float64
+	putBytes      float64
+	txCommit      float64
+	txReceive     float64
+	txAck         float64
+	flushes       float64
+	acked         int
+	bodySizes     map[int]int
+}
+
+// start serves the broker until the test ends and returns a client for it.
+func (f *fakeBroker) start(t testing.TB) *client.Client {
+	t.Helper()
+	f.topics = map[string]client.Topic{}
+	f.groups = map[string]client.GroupSpec{}
+	f.subscriptions = map[string]string{}
+	f.bodySizes = map[int]int{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/topics/{topic}", f.getTopic)
+	mux.HandleFunc("POST /v1/topics", f.createTopic)
+	mux.HandleFunc("POST /v1/topics/{topic}/messages", f.send)
+	mux.HandleFunc("POST /v1/groups", f.createGroup)
+	mux.HandleFunc("PUT /v1/groups/{group}/subscriptions/{topic}", f.subscribe)
+	mux.HandleFunc("POST /v1/groups/{group}/topics/{topic}/reset", f.reset)
+	mux.HandleFunc("POST /v1/groups/{group}/topics/{topic}/receive", f.receive)
+	mux.HandleFunc("POST /v1/groups/{group}/topics/{topic}/ack", f.ack)
+	mux.HandleFunc("GET /metrics", f.metrics)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return client.New(srv.URL)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+func (f *fakeBroker) getTopic(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	topic, ok := f.topics[r.PathValue("topic")]
+	if !ok {
+		writeError(w, 404, "TOPIC_NOT_FOUND", "no such topic")
+		return
+	}
+	writeJSON(w, 200, topic)
+}
+
+func (f *fakeBroker) createTopic(w http.ResponseWriter, r *http.Request) {
+	var spec client.TopicSpec
+	if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
+		writeError(w, 400, "BAD_REQUEST", err.Error())
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	topic := client.Topic{Name: spec.Name, Type: spec.Type, Queues: spec.Queues, RetentionHours: 72}
+	f.topics[spec.Name] = topic
+	writeJSON(w, 201, topic)
+}
+
+func (f *fakeBroker) send(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Messages []client.Message `json:"messages"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, 400, "BAD_REQUEST", err.Error())
+		return
+	}
+	f.mu.Lock()
+	n := f.sendRequests
+	f.sendRequests++
+	f.mu.Unlock()
+	if f.sendDelay != nil {
+		time.Sleep(f.sendDelay(n))
+	}
+	if f.failSend != nil && f.failSend(n) {
+		writeError(w, 503, "STORAGE_UNAVAILABLE", "bucket unreachable")
+		return
+	}
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.topics[r.PathValue("topic")]; !ok {
+		writeError(w, 404, "TOPIC_NOT_FOUND", "no such topic")
+		return
+	}
+	results := make([]client.SendResult, len(in.Messages))
+	for i, m := range in.Messages {
+		results[i] = client.SendResult{MessageID: fmt.Sprintf("m%d", f.stored), Offset: int64(f.stored)}
+		f.stored++
+		f.pending = append(f.pending, m.Body)
+		f.putBytes += float64(len(m.Body))
+		f.bodySizes[len(m.Body)]++
+	}
+	f.puts++
+	f.flushes++
+	f.txCommit++
+	writeJSON(w, 200, map[string]any{"messages": results})
+}
+
+func (f *fakeBroker) createGroup(w http.ResponseWriter, r *http.Request) {
+	var spec client.GroupSpec
+	if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
+		writeError(w, 400, "BAD_REQUEST", err.Error())
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.groups[spec.Name] = spec
+	writeJSON(w, 201, client.Group{Name: spec.Name, DeliveryOrder: spec.DeliveryOrder})
+}
+
+func (f *fakeBroker) subscribe(w http.ResponseWriter, r *http.Request) {
+	var spec client.SubscriptionSpec
+	if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
+		writeError(w, 400, "BAD_REQUEST", err.Error())
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.subscriptions[r.PathValue("group")+"/"+r.PathValue("topic")] = spec.Filter
+	w.WriteHeader(204)
+}
+
+func (f *fakeBroker) reset(w http.ResponseWriter, _ *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resets++
+	f.pending = nil
+	w.WriteHeader(204)
+}
+
+func (f *fakeBroker) receive(w http.ResponseWriter, r *http.Request) {
+	var req client.ReceiveRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeError(w, 400, "BAD_REQUEST", err.Error())
+		return
+	}
+	f.mu.Lock()
+	f.txReceive++
+	f.mu.Unlock()
+	deadline := time.Now().Add(time.Duration(req.WaitSeconds) * time.Second)
+	for {
+		f.mu.Lock()
+		n := min(req.MaxMessages, len(f.pending))
+		bodies := f.pending[:n]
+		f.pending = f.pending[n:]
+		f.mu.Unlock()
+		if n > 0 || time.Now().After(deadline) || r.Context().Err() != nil {
+			msgs := make([]client.ReceivedMessage, n)
+			for i, body := range bodies {
+				msgs[i] = client.ReceivedMessage{
+					MessageView:     client.MessageView{MessageID: "m", Topic: r.PathValue("topic"), Body: body},
+					DeliveryAttempt: 1,
+					ReceiptHandle:   fmt.Sprintf("h%d", i),
+				}
+			}
+			writeJSON(w, 200, map[string]any{"messages": msgs})
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (f *fakeBroker) ack(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ReceiptHandles []string `json:"receiptHandles"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeError(w, 400, "BAD_REQUEST", err.Error())
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.txAck++
+	f.acked += len(in.ReceiptHandles)
+	results := make([]client.AckResult, len(in.ReceiptHandles))
+	for i, h := range in.ReceiptHandles {
+		results[i] = client.AckResult{ReceiptHandle: h, Status: client.AckOK}
+	}
+	writeJSON(w, 200, map[string]any{"results": results})
+}
+
+func (f *fakeBroker) metrics(w http.ResponseWriter, _ *http.Request) {
+	if f.noMetrics {
+		http.NotFound(w, nil)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	fmt.Fprintf(w, "# TYPE floe_objstore_requests_total counter\n")
+	fmt.Fprintf(w, "floe_objstore_requests_total{operation=\"put\"} %g\n", f.puts)
+	fmt.Fprintf(w, "floe_objstore_requests_total{operation=\"get\"} 12345\n")
+	fmt.Fprintf(w, "# TYPE floe_objstore_bytes_total counter\n")
+	fmt.Fprintf(w, "floe_objstore_bytes_total{operation=\"put\"} %g\n", f.putBytes)
+	fmt.Fprintf(w, "# TYPE floe_metadata_transactions_total counter\n")
+	if f.unlabelledTx {
+		fmt.Fprintf(w, "floe_metadata_transactions_total %g\n", f.txCommit+f.txReceive+f.txAck)
+	} else {
+		fmt.Fprintf(w, "floe_metadata_transactions_total{operation=\"commit\"} %g\n", f.txCommit)
+		fmt.Fprintf(w, "floe_metadata_transactions_total{operation=\"receive\"} %g\n", f.txReceive)
+		fmt.Fprintf(w, "floe_metadata_transactions_total{operation=\"ack\"} %g\n", f.txAck)
+	}
+	fmt.Fprintf(w, "# TYPE floe_ingest_flushes_total counter\n")
+	fmt.Fprintf(w, "floe_ingest_flushes_total{reason=\"linger\"} %g\n", f.flushes)
+}

@@ -1,0 +1,199 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/floemq/floe/client"
+)
+
+// counter names a Prometheus counter to read from /metrics: the sum of every series of
+// the family Name whose labels include Labels (other labels are summed over).
+type counter struct {
+	Name   string
+	Labels map[string]string
+}
+
+// String renders the counter as a selector, such as floe_objstore_requests_total{operation="put"}.
+func (c counter) String() string {
+	if len(c.Labels) == 0 {
+		return c.Name
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
+		parts = append(parts, fmt.Sprintf("%s=%q", k, c.Labels[k]))
+	}
+	return c.Name + "{" + strings.Join(parts, ",") + "}"
+}
+
+// The server counters the benchmarks read.
+var (
+	metricPuts       = counter{Name: "floe_objstore_requests_total", Labels: map[string]string{"operation": "put"}}
+	metricPutBytes   = counter{Name: "floe_objstore_bytes_total", Labels: map[string]string{"operation": "put"}}
+	metricPgTx       = counter{Name: "floe_metadata_transactions_total"}
+	metricFlushes    = counter{Name: "floe_ingest_flushes_total"}
+	metricPgTxRecv   = counter{Name: "floe_metadata_transactions_total", Labels: map[string]string{"operation": "receive"}}
+	metricPgTxAck    = counter{Name: "floe_metadata_transactions_total", Labels: map[string]string{"operation": "ack"}}
+	produceCounters  = []counter{metricPuts, metricPutBytes, metricPgTx, metricFlushes}
+	consumeCounters  = []counter{metricPgTxRecv, metricPgTxAck}
+	allBenchCounters = append(slices.Clone(produceCounters), consumeCounters...)
+)
+
+// counterValues maps a counter's selector (counter.String) to its value.
+type counterValues map[string]float64
+
+// parseCounters reads the Prometheus text exposition format and returns the value of each
+// counter found; a counter whose family or labels are absent is left out of the map.
+// Counters, gauges and untyped samples are read; other types are ignored.
+func parseCounters(text string, counters []counter) (counterValues, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		return nil, fmt.Errorf("parsing metrics text: %w", err)
+	}
+	values := make(counterValues)
+	for _, c := range counters {
+		family, ok := families[c.Name]
+		if !ok {
+			continue
+		}
+		sum, found := 0.0, false
+		for _, m := range family.GetMetric() {
+			if !hasLabels(m, c.Labels) {
+				continue
+			}
+			v, ok := sampleValue(m)
+			if !ok {
+				continue
+			}
+			sum += v
+			found = true
+		}
+		if found {
+			values[c.String()] = sum
+		}
+	}
+	return values, nil
+}
+
+// hasLabels reports whether m carries every wanted label; values compare without regard
+// to case, so operation="PUT" matches operation="put".
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	for name, value := range want {
+		matched := false
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == name && strings.EqualFold(lp.GetValue(), value) {
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			return false
+		}
+	}
+	return true
+}
+
+// sampleValue returns the value of a counter, gauge or untyped sample.
+func sampleValue(m *dto.Metric) (float64, bool) {
+	switch {
+	case m.Counter != nil:
+		return m.GetCounter().GetValue(), true
+	case m.Gauge != nil:
+		return m.GetGauge().GetValue(), true
+	case m.Untyped != nil:
+		return m.GetUntyped().GetValue(), true
+	}
+	return 0, false
+}
+
+// scrape is one reading of the server's counters.
+type scrape struct {
+	at     time.Time
+	values counterValues
+	// err is why the reading failed, if it did; values is then empty.
+	err error
+}
+
+// scrapeCounters reads the counters from the server's /metrics. A failure is recorded in
+// the scrape rather than returned: a benchmark reports missing metrics, it does not stop.
+func scrapeCounters(ctx context.Context, c *client.Client, counters []counter) scrape {
+	s := scrape{at: time.Now(), values: counterValues{}}
+	text, err := c.Metrics(ctx)
+	if err != nil {
+		s.err = err
+		return s
+	}
+	values, err := parseCounters(text, counters)
+	if err != nil {
+		s.err = err
+		return s
+	}
+	s.values = values
+	return s
+}
+
+// counterDeltas is the change of the counters between two scrapes.
+type counterDeltas struct {
+	// values maps a selector to its increase; a missing counter is 0.
+	values counterValues
+	// missing lists the selectors absent from either scrape.
+	missing []string
+	// elapsed is the time between the scrapes.
+	elapsed time.Duration
+	// notes explain failed scrapes.
+	notes []string
+}
+
+// deltas returns the change of each counter from before to after.
+func deltas(before, after scrape, counters []counter) counterDeltas {
+	d := counterDeltas{values: counterValues{}, elapsed: after.at.Sub(before.at)}
+	for _, s := range []scrape{before, after} {
+		if s.err != nil {
+			d.notes = append(d.notes, fmt.Sprintf("reading /metrics failed: %v", s.err))
+		}
+	}
+	for _, c := range counters {
+		key := c.String()
+		b, okBefore := before.values[key]
+		a, okAfter := after.values[key]
+		if !okBefore || !okAfter {
+			d.missing = append(d.missing, key)
+			d.values[key] = 0
+			continue
+		}
+		d.values[key] = a - b
+	}
+	return d
+}
+
+// has reports whether counter c was found in both scrapes.
+func (d counterDeltas) has(c counter) bool {
+	return !slices.Contains(d.missing, c.String())
+}
+
+// get returns the increase of counter c, 0 if it is missing.
+func (d counterDeltas) get(c counter) float64 {
+	return d.values[c.String()]
+}
+
+// subset returns the deltas of the given counters only.
+func (d counterDeltas) subset(counters []counter) counterDeltas {
+	out := counterDeltas{values: counterValues{}, elapsed: d.elapsed, notes: d.notes}
+	for _, c := range counters {
+		key := c.String()
+		out.values[key] = d.values[key]
+		if !d.has(c) {
+			out.missing = append(out.missing, key)
+		}
+	}
+	return out
+}
