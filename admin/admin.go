@@ -36,6 +36,7 @@ func (s *Service) Register(e *echo.Echo) {
 	e.GET("/v1/topics/:topic", s.getTopic)
 	e.DELETE("/v1/topics/:topic", s.deleteTopic)
 	e.GET("/v1/topics/:topic/queues", s.listQueues)
+	s.registerGroups(e)
 }
 
 type createTopicRequest struct {

@@ -70,3 +70,109 @@ type QueueInfo struct {
 	MinOffset int64  `json:"minOffset"`
 	MaxOffset int64  `json:"maxOffset"`
 }
+
+// ReceivedMessage is a message handed to a consumer: its view plus the receipt to ack it.
+type ReceivedMessage struct {
+	MessageView
+	DeliveryAttempt int    `json:"deliveryAttempt"`
+	ReceiptHandle   string `json:"receiptHandle"`
+}
+
+// ReceiveRequest is the body of a receive.
+type ReceiveRequest struct {
+	MaxMessages      *int `json:"maxMessages"`
+	InvisibleSeconds *int `json:"invisibleSeconds"`
+	WaitSeconds      *int `json:"waitSeconds"`
+}
+
+// ReceiveResponse is the answer to a receive.
+type ReceiveResponse struct {
+	Messages []ReceivedMessage `json:"messages"`
+}
+
+// HandlesRequest is the body of ack and nack.
+type HandlesRequest struct {
+	ReceiptHandles []string `json:"receiptHandles"`
+}
+
+// HandleResult is the outcome for one receipt handle.
+type HandleResult struct {
+	ReceiptHandle string `json:"receiptHandle"`
+	Status        string `json:"status"`
+}
+
+// HandlesResponse is the answer to ack and nack.
+type HandlesResponse struct {
+	Results []HandleResult `json:"results"`
+}
+
+// ChangeInvisibleRequest is the body of change-invisible.
+type ChangeInvisibleRequest struct {
+	ReceiptHandle    string `json:"receiptHandle"`
+	InvisibleSeconds int    `json:"invisibleSeconds"`
+}
+
+// ChangeInvisibleResponse carries the new handle.
+type ChangeInvisibleResponse struct {
+	ReceiptHandle string `json:"receiptHandle"`
+}
+
+// ResetRequest is the body of reset.
+type ResetRequest struct {
+	Timestamp time.Time `json:"timestamp"`
+}
+
+// Group is a consumer group as the API shows it.
+type Group struct {
+	Name                string         `json:"name"`
+	DeliveryOrder       string         `json:"deliveryOrder"`
+	MaxDeliveryAttempts int            `json:"maxDeliveryAttempts"`
+	RetryPolicy         RetryPolicy    `json:"retryPolicy"`
+	Subscriptions       []Subscription `json:"subscriptions"`
+	CreatedAt           time.Time      `json:"createdAt"`
+}
+
+// RetryPolicy is a group's redelivery backoff.
+type RetryPolicy struct {
+	BackoffSeconds []int `json:"backoffSeconds"`
+}
+
+// Subscription is a group's rule for a topic.
+type Subscription struct {
+	Topic      string   `json:"topic"`
+	Filter     string   `json:"filter"`
+	LiteTopics []string `json:"liteTopics,omitempty"`
+}
+
+// QueueLag is a group's progress on one queue.
+type QueueLag struct {
+	QueueID          int     `json:"queueId"`
+	LiteTopic        string  `json:"liteTopic,omitempty"`
+	MaxOffset        int64   `json:"maxOffset"`
+	ConsumedOffset   int64   `json:"consumedOffset"`
+	Inflight         int64   `json:"inflight"`
+	Ready            int64   `json:"ready"`
+	OldestUnackedAge float64 `json:"oldestUnackedAge"`
+}
+
+// TopicLag is a group's progress on one topic.
+type TopicLag struct {
+	Topic            string     `json:"topic"`
+	Queues           []QueueLag `json:"queues"`
+	Lag              int64      `json:"lag"`
+	Inflight         int64      `json:"inflight"`
+	Ready            int64      `json:"ready"`
+	OldestUnackedAge float64    `json:"oldestUnackedAge"`
+}
+
+// LagResponse is a group's accumulation.
+type LagResponse struct {
+	Group  string     `json:"group"`
+	Topics []TopicLag `json:"topics"`
+	Totals struct {
+		Lag              int64   `json:"lag"`
+		Inflight         int64   `json:"inflight"`
+		Ready            int64   `json:"ready"`
+		OldestUnackedAge float64 `json:"oldestUnackedAge"`
+	} `json:"totals"`
+}

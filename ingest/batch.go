@@ -57,6 +57,19 @@ func (s *Service) newBatch() *batch {
 	return &batch{seq: s.seq, chunks: map[int64]*queueChunk{}, uploaded: make(chan struct{})}
 }
 
+// topics lists the batch's topics once each.
+func (b *batch) topics() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, qc := range b.order {
+		if !seen[qc.queue.Topic] {
+			seen[qc.queue.Topic] = true
+			out = append(out, qc.queue.Topic)
+		}
+	}
+	return out
+}
+
 func (b *batch) add(q metadata.Queue, rec segment.Record, req *request, idx int) *queueChunk {
 	qc, ok := b.chunks[q.Ref]
 	if !ok {
@@ -170,7 +183,7 @@ func (s *Service) commit(b *batch) ([]int64, error) {
 	var firsts []int64
 	err := retry(ctx, func(ctx context.Context) error {
 		var err error
-		firsts, err = s.store.SegmentCommit(ctx, metadata.SegmentCommitParams{ObjectKey: b.objectKey, SizeBytes: b.size, Chunks: b.commits})
+		firsts, err = s.store.SegmentCommit(ctx, metadata.SegmentCommitParams{ObjectKey: b.objectKey, SizeBytes: b.size, Chunks: b.commits, Topics: b.topics()})
 		if errors.Is(err, metadata.ErrUnknownQueue) {
 			return permanent{err}
 		}

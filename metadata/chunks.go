@@ -28,6 +28,8 @@ type SegmentCommitParams struct {
 	ObjectKey string
 	SizeBytes int64
 	Chunks    []ChunkCommit
+	// Topics are the topics the chunks belong to, for the commit notification.
+	Topics []string
 }
 
 // ErrUnknownQueue is returned by SegmentCommit when a queue no longer exists (its topic was
@@ -125,6 +127,10 @@ func (s *Store) SegmentCommit(ctx context.Context, p SegmentCommitParams) ([]int
 		if err != nil {
 			return fmt.Errorf("inserting chunk index of %s: %w", p.ObjectKey, err)
 		}
+		// One notification per commit wakes the receives waiting on these topics.
+		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelCommits, commitPayload(p.Topics)); err != nil {
+			return fmt.Errorf("notifying commit of %s: %w", p.ObjectKey, err)
+		}
 		return nil
 	})
 	if errors.Is(err, errAlreadyCommitted) {
@@ -203,20 +209,26 @@ func scanChunk(r pgx.CollectableRow) (Chunk, error) {
 func (s *Store) ChunksFrom(ctx context.Context, queueRef, offset int64, max int) ([]Chunk, error) {
 	var out []Chunk
 	err := s.observe("chunks_from", func() error {
-		rows, err := s.pool.Query(ctx, `(SELECT `+chunkColumns+` FROM chunks c JOIN segments s ON s.id = c.segment_id
-				WHERE c.queue_ref = $1 AND c.first_offset <= $2 ORDER BY c.first_offset DESC LIMIT 1)
-			UNION ALL
-			(SELECT `+chunkColumns+` FROM chunks c JOIN segments s ON s.id = c.segment_id
-				WHERE c.queue_ref = $1 AND c.first_offset > $2 ORDER BY c.first_offset LIMIT $3)`,
-			queueRef, offset, max)
-		if err != nil {
-			return fmt.Errorf("reading chunk index of queue %d: %w", queueRef, err)
-		}
-		out, err = pgx.CollectRows(rows, scanChunk)
+		var err error
+		out, err = chunksFrom(ctx, s.pool, queueRef, offset, max)
 		return err
 	})
+	return out, err
+}
+
+func chunksFrom(ctx context.Context, q querier, queueRef, offset int64, max int) ([]Chunk, error) {
+	rows, err := q.Query(ctx, `(SELECT `+chunkColumns+` FROM chunks c JOIN segments s ON s.id = c.segment_id
+			WHERE c.queue_ref = $1 AND c.first_offset <= $2 ORDER BY c.first_offset DESC LIMIT 1)
+		UNION ALL
+		(SELECT `+chunkColumns+` FROM chunks c JOIN segments s ON s.id = c.segment_id
+			WHERE c.queue_ref = $1 AND c.first_offset > $2 ORDER BY c.first_offset LIMIT $3)`,
+		queueRef, offset, max)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading chunk index of queue %d: %w", queueRef, err)
+	}
+	out, err := pgx.CollectRows(rows, scanChunk)
+	if err != nil {
+		return nil, fmt.Errorf("reading chunk index of queue %d: %w", queueRef, err)
 	}
 	// Drop a leading chunk that ends before offset.
 	if len(out) > 0 && out[0].FirstOffset+int64(out[0].Count) <= offset {

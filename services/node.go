@@ -5,11 +5,13 @@ package services
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -38,6 +40,7 @@ type Node struct {
 	server   *http.Server
 	listener net.Listener
 	serveErr chan error
+	cancel   context.CancelFunc
 }
 
 // StartNode opens the store and bucket, applies migrations if configured, starts the roles
@@ -47,7 +50,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), serveErr: make(chan error, 1)}
+	n := &Node{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), serveErr: make(chan error, 1), cancel: func() {}}
 	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ok := false
 	defer func() {
@@ -96,11 +99,9 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		n.ingest.Register(e)
 	}
 	if roles["reader"] {
-		n.reader, err = reader.New(reader.Config{CacheBytes: cfg.CacheBytes, Logger: logger.With("role", "reader")}, n.store, n.bucket, n.registry)
-		if err != nil {
+		if err := n.startReader(ctx, e); err != nil {
 			return nil, err
 		}
-		n.reader.Register(e)
 	}
 	if roles["compactor"] {
 		logger.Info("compactor role: nothing to compact yet (merge, retention and GC come with the compactor issue)")
@@ -118,6 +119,47 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	logger.Info("floe serving", "addr", n.listener.Addr().String(), "roles", cfg.Roles)
 	ok = true
 	return n, nil
+}
+
+func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
+	var err error
+	n.reader, err = reader.New(reader.Config{CacheBytes: n.cfg.CacheBytes, Logger: n.logger.With("role", "reader")}, n.store, n.bucket, n.registry)
+	if err != nil {
+		return err
+	}
+	n.reader.Register(e)
+	key := []byte(n.cfg.ReceiptSecret)
+	if len(key) == 0 {
+		candidate := make([]byte, 32)
+		if _, err := rand.Read(candidate); err != nil {
+			return fmt.Errorf("generating receipt secret: %w", err)
+		}
+		if key, err = n.store.SecretGet(ctx, "receipt-handle", candidate); err != nil {
+			return err
+		}
+	}
+	signer, err := reader.NewSigner(key)
+	if err != nil {
+		return fmt.Errorf("receipt secret: %w", err)
+	}
+	waker := reader.NewWaker()
+	consumer, err := reader.NewConsumer(reader.ConsumerConfig{Logger: n.logger.With("role", "reader")}, n.store, n.reader.Cache(), signer, waker, n.registry)
+	if err != nil {
+		return err
+	}
+	consumer.Register(e)
+	lctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	go n.store.Listen(lctx, []string{metadata.ChannelCommits, metadata.ChannelAcks}, func(channel, payload string) {
+		if payload == "*" {
+			waker.WakeAll()
+			return
+		}
+		for _, key := range strings.Split(payload, ",") {
+			waker.Wake(key)
+		}
+	})
+	return nil
 }
 
 // Addr is the address the HTTP server listens on.
@@ -142,6 +184,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if err := n.server.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stopping HTTP server: %w", err))
 	}
+	n.cancel()
 	n.closeStorage()
 	return errors.Join(errs...)
 }

@@ -1,0 +1,215 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/metadata"
+)
+
+// DefaultBackoffSeconds is RocketMQ's retry schedule: 10 s up to 2 h.
+var DefaultBackoffSeconds = []int{10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200}
+
+// Limits on group settings.
+const (
+	DefaultMaxDeliveryAttempts = 16
+	MaxMaxDeliveryAttempts     = 1000
+	maxBackoffSteps            = 64
+	maxBackoffSeconds          = 7 * 24 * 3600
+)
+
+func (s *Service) registerGroups(e *echo.Echo) {
+	e.POST("/v1/groups", s.createGroup)
+	e.GET("/v1/groups", s.listGroups)
+	e.GET("/v1/groups/:group", s.getGroup)
+	e.DELETE("/v1/groups/:group", s.deleteGroup)
+	e.PUT("/v1/groups/:group/subscriptions/:topic", s.putSubscription)
+	e.DELETE("/v1/groups/:group/subscriptions/:topic", s.deleteSubscription)
+}
+
+type createGroupRequest struct {
+	Name                string `json:"name"`
+	DeliveryOrder       string `json:"deliveryOrder"`
+	MaxDeliveryAttempts *int   `json:"maxDeliveryAttempts"`
+	RetryPolicy         *struct {
+		BackoffSeconds []int `json:"backoffSeconds"`
+	} `json:"retryPolicy"`
+}
+
+func (s *Service) createGroup(c echo.Context) error {
+	var req createGroupRequest
+	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+		return err
+	}
+	bad := func(format string, args ...any) error {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, format, args...)
+	}
+	if err := httpapi.CheckName("group", req.Name); err != nil {
+		return err
+	}
+	g := metadata.Group{Name: req.Name, DeliveryOrder: req.DeliveryOrder, MaxDeliveryAttempts: DefaultMaxDeliveryAttempts, BackoffSeconds: DefaultBackoffSeconds}
+	if g.DeliveryOrder == "" {
+		g.DeliveryOrder = metadata.OrderConcurrent
+	}
+	if g.DeliveryOrder != metadata.OrderConcurrent && g.DeliveryOrder != metadata.OrderOrderly {
+		return bad("deliveryOrder must be CONCURRENT or ORDERLY, not %q", req.DeliveryOrder)
+	}
+	if req.MaxDeliveryAttempts != nil {
+		if *req.MaxDeliveryAttempts < 1 || *req.MaxDeliveryAttempts > MaxMaxDeliveryAttempts {
+			return bad("maxDeliveryAttempts must be 1-%d", MaxMaxDeliveryAttempts)
+		}
+		g.MaxDeliveryAttempts = *req.MaxDeliveryAttempts
+	}
+	if req.RetryPolicy != nil {
+		b := req.RetryPolicy.BackoffSeconds
+		if len(b) == 0 || len(b) > maxBackoffSteps {
+			return bad("retryPolicy.backoffSeconds must hold 1-%d values", maxBackoffSteps)
+		}
+		for _, v := range b {
+			if v < 0 || v > maxBackoffSeconds {
+				return bad("each backoff must be 0-%d seconds", maxBackoffSeconds)
+			}
+		}
+		g.BackoffSeconds = b
+	}
+	got, created, err := s.store.GroupCreate(c.Request().Context(), g)
+	if errors.Is(err, metadata.ErrConflict) {
+		return httpapi.Errorf(http.StatusConflict, "GROUP_EXISTS", "group %s exists with other settings", g.Name)
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	view, err := s.groupView(c, got)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, view)
+}
+
+func (s *Service) groupView(c echo.Context, g metadata.Group) (httpapi.Group, error) {
+	subs, err := s.store.SubscriptionList(c.Request().Context(), g.Name)
+	if err != nil {
+		return httpapi.Group{}, storeError(err)
+	}
+	v := httpapi.Group{Name: g.Name, DeliveryOrder: g.DeliveryOrder, MaxDeliveryAttempts: g.MaxDeliveryAttempts,
+		RetryPolicy: httpapi.RetryPolicy{BackoffSeconds: g.BackoffSeconds}, Subscriptions: []httpapi.Subscription{}, CreatedAt: g.CreatedAt.UTC()}
+	for _, sub := range subs {
+		v.Subscriptions = append(v.Subscriptions, httpapi.Subscription{Topic: sub.Topic, Filter: sub.Filter})
+	}
+	return v, nil
+}
+
+func (s *Service) listGroups(c echo.Context) error {
+	gs, err := s.store.GroupList(c.Request().Context())
+	if err != nil {
+		return storeError(err)
+	}
+	out := []httpapi.Group{}
+	for _, g := range gs {
+		v, err := s.groupView(c, g)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"groups": out})
+}
+
+func (s *Service) getGroup(c echo.Context) error {
+	g, err := s.store.GroupGet(c.Request().Context(), c.Param("group"))
+	if err != nil {
+		return groupError(err)
+	}
+	v, err := s.groupView(c, g)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+func (s *Service) deleteGroup(c echo.Context) error {
+	if err := s.store.GroupDelete(c.Request().Context(), c.Param("group")); err != nil {
+		return groupError(err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type subscriptionRequest struct {
+	Filter     *string  `json:"filter"`
+	LiteTopics []string `json:"liteTopics"`
+}
+
+func (s *Service) putSubscription(c echo.Context) error {
+	var req subscriptionRequest
+	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+		return err
+	}
+	if err := httpapi.CheckName("group", c.Param("group")); err != nil {
+		return err
+	}
+	if err := httpapi.CheckName("topic", c.Param("topic")); err != nil {
+		return err
+	}
+	if len(req.LiteTopics) > 0 {
+		return httpapi.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "lite topic subscriptions are not built yet")
+	}
+	filter := "*"
+	if req.Filter != nil {
+		filter = strings.TrimSpace(*req.Filter)
+	}
+	if err := checkFilter(filter); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := s.store.GroupGet(ctx, c.Param("group")); err != nil {
+		return groupError(err)
+	}
+	sub, created, err := s.store.SubscriptionPut(ctx, c.Param("group"), c.Param("topic"), filter)
+	if err != nil {
+		return storeError(err)
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, map[string]any{"group": sub.Group, "topic": sub.Topic, "filter": sub.Filter})
+}
+
+// checkFilter accepts `*` or tags joined by `||`.
+func checkFilter(expr string) error {
+	if expr == "" || expr == "*" {
+		return nil
+	}
+	for _, part := range strings.Split(expr, "||") {
+		if !httpapi.ValidName(strings.TrimSpace(part)) {
+			return httpapi.Errorf(http.StatusBadRequest, "INVALID_FILTER", "filter %q: write * or tags joined by || (TagA || TagB)", expr)
+		}
+	}
+	return nil
+}
+
+func (s *Service) deleteSubscription(c echo.Context) error {
+	err := s.store.SubscriptionDelete(c.Request().Context(), c.Param("group"), c.Param("topic"))
+	if errors.Is(err, metadata.ErrNotFound) {
+		return httpapi.Errorf(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "%v", err)
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func groupError(err error) error {
+	if errors.Is(err, metadata.ErrNotFound) {
+		return httpapi.Errorf(http.StatusNotFound, "GROUP_NOT_FOUND", "%v", err)
+	}
+	return storeError(err)
+}

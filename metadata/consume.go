@@ -1,0 +1,466 @@
+package metadata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Delivery is a range of a queue that a group has not finished (see the deliveries table).
+type Delivery struct {
+	ID          int64
+	QueueRef    int64
+	FirstOffset int64
+	Count       int
+	Done        []byte
+	Attempt     int
+	Version     int
+	VisibleAt   time.Time
+}
+
+// IsDone reports whether the i-th message of the range is finished.
+func (d *Delivery) IsDone(i int) bool {
+	return i < 0 || i >= d.Count || d.Done[i/8]&(1<<(i%8)) != 0
+}
+
+// NewDoneBitmap returns a bitmap for count messages, none done.
+func NewDoneBitmap(count int) []byte { return make([]byte, (count+7)/8) }
+
+// SetDone marks message i of a bitmap done.
+func SetDone(b []byte, i int) { b[i/8] |= 1 << (i % 8) }
+
+// ConsumeQueue is one queue locked by a receive: where the group's cursor is, where the
+// queue ends, and the group's unfinished deliveries on it.
+type ConsumeQueue struct {
+	Ref        int64
+	Cursor     int64
+	NextOffset int64
+	MinOffset  int64
+	Deliveries []Delivery
+}
+
+// ReceiveParams says which queues a receive may take work from.
+type ReceiveParams struct {
+	Group     string
+	QueueRefs []int64
+	// MaxQueues bounds how many queues one receive locks.
+	MaxQueues int
+	// AllDeliveries loads every unfinished delivery of a locked queue, visible or not
+	// (orderly groups need them to know which message groups are blocked); otherwise only
+	// the visible ones.
+	AllDeliveries bool
+}
+
+// ReceiveState is what a receive sees inside its transaction.
+type ReceiveState struct {
+	// Now is the database's clock at the start of the transaction.
+	Now time.Time
+	// Queues are the locked queues with work (new messages or visible deliveries).
+	Queues []ConsumeQueue
+	// NextVisible is when the earliest hidden delivery of the group's queues becomes
+	// visible (zero if none): a waiting receive sleeps no longer than that.
+	NextVisible time.Time
+	// Contended is true when some queues with work were skipped because another receive
+	// held them.
+	Contended bool
+	// ChunksFrom reads the chunk index inside the receive's transaction (see
+	// Store.ChunksFrom), so a receive stays one transaction.
+	ChunksFrom func(ctx context.Context, queueRef, offset int64, max int) ([]Chunk, error)
+}
+
+// DeliveryUpdate changes a delivery row: it marks messages done and, if Redeliver, hands
+// the row's remaining messages out again (version+1) with a new attempt and visibility.
+type DeliveryUpdate struct {
+	ID        int64
+	SetDone   []int32
+	Redeliver bool
+	Attempt   int
+	VisibleAt time.Time
+}
+
+// DeliveryInsert adds a delivery row.
+type DeliveryInsert struct {
+	QueueRef    int64
+	FirstOffset int64
+	Count       int
+	Done        []byte
+	Attempt     int
+	VisibleAt   time.Time
+}
+
+// CursorMove advances a group's cursor on a queue.
+type CursorMove struct {
+	QueueRef int64
+	Cursor   int64
+}
+
+// DeadLetter appends one stored message to the group's dead-letter topic, by reference.
+type DeadLetter struct {
+	// Source is the index row the message was read through; Index is the message's record
+	// index inside the stored chunk (Source.Skip + its position in the row).
+	Source    Chunk
+	Index     int
+	StoreTime time.Time
+	Bloom     []byte
+}
+
+// ReceivePlan is what a receive decided; Store.Receive applies it in the same transaction.
+type ReceivePlan struct {
+	Updates     []DeliveryUpdate
+	Inserts     []DeliveryInsert
+	Cursors     []CursorMove
+	DeadLetters []DeadLetter
+}
+
+// ReceiveResult reports the ids of inserted rows (in plan order) and the versions that
+// redelivered rows now have.
+type ReceiveResult struct {
+	InsertIDs []int64
+	Versions  map[int64]int
+}
+
+// DLQTopic is the name of a group's dead-letter topic.
+func DLQTopic(group string) string { return "%DLQ%" + group }
+
+// Receive runs one receive as ONE transaction: it locks queues of the group that have work
+// (skipping those another receive holds), loads their cursors and deliveries, lets decide
+// choose what to hand out, and applies that plan. A decide error rolls everything back.
+func (s *Store) Receive(ctx context.Context, p ReceiveParams, decide func(ReceiveState) (ReceivePlan, error)) (ReceiveResult, error) {
+	var res ReceiveResult
+	err := s.inTx(ctx, "receive", func(tx pgx.Tx) error {
+		st := ReceiveState{ChunksFrom: func(ctx context.Context, queueRef, offset int64, max int) ([]Chunk, error) {
+			return chunksFrom(ctx, tx, queueRef, offset, max)
+		}}
+		batch := &pgx.Batch{}
+		batch.Queue(`SELECT now()`)
+		batch.Queue(`SELECT min(visible_at) FROM deliveries WHERE group_name = $1 AND queue_ref = ANY($2) AND visible_at > now()`,
+			p.Group, p.QueueRefs)
+		batch.Queue(`SELECT count(*) FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
+			WHERE gq.group_name = $1 AND gq.queue_ref = ANY($2) AND gq.cursor < q.next_offset`, p.Group, p.QueueRefs)
+		batch.Queue(`SELECT gq.queue_ref, gq.cursor, q.next_offset, q.min_offset
+			FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
+			WHERE gq.group_name = $1 AND gq.queue_ref = ANY($2)
+			  AND (gq.cursor < q.next_offset OR EXISTS (SELECT 1 FROM deliveries d
+			        WHERE d.group_name = $1 AND d.queue_ref = gq.queue_ref AND d.visible_at <= now()))
+			ORDER BY random() LIMIT $3
+			FOR UPDATE OF gq SKIP LOCKED`, p.Group, p.QueueRefs, p.MaxQueues)
+		br := tx.SendBatch(ctx, batch)
+		if err := br.QueryRow().Scan(&st.Now); err != nil {
+			br.Close()
+			return fmt.Errorf("reading clock: %w", err)
+		}
+		var next *time.Time
+		if err := br.QueryRow().Scan(&next); err != nil {
+			br.Close()
+			return fmt.Errorf("reading next visibility: %w", err)
+		}
+		if next != nil {
+			st.NextVisible = *next
+		}
+		var withNew int
+		if err := br.QueryRow().Scan(&withNew); err != nil {
+			br.Close()
+			return fmt.Errorf("counting queues with new messages: %w", err)
+		}
+		rows, err := br.Query()
+		if err != nil {
+			br.Close()
+			return fmt.Errorf("locking queues: %w", err)
+		}
+		st.Queues, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConsumeQueue, error) {
+			var q ConsumeQueue
+			err := r.Scan(&q.Ref, &q.Cursor, &q.NextOffset, &q.MinOffset)
+			return q, err
+		})
+		if err != nil {
+			br.Close()
+			return fmt.Errorf("locking queues: %w", err)
+		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("reading receive state: %w", err)
+		}
+		lockedWithNew := 0
+		for _, q := range st.Queues {
+			if q.Cursor < q.NextOffset {
+				lockedWithNew++
+			}
+		}
+		st.Contended = withNew > lockedWithNew && len(st.Queues) < p.MaxQueues
+		if len(st.Queues) == 0 {
+			_, err := decide(st)
+			return err
+		}
+
+		refs := make([]int64, len(st.Queues))
+		for i, q := range st.Queues {
+			refs[i] = q.Ref
+		}
+		drows, err := tx.Query(ctx, `SELECT id, queue_ref, first_offset, record_count, done, attempt, version, visible_at
+			FROM deliveries WHERE group_name = $1 AND queue_ref = ANY($2) AND ($3 OR visible_at <= now())
+			ORDER BY id FOR UPDATE`, p.Group, refs, p.AllDeliveries)
+		if err != nil {
+			return fmt.Errorf("loading deliveries: %w", err)
+		}
+		ds, err := pgx.CollectRows(drows, scanDelivery)
+		if err != nil {
+			return fmt.Errorf("loading deliveries: %w", err)
+		}
+		byRef := map[int64]*ConsumeQueue{}
+		for i := range st.Queues {
+			byRef[st.Queues[i].Ref] = &st.Queues[i]
+		}
+		for _, d := range ds {
+			q := byRef[d.QueueRef]
+			q.Deliveries = append(q.Deliveries, d)
+		}
+		for i := range st.Queues {
+			sort.Slice(st.Queues[i].Deliveries, func(a, b int) bool {
+				return st.Queues[i].Deliveries[a].FirstOffset < st.Queues[i].Deliveries[b].FirstOffset
+			})
+		}
+
+		plan, err := decide(st)
+		if err != nil {
+			return err
+		}
+		res, err = applyPlan(ctx, tx, p.Group, refs, plan)
+		return err
+	})
+	return res, err
+}
+
+func scanDelivery(r pgx.CollectableRow) (Delivery, error) {
+	var d Delivery
+	err := r.Scan(&d.ID, &d.QueueRef, &d.FirstOffset, &d.Count, &d.Done, &d.Attempt, &d.Version, &d.VisibleAt)
+	return d, err
+}
+
+func applyPlan(ctx context.Context, tx pgx.Tx, group string, refs []int64, plan ReceivePlan) (ReceiveResult, error) {
+	res := ReceiveResult{Versions: map[int64]int{}}
+	batch := &pgx.Batch{}
+	for _, u := range plan.Updates {
+		setDone := u.SetDone
+		if setDone == nil {
+			setDone = []int32{}
+		}
+		if u.Redeliver {
+			batch.Queue(`UPDATE deliveries SET done = floe_set_bits(done, $2), attempt = $3, version = version + 1,
+				visible_at = $4, delivered_at = now() WHERE id = $1 RETURNING id, version`, u.ID, setDone, u.Attempt, u.VisibleAt)
+		} else {
+			batch.Queue(`UPDATE deliveries SET done = floe_set_bits(done, $2) WHERE id = $1 RETURNING id, version`, u.ID, setDone)
+		}
+	}
+	for _, in := range plan.Inserts {
+		batch.Queue(`INSERT INTO deliveries (group_name, queue_ref, first_offset, record_count, done, attempt, visible_at, delivered_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 > 0 THEN now() END) RETURNING id`,
+			group, in.QueueRef, in.FirstOffset, in.Count, in.Done, in.Attempt, in.VisibleAt)
+	}
+	for _, c := range plan.Cursors {
+		batch.Queue(`UPDATE group_queues SET cursor = $3 WHERE group_name = $1 AND queue_ref = $2`, group, c.QueueRef, c.Cursor)
+	}
+	br := tx.SendBatch(ctx, batch)
+	for range plan.Updates {
+		var id int64
+		var v int
+		if err := br.QueryRow().Scan(&id, &v); err != nil {
+			br.Close()
+			return res, fmt.Errorf("updating delivery: %w", err)
+		}
+		res.Versions[id] = v
+	}
+	for range plan.Inserts {
+		var id int64
+		if err := br.QueryRow().Scan(&id); err != nil {
+			br.Close()
+			return res, fmt.Errorf("inserting delivery: %w", err)
+		}
+		res.InsertIDs = append(res.InsertIDs, id)
+	}
+	for range plan.Cursors {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return res, fmt.Errorf("moving cursor: %w", err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return res, fmt.Errorf("applying receive: %w", err)
+	}
+	if len(plan.DeadLetters) > 0 {
+		if err := appendDeadLetters(ctx, tx, group, plan.DeadLetters); err != nil {
+			return res, err
+		}
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE group_name = $1 AND queue_ref = ANY($2) AND bit_count(done) >= record_count`,
+		group, refs); err != nil {
+		return res, fmt.Errorf("removing finished deliveries: %w", err)
+	}
+	return res, nil
+}
+
+// appendDeadLetters indexes messages into the group's dead-letter topic (created on first
+// use), pointing at the bytes already stored.
+func appendDeadLetters(ctx context.Context, tx pgx.Tx, group string, dls []DeadLetter) error {
+	topic := DLQTopic(group)
+	if _, err := tx.Exec(ctx, `INSERT INTO topics (name, type, queue_count, retention_hours) VALUES ($1, 'NORMAL', 1, 72)
+		ON CONFLICT (name) DO NOTHING`, topic); err != nil {
+		return fmt.Errorf("creating %s: %w", topic, err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO queues (topic, queue_id) VALUES ($1, 0) ON CONFLICT DO NOTHING`, topic); err != nil {
+		return fmt.Errorf("creating queue of %s: %w", topic, err)
+	}
+	var ref, first int64
+	if err := tx.QueryRow(ctx, `UPDATE queues SET next_offset = next_offset + $2, last_write_at = now()
+		WHERE topic = $1 AND queue_id = 0 AND lite_topic = '' RETURNING id, next_offset - $2`, topic, len(dls)).Scan(&ref, &first); err != nil {
+		return fmt.Errorf("advancing %s: %w", topic, err)
+	}
+	batch := &pgx.Batch{}
+	for i, dl := range dls {
+		batch.Queue(`INSERT INTO chunks (queue_ref, first_offset, record_count, record_skip, segment_id, byte_offset, byte_length,
+				min_store_time, max_store_time, bloom) VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $7, $8)`,
+			ref, first+int64(i), dl.Index, dl.Source.SegmentID, dl.Source.ByteOffset, dl.Source.ByteLength, dl.StoreTime, dl.Bloom)
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("indexing dead letters of %s: %w", group, err)
+	}
+	return nil
+}
+
+// AckItem names one delivered message by its receipt.
+type AckItem struct {
+	DeliveryID int64
+	Version    int
+	QueueRef   int64
+	Offset     int64
+}
+
+// Ack statuses.
+const (
+	AckOK      = "OK"
+	AckExpired = "EXPIRED"
+)
+
+// Ack marks messages finished for a group in ONE transaction. A receipt whose delivery was
+// handed out again since (its version moved on) is EXPIRED, unless the message is already
+// finished, which makes acking idempotent.
+// With notify, the transaction also notifies ChannelAcks (orderly groups wait on acks).
+func (s *Store) Ack(ctx context.Context, group string, items []AckItem, notify bool) ([]string, error) {
+	out := make([]string, len(items))
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	// Row locks in id order, like receive, so the two cannot deadlock.
+	sort.Slice(order, func(a, b int) bool { return items[order[a]].DeliveryID < items[order[b]].DeliveryID })
+	err := s.inTx(ctx, "ack", func(tx pgx.Tx) error {
+		batch := &pgx.Batch{}
+		for _, i := range order {
+			it := items[i]
+			batch.Queue(`UPDATE deliveries SET done = set_bit(done, ($4 - first_offset)::int, 1)
+				WHERE id = $1 AND version = $2 AND group_name = $3 AND $4 >= first_offset AND $4 < first_offset + record_count
+				RETURNING id`, it.DeliveryID, it.Version, group, it.Offset)
+			batch.Queue(`SELECT EXISTS (SELECT 1 FROM group_queues WHERE group_name = $1 AND queue_ref = $2 AND cursor > $3)
+				AND NOT EXISTS (SELECT 1 FROM deliveries WHERE group_name = $1 AND queue_ref = $2
+					AND $3 >= first_offset AND $3 < first_offset + record_count AND get_bit(done, ($3 - first_offset)::int) = 0)`,
+				group, it.QueueRef, it.Offset)
+		}
+		br := tx.SendBatch(ctx, batch)
+		var touched []int64
+		for _, i := range order {
+			var id int64
+			err := br.QueryRow().Scan(&id)
+			switch {
+			case err == nil:
+				out[i] = AckOK
+				touched = append(touched, id)
+			case errors.Is(err, pgx.ErrNoRows):
+				out[i] = AckExpired
+			default:
+				br.Close()
+				return fmt.Errorf("acking: %w", err)
+			}
+			var finished bool
+			if err := br.QueryRow().Scan(&finished); err != nil {
+				br.Close()
+				return fmt.Errorf("checking acked message: %w", err)
+			}
+			if finished {
+				out[i] = AckOK
+			}
+		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("acking: %w", err)
+		}
+		if len(touched) > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE id = ANY($1) AND bit_count(done) >= record_count`, touched); err != nil {
+				return fmt.Errorf("removing finished deliveries: %w", err)
+			}
+			if notify {
+				if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelAcks, group); err != nil {
+					return fmt.Errorf("notifying ack: %w", err)
+				}
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Requeue takes one delivered message out of its delivery into a row of its own, hidden
+// for hideFor(its attempt): nack (with the retry backoff) and change-invisible use it. The
+// new row keeps the message's attempt. It returns the new row's id and version, or
+// ok = false when the receipt is stale.
+func (s *Store) Requeue(ctx context.Context, group string, it AckItem, hideFor func(attempt int) time.Duration) (id int64, version int, ok bool, err error) {
+	err = s.inTx(ctx, "requeue", func(tx pgx.Tx) error {
+		var d Delivery
+		rows, err := tx.Query(ctx, `SELECT id, queue_ref, first_offset, record_count, done, attempt, version, visible_at
+			FROM deliveries WHERE id = $1 AND version = $2 AND group_name = $3 FOR UPDATE`, it.DeliveryID, it.Version, group)
+		if err != nil {
+			return fmt.Errorf("reading delivery: %w", err)
+		}
+		d, err = pgx.CollectExactlyOneRow(rows, scanDelivery)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading delivery: %w", err)
+		}
+		pos := int(it.Offset - d.FirstOffset)
+		if pos < 0 || pos >= d.Count || d.IsDone(pos) {
+			return nil
+		}
+		secs := hideFor(d.Attempt).Seconds()
+		if d.Count-doneCount(&d) == 1 {
+			// The message is the row's last: move the row itself.
+			err := tx.QueryRow(ctx, `UPDATE deliveries SET visible_at = now() + make_interval(secs => $2), version = version + 1
+				WHERE id = $1 RETURNING id, version`, d.ID, secs).Scan(&id, &version)
+			ok = err == nil
+			return err
+		}
+		done := NewDoneBitmap(1)
+		if err := tx.QueryRow(ctx, `INSERT INTO deliveries (group_name, queue_ref, first_offset, record_count, done, attempt, visible_at, delivered_at)
+			VALUES ($1, $2, $3, 1, $4, $5, now() + make_interval(secs => $6), now()) RETURNING id, version`,
+			group, d.QueueRef, it.Offset, done, d.Attempt, secs).Scan(&id, &version); err != nil {
+			return fmt.Errorf("splitting delivery: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE deliveries SET done = set_bit(done, $2, 1) WHERE id = $1`, d.ID, pos); err != nil {
+			return fmt.Errorf("splitting delivery: %w", err)
+		}
+		ok = true
+		return nil
+	})
+	return id, version, ok, err
+}
+
+func doneCount(d *Delivery) int {
+	n := 0
+	for i := 0; i < d.Count; i++ {
+		if d.IsDone(i) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,543 @@
+package reader
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/floemq/floe/bloom"
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/segment"
+)
+
+// Limits of a receive.
+const (
+	DefaultMaxMessages = 32
+	MaxMaxMessages     = 1024
+	DefaultInvisible   = 30 * time.Second
+	MinInvisible       = 10 * time.Second
+	MaxInvisible       = 12 * time.Hour
+	MaxWait            = 30 * time.Second
+)
+
+// ConsumerConfig tunes consumption.
+type ConsumerConfig struct {
+	// MaxQueuesPerReceive bounds the queues one receive locks; default 16.
+	MaxQueuesPerReceive int
+	// ScanLimit bounds how many new messages one receive reads per queue looking for ones
+	// that pass the filter; default 4096.
+	ScanLimit int
+	// MaxPendingOrderly stops an orderly queue from reading further while this many of its
+	// messages wait behind their message groups; default 4096.
+	MaxPendingOrderly int
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Consumer serves receive, ack, nack, change-invisible, reset and lag for consumer groups.
+// It keeps no state of its own: everything lives in Postgres.
+type Consumer struct {
+	cfg     ConsumerConfig
+	store   *metadata.Store
+	cache   *ChunkCache
+	signer  *Signer
+	waker   *Waker
+	metrics *consumeMetrics
+}
+
+type consumeMetrics struct {
+	receives    *prometheus.CounterVec
+	delivered   prometheus.Counter
+	redelivered prometheus.Counter
+	acks        *prometheus.CounterVec
+	nacks       prometheus.Counter
+	deadLetters prometheus.Counter
+}
+
+// NewConsumer builds the consumption service.
+func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, signer *Signer, waker *Waker, reg prometheus.Registerer) (*Consumer, error) {
+	cfg.MaxQueuesPerReceive = cmp.Or(cfg.MaxQueuesPerReceive, 16)
+	cfg.ScanLimit = cmp.Or(cfg.ScanLimit, 4096)
+	cfg.MaxPendingOrderly = cmp.Or(cfg.MaxPendingOrderly, 4096)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	m := &consumeMetrics{
+		receives: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floe_reader_receives_total", Help: "Receive calls, by outcome (messages, empty).",
+		}, []string{"outcome"}),
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_reader_delivered_messages_total", Help: "Messages handed to consumers (first deliveries and redeliveries).",
+		}),
+		redelivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_reader_redelivered_messages_total", Help: "Messages handed out again after a nack or a lapsed invisible time.",
+		}),
+		acks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floe_reader_acks_total", Help: "Acknowledged receipt handles, by status.",
+		}, []string{"status"}),
+		nacks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_reader_nacks_total", Help: "Negative acknowledgements.",
+		}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_reader_dead_letters_total", Help: "Messages moved to a dead-letter topic after their last attempt.",
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.receives, m.delivered, m.redelivered, m.acks, m.nacks, m.deadLetters} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("registering consumer metrics: %w", err)
+			}
+		}
+	}
+	return &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m}, nil
+}
+
+// ReceiveOptions are a receive's parameters.
+type ReceiveOptions struct {
+	MaxMessages int
+	Invisible   time.Duration
+	Wait        time.Duration
+}
+
+// target is what a receive or ack call names, checked.
+type target struct {
+	group   metadata.Group
+	topic   metadata.Topic
+	filter  Filter
+	queues  []metadata.Queue
+	orderly bool
+}
+
+func (c *Consumer) resolve(ctx context.Context, group, topic string) (*target, error) {
+	if err := httpapi.CheckName("group", group); err != nil {
+		return nil, err
+	}
+	if err := checkTopicName(topic); err != nil {
+		return nil, err
+	}
+	g, err := c.store.GroupGet(ctx, group)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return nil, httpapi.Errorf(http.StatusNotFound, "GROUP_NOT_FOUND", "consumer group %s does not exist", group)
+	} else if err != nil {
+		return nil, unavailable(err)
+	}
+	t, err := c.store.TopicGet(ctx, topic)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return nil, httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
+	} else if err != nil {
+		return nil, unavailable(err)
+	}
+	sub, err := c.store.SubscriptionGet(ctx, group, topic)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return nil, httpapi.Errorf(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "group %s does not subscribe to topic %s", group, topic)
+	} else if err != nil {
+		return nil, unavailable(err)
+	}
+	f, err := ParseFilter(sub.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("stored filter of %s/%s: %w", group, topic, err)
+	}
+	qs, err := c.store.GroupQueues(ctx, group, topic)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return &target{group: g, topic: t, filter: f, queues: qs,
+		orderly: g.DeliveryOrder == metadata.OrderOrderly && t.Type == metadata.TopicFIFO}, nil
+}
+
+// checkTopicName accepts user topic names and system ones (%DLQ%group).
+func checkTopicName(topic string) error {
+	if len(topic) > len("%DLQ%") && topic[:len("%DLQ%")] == "%DLQ%" {
+		return httpapi.CheckName("topic", topic[len("%DLQ%"):])
+	}
+	return httpapi.CheckName("topic", topic)
+}
+
+// Receive hands out up to opts.MaxMessages ready messages of a topic to a group, hiding
+// them for opts.Invisible. With nothing ready it waits up to opts.Wait for new messages,
+// waking on commits to the topic rather than polling Postgres.
+func (c *Consumer) Receive(ctx context.Context, group, topic string, opts ReceiveOptions) ([]httpapi.ReceivedMessage, error) {
+	if opts.MaxMessages < 1 || opts.MaxMessages > MaxMaxMessages {
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "maxMessages must be 1-%d", MaxMaxMessages)
+	}
+	if opts.Invisible < MinInvisible || opts.Invisible > MaxInvisible {
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "invisibleSeconds must be %d-%d", int(MinInvisible.Seconds()), int(MaxInvisible.Seconds()))
+	}
+	if opts.Wait < 0 || opts.Wait > MaxWait {
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "waitSeconds must be 0-%d", int(MaxWait.Seconds()))
+	}
+	tg, err := c.resolve(ctx, group, topic)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(opts.Wait)
+	// Watch before looking, so a commit between the look and the wait is not missed.
+	w := c.waker.Watch(topic, group)
+	defer w.Close()
+	for {
+		msgs, next, contended, err := c.receiveOnce(ctx, tg, opts)
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) > 0 {
+			c.metrics.receives.WithLabelValues("messages").Inc()
+			return msgs, nil
+		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			c.metrics.receives.WithLabelValues("empty").Inc()
+			return []httpapi.ReceivedMessage{}, nil
+		}
+		wake := deadline
+		if !next.IsZero() && next.Before(wake) {
+			wake = next
+		}
+		if contended {
+			wake = minTime(wake, now.Add(20*time.Millisecond))
+		}
+		// A safety net against a missed notification; rare enough not to load Postgres.
+		wake = minTime(wake, now.Add(5*time.Second))
+		timer := time.NewTimer(time.Until(wake))
+		select {
+		case <-w.C:
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, ctx.Err()
+		}
+		timer.Stop()
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// located is a record with where it is stored.
+type located struct {
+	rec   *segment.Record
+	chunk metadata.Chunk
+	index int // record index inside the stored chunk
+}
+
+// recordsFrom reads the records of offsets [from, to) of a queue (fewer if the index
+// ends), through the transaction's view of the index and the chunk cache.
+func (c *Consumer) recordsFrom(ctx context.Context, st *metadata.ReceiveState, queueRef, from, to int64) ([]located, error) {
+	var out []located
+	off := from
+	for off < to {
+		chunks, err := st.ChunksFrom(ctx, queueRef, off, 8)
+		if err != nil {
+			return nil, err
+		}
+		if len(chunks) == 0 {
+			break
+		}
+		for _, ch := range chunks {
+			if off >= to {
+				break
+			}
+			if ch.FirstOffset > off {
+				return nil, fmt.Errorf("queue %d: offsets %d..%d missing from the index", queueRef, off, ch.FirstOffset)
+			}
+			recs, err := c.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+			if err != nil {
+				return nil, err
+			}
+			if ch.Skip+ch.Count > len(recs) {
+				return nil, fmt.Errorf("chunk %s@%d holds %d records, index row wants %d from %d", ch.ObjectKey, ch.ByteOffset, len(recs), ch.Count, ch.Skip)
+			}
+			for i := int(off - ch.FirstOffset); i < ch.Count && off < to; i++ {
+				out = append(out, located{rec: &recs[ch.Skip+i], chunk: ch, index: ch.Skip + i})
+				off++
+			}
+		}
+	}
+	return out, nil
+}
+
+// handout is one message chosen for delivery, before the transaction assigns ids.
+type handout struct {
+	loc      located
+	queue    metadata.Queue
+	offset   int64
+	attempt  int
+	update   int // index into plan.Updates when the row is redelivered whole, else -1
+	insert   int // index into plan.Inserts otherwise
+	updateID int64
+}
+
+func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOptions) ([]httpapi.ReceivedMessage, time.Time, bool, error) {
+	refs := make([]int64, len(tg.queues))
+	byRef := map[int64]metadata.Queue{}
+	for i, q := range tg.queues {
+		refs[i] = q.Ref
+		byRef[q.Ref] = q
+	}
+	if len(refs) == 0 {
+		return nil, time.Time{}, false, nil
+	}
+	var outs []handout
+	var next time.Time
+	var contended bool
+	res, err := c.store.Receive(ctx, metadata.ReceiveParams{
+		Group: tg.group.Name, QueueRefs: refs, MaxQueues: c.cfg.MaxQueuesPerReceive, AllDeliveries: tg.orderly,
+	}, func(st metadata.ReceiveState) (metadata.ReceivePlan, error) {
+		next, contended = st.NextVisible, st.Contended
+		outs = outs[:0]
+		p := &planner{c: c, tg: tg, st: &st, budget: opts.MaxMessages, visibleAt: st.Now.Add(opts.Invisible)}
+		// Visit queues with redeliveries first, then in the random order Postgres locked them.
+		for i := range st.Queues {
+			q := &st.Queues[i]
+			if p.budget == 0 {
+				break
+			}
+			if err := p.queue(ctx, q, byRef[q.Ref]); err != nil {
+				return metadata.ReceivePlan{}, err
+			}
+		}
+		outs = p.outs
+		return p.plan, nil
+	})
+	if err != nil {
+		return nil, time.Time{}, false, unavailable(err)
+	}
+	msgs := make([]httpapi.ReceivedMessage, 0, len(outs))
+	for _, h := range outs {
+		var r Receipt
+		if h.update >= 0 {
+			r = Receipt{DeliveryID: h.updateID, Version: res.Versions[h.updateID]}
+		} else {
+			r = Receipt{DeliveryID: res.InsertIDs[h.insert], Version: 1}
+		}
+		r.QueueRef, r.Offset = h.queue.Ref, h.offset
+		msgs = append(msgs, httpapi.ReceivedMessage{
+			MessageView:     View(tg.topic.Name, h.queue.QueueID, h.offset, h.loc.rec),
+			DeliveryAttempt: h.attempt,
+			ReceiptHandle:   c.signer.Encode(tg.group.Name, tg.topic.Name, r),
+		})
+		c.metrics.delivered.Inc()
+		if h.attempt > 1 {
+			c.metrics.redelivered.Inc()
+		}
+	}
+	return msgs, next, contended, nil
+}
+
+// planner decides one receive inside its transaction.
+type planner struct {
+	c         *Consumer
+	tg        *target
+	st        *metadata.ReceiveState
+	budget    int
+	visibleAt time.Time
+	plan      metadata.ReceivePlan
+	outs      []handout
+}
+
+// openMsg is an unfinished message of a delivery row.
+type openMsg struct {
+	d   *metadata.Delivery
+	pos int
+	loc located
+}
+
+func (p *planner) queue(ctx context.Context, q *metadata.ConsumeQueue, mq metadata.Queue) error {
+	// Unfinished messages of the queue's deliveries, in offset order.
+	var open []openMsg
+	for di := range q.Deliveries {
+		d := &q.Deliveries[di]
+		from := max(d.FirstOffset, q.MinOffset)
+		locs, err := p.c.recordsFrom(ctx, p.st, q.Ref, from, d.FirstOffset+int64(d.Count))
+		if err != nil {
+			return err
+		}
+		skip := int(from - d.FirstOffset)
+		var gone []int32
+		for i := 0; i < d.Count; i++ {
+			if d.IsDone(i) {
+				continue
+			}
+			if i < skip || i-skip >= len(locs) {
+				// Past retention: nothing left to deliver.
+				gone = append(gone, int32(i))
+				continue
+			}
+			open = append(open, openMsg{d: d, pos: i, loc: locs[i-skip]})
+		}
+		if len(gone) > 0 {
+			p.addUpdate(d, gone, false, 0)
+		}
+	}
+	sort.SliceStable(open, func(a, b int) bool {
+		return open[a].d.FirstOffset+int64(open[a].pos) < open[b].d.FirstOffset+int64(open[b].pos)
+	})
+
+	// Which messages of the open ones go out now.
+	take := map[*metadata.Delivery][]int{}
+	var dead []openMsg
+	busyGroups := map[string]bool{} // orderly: message groups with an earlier unfinished message
+	for _, m := range open {
+		visible := !m.d.VisibleAt.After(p.st.Now)
+		if p.tg.orderly {
+			g := m.loc.rec.MessageGroup
+			if busyGroups[g] {
+				continue
+			}
+			busyGroups[g] = true
+		}
+		if !visible || p.budget == 0 {
+			continue
+		}
+		if m.d.Attempt+1 > p.tg.group.MaxDeliveryAttempts {
+			dead = append(dead, m)
+			if p.tg.orderly {
+				delete(busyGroups, m.loc.rec.MessageGroup) // dead-lettering unblocks the group
+			}
+			continue
+		}
+		take[m.d] = append(take[m.d], m.pos)
+		p.budget--
+	}
+	p.deadLetter(dead)
+	for di := range q.Deliveries {
+		d := &q.Deliveries[di]
+		if ps := take[d]; len(ps) > 0 {
+			p.redeliver(d, ps, mq, open)
+		}
+	}
+
+	// New messages from the cursor.
+	cursor := max(q.Cursor, q.MinOffset)
+	if cursor < q.NextOffset && p.budget > 0 && !(p.tg.orderly && len(open) >= p.c.cfg.MaxPendingOrderly) {
+		end := min(q.NextOffset, cursor+int64(p.c.cfg.ScanLimit))
+		locs, err := p.c.recordsFrom(ctx, p.st, q.Ref, cursor, end)
+		if err != nil {
+			return err
+		}
+		var deliver, pending []int
+		scanned := 0
+		for i, l := range locs {
+			if p.budget == 0 {
+				break
+			}
+			scanned = i + 1
+			if !p.tg.filter.Match(l.rec.Tag) {
+				continue
+			}
+			if p.tg.orderly && busyGroups[l.rec.MessageGroup] {
+				pending = append(pending, i)
+				continue
+			}
+			if p.tg.orderly {
+				busyGroups[l.rec.MessageGroup] = true
+			}
+			deliver = append(deliver, i)
+			p.budget--
+		}
+		if len(deliver) > 0 {
+			ins := p.addInsert(q.Ref, cursor, deliver, 1, p.visibleAt)
+			for _, i := range deliver {
+				p.outs = append(p.outs, handout{loc: locs[i], queue: mq, offset: cursor + int64(i), attempt: 1, update: -1, insert: ins})
+			}
+		}
+		if len(pending) > 0 {
+			p.addInsert(q.Ref, cursor, pending, 0, p.st.Now)
+		}
+		if scanned > 0 {
+			p.plan.Cursors = append(p.plan.Cursors, metadata.CursorMove{QueueRef: q.Ref, Cursor: cursor + int64(scanned)})
+		} else if cursor != q.Cursor {
+			p.plan.Cursors = append(p.plan.Cursors, metadata.CursorMove{QueueRef: q.Ref, Cursor: cursor})
+		}
+	}
+	return nil
+}
+
+// redeliver hands out positions ps of delivery d: the whole row again if they are all its
+// unfinished messages, else a new row for them, marked done in d.
+func (p *planner) redeliver(d *metadata.Delivery, ps []int, mq metadata.Queue, open []openMsg) {
+	unfinished := 0
+	for i := 0; i < d.Count; i++ {
+		if !d.IsDone(i) {
+			unfinished++
+		}
+	}
+	locOf := map[int]located{}
+	for _, m := range open {
+		if m.d == d {
+			locOf[m.pos] = m.loc
+		}
+	}
+	attempt := d.Attempt + 1
+	if len(ps) == unfinished {
+		u := p.addUpdate(d, nil, true, attempt)
+		for _, pos := range ps {
+			p.outs = append(p.outs, handout{loc: locOf[pos], queue: mq, offset: d.FirstOffset + int64(pos), attempt: attempt, update: u, updateID: d.ID})
+		}
+		return
+	}
+	set := make([]int32, len(ps))
+	for i, pos := range ps {
+		set[i] = int32(pos)
+	}
+	p.addUpdate(d, set, false, 0)
+	ins := p.addInsert(d.QueueRef, d.FirstOffset, ps, attempt, p.visibleAt)
+	for _, pos := range ps {
+		p.outs = append(p.outs, handout{loc: locOf[pos], queue: mq, offset: d.FirstOffset + int64(pos), attempt: attempt, update: -1, insert: ins})
+	}
+}
+
+func (p *planner) addUpdate(d *metadata.Delivery, set []int32, redeliver bool, attempt int) int {
+	p.plan.Updates = append(p.plan.Updates, metadata.DeliveryUpdate{ID: d.ID, SetDone: set, Redeliver: redeliver, Attempt: attempt, VisibleAt: p.visibleAt})
+	return len(p.plan.Updates) - 1
+}
+
+// addInsert adds a delivery row covering positions ps (relative to base) and returns its
+// index in the plan.
+func (p *planner) addInsert(queueRef, base int64, ps []int, attempt int, visibleAt time.Time) int {
+	sort.Ints(ps)
+	lo, hi := ps[0], ps[len(ps)-1]
+	count := hi - lo + 1
+	done := metadata.NewDoneBitmap(count)
+	for i := 0; i < count; i++ {
+		metadata.SetDone(done, i)
+	}
+	for _, pos := range ps {
+		done[(pos-lo)/8] &^= 1 << ((pos - lo) % 8)
+	}
+	p.plan.Inserts = append(p.plan.Inserts, metadata.DeliveryInsert{
+		QueueRef: queueRef, FirstOffset: base + int64(lo), Count: count, Done: done, Attempt: attempt, VisibleAt: visibleAt,
+	})
+	return len(p.plan.Inserts) - 1
+}
+
+// deadLetter moves messages past their last attempt to the group's dead-letter topic.
+func (p *planner) deadLetter(ms []openMsg) {
+	sets := map[*metadata.Delivery][]int32{}
+	for _, m := range ms {
+		f := bloom.New(1 + len(m.loc.rec.Keys))
+		f.Add(bloom.IDItem(m.loc.rec.MessageID))
+		for _, k := range m.loc.rec.Keys {
+			f.Add(bloom.KeyItem(k))
+		}
+		p.plan.DeadLetters = append(p.plan.DeadLetters, metadata.DeadLetter{
+			Source: m.loc.chunk, Index: m.loc.index, StoreTime: m.loc.rec.StoreTime, Bloom: f.Bytes(),
+		})
+		sets[m.d] = append(sets[m.d], int32(m.pos))
+		p.c.metrics.deadLetters.Inc()
+	}
+	for d, set := range sets {
+		p.addUpdate(d, set, false, 0)
+	}
+}
