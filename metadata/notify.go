@@ -49,19 +49,20 @@ func (s *Store) Listen(ctx context.Context, channels []string, fn func(channel, 
 }
 
 func (s *Store) listenOnce(ctx context.Context, channels []string, fn func(channel, payload string)) error {
-	conn, err := s.pool.Acquire(ctx)
+	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquiring listen connection: %w", err)
 	}
-	// The connection carries LISTEN state: never hand it back to the pool.
-	defer conn.Hijack().Close(context.Background())
+	// The connection carries LISTEN state: take it out of the pool for good.
+	conn := pc.Hijack()
+	defer conn.Close(context.Background())
 	for _, ch := range channels {
 		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
 			return fmt.Errorf("listening on %s: %w", ch, err)
 		}
 	}
 	for {
-		n, err := conn.Conn().WaitForNotification(ctx)
+		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return fmt.Errorf("waiting for notifications: %w", err)
 		}

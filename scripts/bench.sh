@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The benchmark (`make bench`): a real MinIO and a private Postgres on this machine, one
+# floe process with every role, and `floe bench` driving it over HTTP.
+# Usage: scripts/bench.sh [produce|consume] [floe bench flags...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-produce}"; shift || true
+
+minio_bin="$(scripts/minio.sh)"
+work="$(mktemp -d /tmp/floe-bench.XXXXXX)"
+chmod 755 "$work"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+if [ -n "${FLOE_BENCH_KEEP:-}" ]; then trap - EXIT; fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mport="$(free_port)"; fport="$(free_port)"
+MINIO_ROOT_USER=floebench MINIO_ROOT_PASSWORD=floebench-secret MINIO_BROWSER=off \
+  "$minio_bin" server --address "127.0.0.1:$mport" --console-address "127.0.0.1:$(free_port)" "$work/minio" >"$work/minio.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$mport/minio/health/live" >/dev/null && break; sleep 0.2; done
+
+./bin/floe dev --data "$work/floe" --listen "127.0.0.1:$fport" --log-level warn \
+  --object-store s3 --s3-endpoint "http://127.0.0.1:$mport" --s3-bucket floe-bench --s3-path-style \
+  --s3-create-bucket --s3-access-key-id floebench --s3-secret-access-key floebench-secret \
+  ${FLOE_BENCH_SERVER_FLAGS:-} >"$work/floe.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$fport/readyz" >/dev/null && break; sleep 0.2; done
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); Postgres and MinIO on the same machine" >&2
+./bin/floe bench "$mode" --url "http://127.0.0.1:$fport" "$@"
