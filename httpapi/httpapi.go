@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -107,4 +108,16 @@ func CheckName(kind, s string) error {
 		return Errorf(http.StatusBadRequest, CodeInvalidName, "%s %q must be 1-127 characters of [A-Za-z0-9_-]", kind, s)
 	}
 	return nil
+}
+
+// SystemPrefix starts the names of system topics, such as %DLQ%group.
+const SystemPrefix = "%"
+
+// CheckReadableTopic accepts a user topic name or a system one (%DLQ%<group>), for routes
+// that read; system topics cannot be created or sent to.
+func CheckReadableTopic(topic string) error {
+	if rest, ok := strings.CutPrefix(topic, "%DLQ%"); ok {
+		return CheckName("topic", rest)
+	}
+	return CheckName("topic", topic)
 }

@@ -38,6 +38,9 @@ type ConsumerConfig struct {
 	// MaxPendingOrderly stops an orderly queue from reading further while this many of its
 	// messages wait behind their message groups; default 4096.
 	MaxPendingOrderly int
+	// MinInvisible is the shortest invisible time a receive may ask for; default 10 s.
+	// Tests lower it to watch redeliveries without waiting.
+	MinInvisible time.Duration
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -67,6 +70,7 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 	cfg.MaxQueuesPerReceive = cmp.Or(cfg.MaxQueuesPerReceive, 16)
 	cfg.ScanLimit = cmp.Or(cfg.ScanLimit, 4096)
 	cfg.MaxPendingOrderly = cmp.Or(cfg.MaxPendingOrderly, 4096)
+	cfg.MinInvisible = cmp.Or(cfg.MinInvisible, MinInvisible)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -120,7 +124,7 @@ func (c *Consumer) resolve(ctx context.Context, group, topic string) (*target, e
 	if err := httpapi.CheckName("group", group); err != nil {
 		return nil, err
 	}
-	if err := checkTopicName(topic); err != nil {
+	if err := httpapi.CheckReadableTopic(topic); err != nil {
 		return nil, err
 	}
 	g, err := c.store.GroupGet(ctx, group)
@@ -153,14 +157,6 @@ func (c *Consumer) resolve(ctx context.Context, group, topic string) (*target, e
 		orderly: g.DeliveryOrder == metadata.OrderOrderly && t.Type == metadata.TopicFIFO}, nil
 }
 
-// checkTopicName accepts user topic names and system ones (%DLQ%group).
-func checkTopicName(topic string) error {
-	if len(topic) > len("%DLQ%") && topic[:len("%DLQ%")] == "%DLQ%" {
-		return httpapi.CheckName("topic", topic[len("%DLQ%"):])
-	}
-	return httpapi.CheckName("topic", topic)
-}
-
 // Receive hands out up to opts.MaxMessages ready messages of a topic to a group, hiding
 // them for opts.Invisible. With nothing ready it waits up to opts.Wait for new messages,
 // waking on commits to the topic rather than polling Postgres.
@@ -168,8 +164,8 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 	if opts.MaxMessages < 1 || opts.MaxMessages > MaxMaxMessages {
 		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "maxMessages must be 1-%d", MaxMaxMessages)
 	}
-	if opts.Invisible < MinInvisible || opts.Invisible > MaxInvisible {
-		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "invisibleSeconds must be %d-%d", int(MinInvisible.Seconds()), int(MaxInvisible.Seconds()))
+	if err := c.checkInvisible(opts.Invisible); err != nil {
+		return nil, err
 	}
 	if opts.Wait < 0 || opts.Wait > MaxWait {
 		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "waitSeconds must be 0-%d", int(MaxWait.Seconds()))
@@ -215,6 +211,14 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 		}
 		timer.Stop()
 	}
+}
+
+func (c *Consumer) checkInvisible(d time.Duration) error {
+	if d < c.cfg.MinInvisible || d > MaxInvisible {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "invisibleSeconds must be %d-%d",
+			int(c.cfg.MinInvisible.Seconds()), int(MaxInvisible.Seconds()))
+	}
+	return nil
 }
 
 func minTime(a, b time.Time) time.Time {

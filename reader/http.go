@@ -37,7 +37,7 @@ func (s *Service) handleReadQueue(c echo.Context) error {
 }
 
 func (s *Service) handleGetMessage(c echo.Context) error {
-	if err := httpapi.CheckName("topic", c.Param("topic")); err != nil {
+	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
 		return err
 	}
 	v, err := s.GetMessage(c.Request().Context(), c.Param("topic"), c.Param("id"))
@@ -48,7 +48,7 @@ func (s *Service) handleGetMessage(c echo.Context) error {
 }
 
 func (s *Service) handleByKey(c echo.Context) error {
-	if err := httpapi.CheckName("topic", c.Param("topic")); err != nil {
+	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
 		return err
 	}
 	key := c.QueryParam("key")

@@ -129,8 +129,8 @@ func Backoff(backoffSeconds []int, attempt int) time.Duration {
 // ChangeInvisible hides a received message for a new duration from now and returns a new
 // handle; the old one stops working.
 func (c *Consumer) ChangeInvisible(ctx context.Context, group, topic, handle string, invisible time.Duration) (string, error) {
-	if invisible < MinInvisible || invisible > MaxInvisible {
-		return "", httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "invisibleSeconds must be %d-%d", int(MinInvisible.Seconds()), int(MaxInvisible.Seconds()))
+	if err := c.checkInvisible(invisible); err != nil {
+		return "", err
 	}
 	if _, err := c.resolve(ctx, group, topic); err != nil {
 		return "", err

@@ -30,6 +30,7 @@ type Config struct {
 	CacheBytes       int64
 	NodeID           string
 	ReceiptSecret    string
+	MinInvisible     time.Duration
 
 	LogFormat string
 	LogLevel  string
@@ -60,6 +61,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.CacheBytes, "cache-bytes", 256<<20, "reader chunk cache size in bytes")
 	fs.StringVar(&c.NodeID, "node-id", "", "this node's name in object keys and message ids (default random)")
 	fs.StringVar(&c.ReceiptSecret, "receipt-secret", "", "HMAC key of receipt handles, at least 16 bytes (default: generated once and kept in Postgres)")
+	fs.DurationVar(&c.MinInvisible, "min-invisible", 10*time.Second, "shortest invisible time a receive may ask for (lower it only for tests)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 }

@@ -143,7 +143,7 @@ func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
 		return fmt.Errorf("receipt secret: %w", err)
 	}
 	waker := reader.NewWaker()
-	consumer, err := reader.NewConsumer(reader.ConsumerConfig{Logger: n.logger.With("role", "reader")}, n.store, n.reader.Cache(), signer, waker, n.registry)
+	consumer, err := reader.NewConsumer(reader.ConsumerConfig{MinInvisible: n.cfg.MinInvisible, Logger: n.logger.With("role", "reader")}, n.store, n.reader.Cache(), signer, waker, n.registry)
 	if err != nil {
 		return err
 	}
