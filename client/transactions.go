@@ -81,3 +81,15 @@ func (c *Client) TransactionChecks(ctx context.Context, producerGroup string, wa
 	}
 	return out.Checks, nil
 }
+
+// TransactionState returns a transaction's state: PENDING, COMMITTED or ROLLED_BACK
+// (GET /v1/transactions/{id}, a Floe extension).
+func (c *Client) TransactionState(ctx context.Context, transactionID string) (string, error) {
+	var out struct {
+		State string `json:"state"`
+	}
+	if _, err := c.do(ctx, http.MethodGet, pathOf("v1", "transactions", transactionID), nil, nil, &out); err != nil {
+		return "", fmt.Errorf("reading transaction %s: %w", transactionID, err)
+	}
+	return out.State, nil
+}

@@ -176,3 +176,38 @@ type LagResponse struct {
 		OldestUnackedAge float64 `json:"oldestUnackedAge"`
 	} `json:"totals"`
 }
+
+// TransactionRequest is the body of POST /v1/topics/{topic}/transactions.
+type TransactionRequest struct {
+	ProducerGroup string    `json:"producerGroup"`
+	Messages      []Message `json:"messages"`
+}
+
+// HalfMessage is a stored, not yet visible, transactional message.
+type HalfMessage struct {
+	MessageID string `json:"messageId"`
+}
+
+// TransactionResponse answers a transactional send.
+type TransactionResponse struct {
+	TransactionID string        `json:"transactionId"`
+	Messages      []HalfMessage `json:"messages"`
+}
+
+// TransactionState is the answer to commit and rollback.
+type TransactionState struct {
+	TransactionID string `json:"transactionId"`
+	State         string `json:"state"`
+}
+
+// TransactionCheck asks a producer's transaction checker about one transaction.
+type TransactionCheck struct {
+	TransactionID string        `json:"transactionId"`
+	Topic         string        `json:"topic"`
+	Messages      []MessageView `json:"messages"`
+}
+
+// TransactionChecksResponse is the answer to the transaction-checks long poll.
+type TransactionChecksResponse struct {
+	Checks []TransactionCheck `json:"checks"`
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/floemq/floe/bloom"
@@ -27,9 +28,19 @@ type slot struct {
 	idx int
 }
 
-// queueChunk gathers one queue's records of a batch.
+// chunkKey separates a batch's chunks: per queue, and per kind (visible, delayed, half of
+// one transaction).
+type chunkKey struct {
+	ref  int64
+	kind metadata.ChunkKind
+	txID string
+}
+
+// queueChunk gathers one queue's records of a batch that share a kind.
 type queueChunk struct {
 	queue metadata.Queue
+	kind  metadata.ChunkKind
+	txID  string
 	recs  []segment.Record
 	slots []slot
 }
@@ -37,8 +48,9 @@ type queueChunk struct {
 // batch is the set of sends that one flush makes durable.
 type batch struct {
 	seq      uint64
-	chunks   map[int64]*queueChunk
+	chunks   map[chunkKey]*queueChunk
 	order    []*queueChunk
+	txs      []metadata.TransactionCreate
 	reqs     []*request
 	bytes    int64
 	messages int
@@ -54,7 +66,7 @@ type batch struct {
 
 func (s *Service) newBatch() *batch {
 	s.seq++
-	return &batch{seq: s.seq, chunks: map[int64]*queueChunk{}, uploaded: make(chan struct{})}
+	return &batch{seq: s.seq, chunks: map[chunkKey]*queueChunk{}, uploaded: make(chan struct{})}
 }
 
 // topics lists the batch's topics once each.
@@ -70,11 +82,12 @@ func (b *batch) topics() []string {
 	return out
 }
 
-func (b *batch) add(q metadata.Queue, rec segment.Record, req *request, idx int) *queueChunk {
-	qc, ok := b.chunks[q.Ref]
+func (b *batch) add(q metadata.Queue, kind metadata.ChunkKind, txID string, rec segment.Record, req *request, idx int) *queueChunk {
+	k := chunkKey{ref: q.Ref, kind: kind, txID: txID}
+	qc, ok := b.chunks[k]
 	if !ok {
-		qc = &queueChunk{queue: q}
-		b.chunks[q.Ref] = qc
+		qc = &queueChunk{queue: q, kind: kind, txID: txID}
+		b.chunks[k] = qc
 		b.order = append(b.order, qc)
 	}
 	qc.recs = append(qc.recs, rec)
@@ -125,6 +138,10 @@ func (s *Service) upload(b *batch) error {
 		for j := range qc.recs {
 			qc.recs[j].StoreTime = storeTime
 		}
+		if qc.kind == metadata.ChunkDelayed {
+			// Sorted by delivery time, the messages that fall due together are one run.
+			sort.Sort(byDeliveryTime{qc})
+		}
 		inputs[i] = segment.ChunkInput{Topic: qc.queue.Topic, QueueID: int32(qc.queue.QueueID), LiteTopic: qc.queue.LiteTopic, Records: qc.recs}
 	}
 	obj, infos, err := segment.Encode(inputs)
@@ -143,7 +160,10 @@ func (s *Service) upload(b *batch) error {
 		}
 		b.commits[i] = metadata.ChunkCommit{
 			QueueRef: qc.queue.Ref, Count: len(qc.recs), ByteOffset: infos[i].Offset, ByteLength: infos[i].Length,
-			MinStoreTime: storeTime, MaxStoreTime: storeTime, Bloom: f.Bytes(),
+			MinStoreTime: storeTime, MaxStoreTime: storeTime, Bloom: f.Bytes(), Kind: qc.kind, TransactionID: qc.txID,
+		}
+		if qc.kind == metadata.ChunkDelayed {
+			b.commits[i].Timers = timerGroups(qc.recs, s.cfg.TimerBucket)
 		}
 	}
 	b.size = int64(len(obj))
@@ -183,7 +203,8 @@ func (s *Service) commit(b *batch) ([]int64, error) {
 	var firsts []int64
 	err := retry(ctx, func(ctx context.Context) error {
 		var err error
-		firsts, err = s.store.SegmentCommit(ctx, metadata.SegmentCommitParams{ObjectKey: b.objectKey, SizeBytes: b.size, Chunks: b.commits, Topics: b.topics()})
+		firsts, err = s.store.SegmentCommit(ctx, metadata.SegmentCommitParams{ObjectKey: b.objectKey, SizeBytes: b.size,
+			Chunks: b.commits, Transactions: b.txs, Topics: b.topics()})
 		if errors.Is(err, metadata.ErrUnknownQueue) {
 			return permanent{err}
 		}
@@ -200,6 +221,34 @@ func (s *Service) commit(b *batch) ([]int64, error) {
 		return nil, fmt.Errorf("committing segment %s: %w", b.objectKey, err)
 	}
 	return firsts, nil
+}
+
+// byDeliveryTime sorts a chunk's records (and their slots) by delivery time.
+type byDeliveryTime struct{ qc *queueChunk }
+
+func (s byDeliveryTime) Len() int { return len(s.qc.recs) }
+func (s byDeliveryTime) Less(i, j int) bool {
+	return s.qc.recs[i].DeliveryTime.Before(s.qc.recs[j].DeliveryTime)
+}
+func (s byDeliveryTime) Swap(i, j int) {
+	s.qc.recs[i], s.qc.recs[j] = s.qc.recs[j], s.qc.recs[i]
+	s.qc.slots[i], s.qc.slots[j] = s.qc.slots[j], s.qc.slots[i]
+}
+
+// timerGroups splits records sorted by delivery time into runs whose delivery times share
+// a bucket; each run falls due at its latest delivery time, so none is early.
+func timerGroups(recs []segment.Record, bucket time.Duration) []metadata.TimerGroup {
+	var out []metadata.TimerGroup
+	for i := 0; i < len(recs); {
+		b := recs[i].DeliveryTime.Truncate(bucket)
+		j := i + 1
+		for j < len(recs) && recs[j].DeliveryTime.Truncate(bucket).Equal(b) {
+			j++
+		}
+		out = append(out, metadata.TimerGroup{Skip: i, Count: j - i, DueAt: recs[j-1].DeliveryTime})
+		i = j
+	}
+	return out
 }
 
 // finish answers every request of a batch and frees its buffer bytes.

@@ -33,6 +33,18 @@ type Config struct {
 	MaxRequestBytes int64
 	// TopicCacheTTL is how long topic settings are cached; default 5 s.
 	TopicCacheTTL time.Duration
+	// MaxDelay is the furthest a delayed message may be scheduled ahead; default 3 days.
+	MaxDelay time.Duration
+	// TimerBucket groups delayed messages of a flush into one timer per bucket of delivery
+	// time; default 250 ms. A timer fires at its latest message's time, so none is early.
+	TimerBucket time.Duration
+	// TransactionFirstCheck is how long after a transaction begins its producer group is
+	// first asked about it; default 6 s.
+	TransactionFirstCheck time.Duration
+	// TransactionCheckInterval is the wait between two checks of one transaction; default 30 s.
+	TransactionCheckInterval time.Duration
+	// TransactionMaxChecks is how many times a producer group is asked; default 15.
+	TransactionMaxChecks int
 	// NodeID names this node in object keys and message ids; default random.
 	NodeID string
 	// KeyPrefix is the object key prefix of segments; default "segments/".
@@ -55,6 +67,11 @@ func (c Config) withDefaults() Config {
 	c.MaxMessagesPerRequest = cmp.Or(c.MaxMessagesPerRequest, 1024)
 	c.MaxRequestBytes = cmp.Or(c.MaxRequestBytes, 64<<20)
 	c.TopicCacheTTL = cmp.Or(c.TopicCacheTTL, 5*time.Second)
+	c.MaxDelay = cmp.Or(c.MaxDelay, 3*24*time.Hour)
+	c.TimerBucket = cmp.Or(c.TimerBucket, 250*time.Millisecond)
+	c.TransactionFirstCheck = cmp.Or(c.TransactionFirstCheck, 6*time.Second)
+	c.TransactionCheckInterval = cmp.Or(c.TransactionCheckInterval, 30*time.Second)
+	c.TransactionMaxChecks = cmp.Or(c.TransactionMaxChecks, 15)
 	if c.NodeID == "" {
 		b := make([]byte, 4)
 		_, _ = rand.Read(b)

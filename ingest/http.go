@@ -11,6 +11,11 @@ import (
 // Register adds the write path's routes to an echo router.
 func (s *Service) Register(e *echo.Echo) {
 	e.POST("/v1/topics/:topic/messages", s.handleSend)
+	e.POST("/v1/topics/:topic/transactions", s.handleSendTransaction)
+	e.GET("/v1/transactions/:id", s.handleTransactionGet)
+	e.POST("/v1/transactions/:id/commit", s.handleResolve(true))
+	e.POST("/v1/transactions/:id/rollback", s.handleResolve(false))
+	e.GET("/v1/producer-groups/:pg/transaction-checks", s.handleTransactionChecks)
 }
 
 func (s *Service) handleSend(c echo.Context) error {

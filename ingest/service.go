@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -105,8 +106,26 @@ func (s *Service) Stop(ctx context.Context) error {
 // Produce validates and stores messages on a topic, returning once every one is durable
 // (in the bucket and indexed). Errors are *httpapi.Error.
 func (s *Service) Produce(ctx context.Context, topic string, msgs []httpapi.Message) ([]httpapi.SendResult, error) {
+	return s.observe(func() ([]httpapi.SendResult, error) { return s.produce(ctx, topic, msgs, "", "") })
+}
+
+// ProduceTransaction stores a transaction's half messages: durable but invisible until
+// the transaction is committed. It returns the transaction id.
+func (s *Service) ProduceTransaction(ctx context.Context, topic, producerGroup string, msgs []httpapi.Message) (string, []httpapi.SendResult, error) {
+	if err := httpapi.CheckName("producerGroup", producerGroup); err != nil {
+		return "", nil, err
+	}
+	txID := s.newTransactionID()
+	res, err := s.observe(func() ([]httpapi.SendResult, error) { return s.produce(ctx, topic, msgs, txID, producerGroup) })
+	if err != nil {
+		return "", nil, err
+	}
+	return txID, res, nil
+}
+
+func (s *Service) observe(fn func() ([]httpapi.SendResult, error)) ([]httpapi.SendResult, error) {
 	start := time.Now()
-	res, err := s.produce(ctx, topic, msgs)
+	res, err := fn()
 	if err != nil {
 		var apiErr *httpapi.Error
 		if errors.As(err, &apiErr) {
@@ -118,7 +137,8 @@ func (s *Service) Produce(ctx context.Context, topic string, msgs []httpapi.Mess
 	return res, nil
 }
 
-func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Message) ([]httpapi.SendResult, error) {
+// produce stores msgs on topic; with a txID they are a transaction's half messages.
+func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Message, txID, producerGroup string) ([]httpapi.SendResult, error) {
 	if err := httpapi.CheckName("topic", topic); err != nil {
 		return nil, err
 	}
@@ -135,17 +155,16 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 	if err != nil {
 		return nil, unavailable("reading topic %s: %v", topic, err)
 	}
+	now := s.cfg.Now()
 	var size int64
 	for i := range msgs {
-		if err := s.validate(ti.topic, i, &msgs[i]); err != nil {
+		if err := s.validate(ti.topic, i, &msgs[i], txID != "", now); err != nil {
 			return nil, err
 		}
 		size += int64(len(msgs[i].Body))
 	}
-	switch ti.topic.Type {
-	case metadata.TopicNormal, metadata.TopicFIFO:
-	default:
-		return nil, httpapi.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "sending to %s topics is not built yet", ti.topic.Type)
+	if ti.topic.Type == metadata.TopicLite {
+		return nil, httpapi.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "sending to LITE topics is not built yet")
 	}
 	if len(ti.queues) == 0 {
 		return nil, unavailable("topic %s has no queues", topic)
@@ -159,9 +178,9 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 	}
 	s.metrics.buffered.Set(float64(s.buffer.used()))
 
-	now := s.cfg.Now()
 	req := &request{n: len(msgs), bytes: size, offsets: make([]int64, len(msgs)), done: make(chan struct{})}
 	results := make([]httpapi.SendResult, len(msgs))
+	kinds := make([]metadata.ChunkKind, len(msgs))
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -169,13 +188,15 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 		return nil, unavailable("%v", ErrStopped)
 	}
 	b := s.cur
+	if txID != "" {
+		b.txs = append(b.txs, metadata.TransactionCreate{ID: txID, Topic: topic, ProducerGroup: producerGroup,
+			FirstCheckAt: now.Add(s.cfg.TransactionFirstCheck)})
+	}
 	for i := range msgs {
 		m := &msgs[i]
 		q := s.route(ti, m)
 		id := s.newMessageID(now)
 		results[i].MessageID = id
-		qid := q.QueueID
-		results[i].QueueID = &qid
 		rec := segment.Record{
 			MessageID:    id,
 			Tag:          m.Tag,
@@ -186,7 +207,23 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 			BornTime:     now,
 			Body:         m.Body,
 		}
-		b.add(q, rec, req, i)
+		switch {
+		case txID != "":
+			kinds[i] = metadata.ChunkHalf
+		case m.DeliveryTime != nil && m.DeliveryTime.After(now):
+			kinds[i] = metadata.ChunkDelayed
+			rec.DeliveryTime = *m.DeliveryTime
+			t := m.DeliveryTime.UTC()
+			results[i].DeliveryTime = &t
+		default:
+			qid := q.QueueID
+			results[i].QueueID = &qid
+			if m.DeliveryTime != nil {
+				// Due already: delivered at once, and says so.
+				rec.DeliveryTime = *m.DeliveryTime
+			}
+		}
+		b.add(q, kinds[i], txID, rec, req, i)
 	}
 	b.reqs = append(b.reqs, req)
 	b.bytes += size
@@ -208,15 +245,17 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 		return nil, req.err
 	}
 	for i := range results {
-		off := req.offsets[i]
-		results[i].Offset = &off
+		if kinds[i] == metadata.ChunkVisible {
+			off := req.offsets[i]
+			results[i].Offset = &off
+		}
 	}
 	s.metrics.messages.Add(float64(len(msgs)))
 	s.metrics.bodyBytes.Add(float64(size))
 	return results, nil
 }
 
-func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message) error {
+func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message, half bool, now time.Time) error {
 	bad := func(format string, args ...any) error {
 		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "message %d: %s", i, fmt.Sprintf(format, args...))
 	}
@@ -279,7 +318,18 @@ func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message) error {
 			return mismatch("a LITE topic needs a liteTopic and takes no messageGroup or deliveryTime")
 		}
 	case metadata.TopicTransaction:
-		return mismatch("a TRANSACTION topic takes messages only through POST /v1/topics/%s/transactions", t.Name)
+		if !half {
+			return mismatch("a TRANSACTION topic takes messages only through POST /v1/topics/%s/transactions", t.Name)
+		}
+		if isFIFO || isDelay || isLite {
+			return mismatch("transactional messages take no messageGroup, deliveryTime or liteTopic")
+		}
+	}
+	if half && t.Type != metadata.TopicTransaction {
+		return mismatch("transactions go to TRANSACTION topics; %s is %s", t.Name, t.Type)
+	}
+	if isDelay && m.DeliveryTime.After(now.Add(s.cfg.MaxDelay)) {
+		return httpapi.Errorf(http.StatusBadRequest, "DELAY_TOO_LONG", "message %d: deliveryTime is more than %s ahead", i, s.cfg.MaxDelay)
 	}
 	return nil
 }
@@ -308,6 +358,13 @@ func fnvHash(s string) uint32 {
 // 8 of the node and 12 of a per-process counter.
 func (s *Service) newMessageID(now time.Time) string {
 	return fmt.Sprintf("%012X%s%012X", now.UnixMilli()&0xffffffffffff, s.idPrefix, s.idSeq.Add(1)&0xffffffffffff)
+}
+
+// newTransactionID returns a unique transaction id.
+func (s *Service) newTransactionID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("TX%s%X", s.idPrefix, b)
 }
 
 func unavailable(format string, args ...any) *httpapi.Error {

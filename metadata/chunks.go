@@ -12,6 +12,19 @@ import (
 	"github.com/floemq/floe/bloom"
 )
 
+// ChunkKind says what a committed chunk becomes.
+type ChunkKind int
+
+// Chunk kinds.
+const (
+	// ChunkVisible chunks are appended to their queue at once.
+	ChunkVisible ChunkKind = iota
+	// ChunkDelayed chunks wait in timers until their messages fall due.
+	ChunkDelayed
+	// ChunkHalf chunks are a transaction's half messages, appended on commit.
+	ChunkHalf
+)
+
 // ChunkCommit describes one chunk of a segment being committed.
 type ChunkCommit struct {
 	QueueRef     int64
@@ -21,6 +34,27 @@ type ChunkCommit struct {
 	MinStoreTime time.Time
 	MaxStoreTime time.Time
 	Bloom        []byte
+	Kind         ChunkKind
+	// Timers group a delayed chunk's records (sorted by delivery time) into runs that fall
+	// due together.
+	Timers []TimerGroup
+	// TransactionID names the transaction of a half chunk.
+	TransactionID string
+}
+
+// TimerGroup is a run of a delayed chunk's records that becomes visible at DueAt.
+type TimerGroup struct {
+	Skip  int
+	Count int
+	DueAt time.Time
+}
+
+// TransactionCreate is a transaction begun by a flush.
+type TransactionCreate struct {
+	ID            string
+	Topic         string
+	ProducerGroup string
+	FirstCheckAt  time.Time
 }
 
 // SegmentCommitParams is one flush: a segment object already in the bucket and its chunks.
@@ -28,6 +62,8 @@ type SegmentCommitParams struct {
 	ObjectKey string
 	SizeBytes int64
 	Chunks    []ChunkCommit
+	// Transactions are created with their half chunks.
+	Transactions []TransactionCreate
 	// Topics are the topics the chunks belong to, for the commit notification.
 	Topics []string
 }
@@ -37,17 +73,22 @@ type SegmentCommitParams struct {
 var ErrUnknownQueue = fmt.Errorf("queue no longer exists: %w", ErrConflict)
 
 // SegmentCommit indexes a flushed segment in ONE transaction: it takes each queue's next
-// offsets (locking queue rows in id order, so concurrent ingest nodes cannot deadlock),
-// inserts the segment row and one index row per chunk. It returns each chunk's first offset,
-// in the order of p.Chunks. Chunks of the same queue get consecutive ranges in order.
+// offsets for the visible chunks (locking queue rows in id order, so concurrent ingest
+// nodes cannot deadlock), inserts the segment row, one index row per visible chunk, the
+// timers of delayed chunks and the transactions and references of half chunks. It returns
+// each chunk's first offset, in the order of p.Chunks (0 for chunks not yet visible).
+// Chunks of the same queue get consecutive ranges in order.
 func (s *Store) SegmentCommit(ctx context.Context, p SegmentCommitParams) ([]int64, error) {
 	if len(p.Chunks) == 0 {
 		return nil, fmt.Errorf("segment %s has no chunks", p.ObjectKey)
 	}
-	// Per queue, the total count; chunks of one queue take ranges in slice order.
+	// Per queue, the total count of visible records; chunks of one queue take ranges in
+	// slice order.
 	totals := map[int64]int64{}
 	for _, c := range p.Chunks {
-		totals[c.QueueRef] += int64(c.Count)
+		if c.Kind == ChunkVisible {
+			totals[c.QueueRef] += int64(c.Count)
+		}
 	}
 	refs := make([]int64, 0, len(totals))
 	for r := range totals {
@@ -65,12 +106,14 @@ func (s *Store) SegmentCommit(ctx context.Context, p SegmentCommitParams) ([]int
 		// A retried commit of an object already committed must not assign offsets again.
 		batch.Queue(`INSERT INTO segments (object_key, size_bytes, chunk_count) VALUES ($1, $2, $3)
 			ON CONFLICT (object_key) DO NOTHING RETURNING id`, p.ObjectKey, p.SizeBytes, len(p.Chunks))
-		// Lock in id order; the UPDATE below then finds them locked by us.
-		batch.Queue(`SELECT id FROM queues WHERE id = ANY($1) ORDER BY id FOR UPDATE`, refs)
-		batch.Queue(`UPDATE queues q SET next_offset = q.next_offset + v.n, last_write_at = now()
-			FROM unnest($1::bigint[], $2::bigint[]) AS v(id, n)
-			WHERE q.id = v.id
-			RETURNING q.id, q.next_offset - v.n`, refs, counts)
+		if len(refs) > 0 {
+			// Lock in id order; the UPDATE below then finds them locked by us.
+			batch.Queue(`SELECT id FROM queues WHERE id = ANY($1) ORDER BY id FOR UPDATE`, refs)
+			batch.Queue(`UPDATE queues q SET next_offset = q.next_offset + v.n, last_write_at = now()
+				FROM unnest($1::bigint[], $2::bigint[]) AS v(id, n)
+				WHERE q.id = v.id
+				RETURNING q.id, q.next_offset - v.n`, refs, counts)
+		}
 		br := tx.SendBatch(ctx, batch)
 		defer br.Close()
 		var segID int64
@@ -79,57 +122,59 @@ func (s *Store) SegmentCommit(ctx context.Context, p SegmentCommitParams) ([]int
 		} else if err != nil {
 			return fmt.Errorf("inserting segment %s: %w", p.ObjectKey, err)
 		}
-		locked, err := br.Exec()
-		if err != nil {
-			return fmt.Errorf("locking queues: %w", err)
-		}
-		if int(locked.RowsAffected()) != len(refs) {
-			return ErrUnknownQueue
-		}
-		rows, err := br.Query()
-		if err != nil {
-			return fmt.Errorf("advancing offsets: %w", err)
-		}
 		start := map[int64]int64{}
-		for rows.Next() {
-			var id, first int64
-			if err := rows.Scan(&id, &first); err != nil {
-				rows.Close()
-				return fmt.Errorf("reading offsets: %w", err)
+		if len(refs) > 0 {
+			locked, err := br.Exec()
+			if err != nil {
+				return fmt.Errorf("locking queues: %w", err)
 			}
-			start[id] = first
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("advancing offsets: %w", err)
+			if int(locked.RowsAffected()) != len(refs) {
+				return ErrUnknownQueue
+			}
+			rows, err := br.Query()
+			if err != nil {
+				return fmt.Errorf("advancing offsets: %w", err)
+			}
+			for rows.Next() {
+				var id, first int64
+				if err := rows.Scan(&id, &first); err != nil {
+					rows.Close()
+					return fmt.Errorf("reading offsets: %w", err)
+				}
+				start[id] = first
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("advancing offsets: %w", err)
+			}
 		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("committing segment %s: %w", p.ObjectKey, err)
 		}
 
-		n := len(p.Chunks)
-		qrefs, offs, cnts := make([]int64, n), make([]int64, n), make([]int32, n)
-		boffs, blens := make([]int64, n), make([]int64, n)
-		mins, maxs := make([]time.Time, n), make([]time.Time, n)
-		blooms := make([][]byte, n)
+		var ix chunkRows
 		for i, c := range p.Chunks {
+			if c.Kind != ChunkVisible {
+				continue
+			}
 			firsts[i] = start[c.QueueRef]
 			start[c.QueueRef] += int64(c.Count)
-			qrefs[i], offs[i], cnts[i] = c.QueueRef, firsts[i], int32(c.Count)
-			boffs[i], blens[i], mins[i], maxs[i], blooms[i] = c.ByteOffset, c.ByteLength, c.MinStoreTime, c.MaxStoreTime, c.Bloom
+			ix.add(c.QueueRef, firsts[i], 0, c)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO chunks (queue_ref, first_offset, record_count, segment_id, byte_offset,
-				byte_length, min_store_time, max_store_time, bloom)
-			SELECT q, o, c, $9, bo, bl, mn, mx, b
-			FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::timestamptz[],
-				$7::timestamptz[], $8::bytea[]) AS v(q, o, c, bo, bl, mn, mx, b)`,
-			qrefs, offs, cnts, boffs, blens, mins, maxs, blooms, segID)
-		if err != nil {
+		if err := ix.insert(ctx, tx, segID); err != nil {
 			return fmt.Errorf("inserting chunk index of %s: %w", p.ObjectKey, err)
 		}
-		// One notification per commit wakes the receives waiting on these topics.
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelCommits, commitPayload(p.Topics)); err != nil {
-			return fmt.Errorf("notifying commit of %s: %w", p.ObjectKey, err)
+		if err := insertPending(ctx, tx, segID, p); err != nil {
+			if isForeignKeyViolation(err) {
+				return ErrUnknownQueue
+			}
+			return fmt.Errorf("inserting delayed and half messages of %s: %w", p.ObjectKey, err)
+		}
+		if len(refs) > 0 {
+			// One notification per commit wakes the receives waiting on these topics.
+			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelCommits, commitPayload(p.Topics)); err != nil {
+				return fmt.Errorf("notifying commit of %s: %w", p.ObjectKey, err)
+			}
 		}
 		return nil
 	})
@@ -140,6 +185,67 @@ func (s *Store) SegmentCommit(ctx context.Context, p SegmentCommitParams) ([]int
 		return nil, err
 	}
 	return firsts, nil
+}
+
+// chunkRows collects index rows for one multi-row insert.
+type chunkRows struct {
+	qrefs, offs, boffs, blens []int64
+	cnts, skips               []int32
+	mins, maxs                []time.Time
+	blooms                    [][]byte
+}
+
+func (r *chunkRows) add(queueRef, first int64, skip int, c ChunkCommit) {
+	r.qrefs = append(r.qrefs, queueRef)
+	r.offs = append(r.offs, first)
+	r.cnts = append(r.cnts, int32(c.Count))
+	r.skips = append(r.skips, int32(skip))
+	r.boffs = append(r.boffs, c.ByteOffset)
+	r.blens = append(r.blens, c.ByteLength)
+	r.mins = append(r.mins, c.MinStoreTime)
+	r.maxs = append(r.maxs, c.MaxStoreTime)
+	r.blooms = append(r.blooms, c.Bloom)
+}
+
+func (r *chunkRows) insert(ctx context.Context, tx pgx.Tx, segID int64) error {
+	if len(r.qrefs) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO chunks (queue_ref, first_offset, record_count, record_skip, segment_id, byte_offset,
+			byte_length, min_store_time, max_store_time, bloom)
+		SELECT q, o, c, sk, $10, bo, bl, mn, mx, b
+		FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::int[], $5::bigint[], $6::bigint[], $7::timestamptz[],
+			$8::timestamptz[], $9::bytea[]) AS v(q, o, c, sk, bo, bl, mn, mx, b)`,
+		r.qrefs, r.offs, r.cnts, r.skips, r.boffs, r.blens, r.mins, r.maxs, r.blooms, segID)
+	return err
+}
+
+// insertPending writes the timers of delayed chunks and the transactions and references of
+// half chunks.
+func insertPending(ctx context.Context, tx pgx.Tx, segID int64, p SegmentCommitParams) error {
+	batch := &pgx.Batch{}
+	for _, t := range p.Transactions {
+		batch.Queue(`INSERT INTO transactions (id, topic, producer_group, state, next_check_at) VALUES ($1, $2, $3, 'PENDING', $4)`,
+			t.ID, t.Topic, t.ProducerGroup, t.FirstCheckAt)
+	}
+	for _, c := range p.Chunks {
+		switch c.Kind {
+		case ChunkDelayed:
+			for _, g := range c.Timers {
+				batch.Queue(`INSERT INTO timers (queue_ref, segment_id, byte_offset, byte_length, record_skip, record_count,
+						min_store_time, max_store_time, bloom, due_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+					c.QueueRef, segID, c.ByteOffset, c.ByteLength, g.Skip, g.Count, c.MinStoreTime, c.MaxStoreTime, c.Bloom, g.DueAt)
+			}
+		case ChunkHalf:
+			batch.Queue(`INSERT INTO transaction_chunks (transaction_id, queue_ref, segment_id, byte_offset, byte_length,
+					record_skip, record_count, min_store_time, max_store_time, bloom) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9)`,
+				c.TransactionID, c.QueueRef, segID, c.ByteOffset, c.ByteLength, c.Count, c.MinStoreTime, c.MaxStoreTime, c.Bloom)
+		}
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, batch).Close()
 }
 
 var errAlreadyCommitted = errors.New("segment already committed")
@@ -171,6 +277,9 @@ func (s *Store) committedOffsets(ctx context.Context, p SegmentCommitParams) ([]
 	}
 	firsts := make([]int64, len(p.Chunks))
 	for i, c := range p.Chunks {
+		if c.Kind != ChunkVisible {
+			continue
+		}
 		f, ok := got[key{c.QueueRef, c.ByteOffset}]
 		if !ok {
 			return nil, fmt.Errorf("segment %s was committed with other chunks: %w", p.ObjectKey, ErrConflict)

@@ -216,25 +216,7 @@ func indexed(ch metadata.Chunk, recs []segment.Record) ([]segment.Record, error)
 
 // View turns a stored record into the API's message view.
 func View(topic string, queueID int, offset int64, r *segment.Record) httpapi.MessageView {
-	v := httpapi.MessageView{
-		MessageID:    r.MessageID,
-		Topic:        topic,
-		QueueID:      queueID,
-		Offset:       offset,
-		Tag:          r.Tag,
-		Keys:         r.Keys,
-		Properties:   r.Properties,
-		Body:         r.Body,
-		MessageGroup: r.MessageGroup,
-		LiteTopic:    r.LiteTopic,
-		BornTime:     r.BornTime.UTC(),
-		StoreTime:    r.StoreTime.UTC(),
-	}
-	if !r.DeliveryTime.IsZero() {
-		t := r.DeliveryTime.UTC()
-		v.DeliveryTime = &t
-	}
-	return v
+	return httpapi.ViewOf(topic, queueID, offset, r)
 }
 
 func unavailable(err error) error {

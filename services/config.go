@@ -32,6 +32,12 @@ type Config struct {
 	ReceiptSecret    string
 	MinInvisible     time.Duration
 
+	MaxDelay                 time.Duration
+	TransactionFirstCheck    time.Duration
+	TransactionCheckInterval time.Duration
+	TransactionMaxChecks     int
+	TransactionPolicy        string
+
 	LogFormat string
 	LogLevel  string
 
@@ -62,6 +68,11 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.NodeID, "node-id", "", "this node's name in object keys and message ids (default random)")
 	fs.StringVar(&c.ReceiptSecret, "receipt-secret", "", "HMAC key of receipt handles, at least 16 bytes (default: generated once and kept in Postgres)")
 	fs.DurationVar(&c.MinInvisible, "min-invisible", 10*time.Second, "shortest invisible time a receive may ask for (lower it only for tests)")
+	fs.DurationVar(&c.MaxDelay, "max-delay", 3*24*time.Hour, "furthest ahead a delayed message may be scheduled (at most 40 days)")
+	fs.DurationVar(&c.TransactionFirstCheck, "transaction-first-check", 6*time.Second, "when a producer group is first asked about an unresolved transaction")
+	fs.DurationVar(&c.TransactionCheckInterval, "transaction-check-interval", 30*time.Second, "wait between two checks of one transaction")
+	fs.IntVar(&c.TransactionMaxChecks, "transaction-max-checks", 15, "checks before the policy resolves a transaction")
+	fs.StringVar(&c.TransactionPolicy, "transaction-policy", "rollback", "what happens to a transaction after its last check: rollback or commit")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 }
@@ -94,6 +105,17 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // EnvName is the FLOE_* variable of a flag.
 func EnvName(flagName string) string {
 	return "FLOE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// validate checks settings that flags alone cannot.
+func (c *Config) validate() error {
+	if c.MaxDelay > 40*24*time.Hour {
+		return fmt.Errorf("max-delay %s is over the 40-day limit", c.MaxDelay)
+	}
+	if c.TransactionPolicy != "" && c.TransactionPolicy != "rollback" && c.TransactionPolicy != "commit" {
+		return fmt.Errorf("transaction-policy %q: want rollback or commit", c.TransactionPolicy)
+	}
+	return nil
 }
 
 // roles parses the roles list.

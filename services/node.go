@@ -25,22 +25,24 @@ import (
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/objstore"
 	"github.com/floemq/floe/reader"
+	"github.com/floemq/floe/scheduler"
 )
 
 // Node is one running floe process: its roles, its store and bucket, its HTTP server.
 type Node struct {
-	cfg      Config
-	logger   *slog.Logger
-	registry *prometheus.Registry
-	store    *metadata.Store
-	bucket   objstore.Bucket
-	ingest   *ingest.Service
-	reader   *reader.Service
-	echo     *echo.Echo
-	server   *http.Server
-	listener net.Listener
-	serveErr chan error
-	cancel   context.CancelFunc
+	cfg       Config
+	logger    *slog.Logger
+	registry  *prometheus.Registry
+	store     *metadata.Store
+	bucket    objstore.Bucket
+	ingest    *ingest.Service
+	reader    *reader.Service
+	scheduler *scheduler.Service
+	echo      *echo.Echo
+	server    *http.Server
+	listener  net.Listener
+	serveErr  chan error
+	cancel    context.CancelFunc
 }
 
 // StartNode opens the store and bucket, applies migrations if configured, starts the roles
@@ -48,6 +50,9 @@ type Node struct {
 func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, error) {
 	roles, err := cfg.roles()
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), serveErr: make(chan error, 1), cancel: func() {}}
@@ -91,6 +96,8 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		n.ingest, err = ingest.New(ingest.Config{
 			Linger: cfg.Linger, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
 			MaxUploads: cfg.MaxUploads, NodeID: cfg.NodeID, Logger: logger.With("role", "ingest"),
+			MaxDelay: cfg.MaxDelay, TransactionFirstCheck: cfg.TransactionFirstCheck,
+			TransactionCheckInterval: cfg.TransactionCheckInterval, TransactionMaxChecks: cfg.TransactionMaxChecks,
 		}, n.store, n.bucket, n.registry)
 		if err != nil {
 			return nil, err
@@ -105,6 +112,16 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	}
 	if roles["compactor"] {
 		logger.Info("compactor role: nothing to compact yet (merge, retention and GC come with the compactor issue)")
+		n.scheduler, err = scheduler.New(scheduler.Config{
+			TransactionMaxChecks: cfg.TransactionMaxChecks,
+			TransactionTimeout:   cfg.TransactionFirstCheck + time.Duration(cfg.TransactionMaxChecks)*cfg.TransactionCheckInterval,
+			CommitUnresolved:     cfg.TransactionPolicy == "commit",
+			Logger:               logger.With("role", "compactor"),
+		}, n.store, n.registry)
+		if err != nil {
+			return nil, err
+		}
+		n.scheduler.Start()
 	}
 
 	n.listener, err = net.Listen("tcp", cfg.Listen)
@@ -185,6 +202,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("stopping HTTP server: %w", err))
 	}
 	n.cancel()
+	if n.scheduler != nil {
+		n.scheduler.Stop()
+	}
 	n.closeStorage()
 	return errors.Join(errs...)
 }

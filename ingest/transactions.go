@@ -1,0 +1,146 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/segment"
+)
+
+// Transaction checks: how a producer group's checker is asked about unresolved
+// transactions (the compactor role applies the policy once the checks run out).
+const (
+	maxChecksPerPoll = 32
+	maxCheckWait     = 30 * time.Second
+)
+
+func (s *Service) handleSendTransaction(c echo.Context) error {
+	var req httpapi.TransactionRequest
+	if err := httpapi.DecodeJSON(c, s.cfg.MaxRequestBytes, &req); err != nil {
+		return err
+	}
+	txID, res, err := s.ProduceTransaction(c.Request().Context(), c.Param("topic"), req.ProducerGroup, req.Messages)
+	if err != nil {
+		return err
+	}
+	out := httpapi.TransactionResponse{TransactionID: txID, Messages: make([]httpapi.HalfMessage, len(res))}
+	for i, r := range res {
+		out.Messages[i].MessageID = r.MessageID
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Service) handleResolve(commit bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Param("id")
+		state, err := s.store.TransactionResolve(c.Request().Context(), id, commit)
+		switch {
+		case errors.Is(err, metadata.ErrNotFound):
+			return httpapi.Errorf(http.StatusNotFound, "TRANSACTION_NOT_FOUND", "no transaction %s", id)
+		case errors.Is(err, metadata.ErrTransactionResolved):
+			return httpapi.Errorf(http.StatusConflict, "TRANSACTION_ALREADY_RESOLVED", "transaction %s was already resolved the other way", id)
+		case err != nil:
+			return unavailable("resolving transaction %s: %v", id, err)
+		}
+		return c.JSON(http.StatusOK, httpapi.TransactionState{TransactionID: id, State: state})
+	}
+}
+
+func (s *Service) handleTransactionGet(c echo.Context) error {
+	id := c.Param("id")
+	state, _, err := s.store.TransactionGet(c.Request().Context(), id)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return httpapi.Errorf(http.StatusNotFound, "TRANSACTION_NOT_FOUND", "no transaction %s", id)
+	}
+	if err != nil {
+		return unavailable("reading transaction %s: %v", id, err)
+	}
+	return c.JSON(http.StatusOK, httpapi.TransactionState{TransactionID: id, State: state})
+}
+
+func (s *Service) handleTransactionChecks(c echo.Context) error {
+	pg := c.Param("pg")
+	if err := httpapi.CheckName("producer group", pg); err != nil {
+		return err
+	}
+	wait := time.Duration(0)
+	if v := c.QueryParam("waitSeconds"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || time.Duration(n)*time.Second > maxCheckWait {
+			return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "waitSeconds must be 0-%d", int(maxCheckWait.Seconds()))
+		}
+		wait = time.Duration(n) * time.Second
+	}
+	checks, err := s.TransactionChecks(c.Request().Context(), pg, wait)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, httpapi.TransactionChecksResponse{Checks: checks})
+}
+
+// TransactionChecks offers a producer group's due, unresolved transactions to its checker,
+// waiting up to wait for one to fall due.
+func (s *Service) TransactionChecks(ctx context.Context, producerGroup string, wait time.Duration) ([]httpapi.TransactionCheck, error) {
+	deadline := time.Now().Add(wait)
+	for {
+		claimed, err := s.store.TransactionChecksClaim(ctx, producerGroup, s.cfg.TransactionMaxChecks, maxChecksPerPoll, s.cfg.TransactionCheckInterval)
+		if err != nil {
+			return nil, unavailable("claiming transaction checks: %v", err)
+		}
+		if len(claimed) > 0 || !time.Now().Before(deadline) {
+			out := make([]httpapi.TransactionCheck, 0, len(claimed))
+			for _, tc := range claimed {
+				views, err := s.halfMessages(ctx, tc)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, httpapi.TransactionCheck{TransactionID: tc.ID, Topic: tc.Topic, Messages: views})
+			}
+			return out, nil
+		}
+		// Checks fall due on a schedule of seconds: a short poll is cheap and timely enough.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(min(500*time.Millisecond, time.Until(deadline))):
+		}
+	}
+}
+
+// halfMessages reads a transaction's half messages from the bucket.
+func (s *Service) halfMessages(ctx context.Context, tc metadata.TransactionCheck) ([]httpapi.MessageView, error) {
+	ti, err := s.topics.get(ctx, tc.Topic)
+	if err != nil {
+		return nil, unavailable("reading topic %s: %v", tc.Topic, err)
+	}
+	queueIDs := map[int64]int{}
+	for _, q := range ti.queues {
+		queueIDs[q.Ref] = q.QueueID
+	}
+	views := []httpapi.MessageView{}
+	for _, ch := range tc.Chunks {
+		b, err := s.bucket.GetRange(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+		if err != nil {
+			return nil, unavailable("reading half messages: %v", err)
+		}
+		recs, err := segment.DecodeChunk(b)
+		if err != nil {
+			return nil, unavailable("decoding half messages: %v", err)
+		}
+		if ch.Skip+ch.Count > len(recs) {
+			return nil, unavailable("half messages of %s: index and chunk disagree", tc.ID)
+		}
+		for i := ch.Skip; i < ch.Skip+ch.Count; i++ {
+			// Not in the queue yet: no offset.
+			views = append(views, httpapi.ViewOf(tc.Topic, queueIDs[ch.QueueRef], -1, &recs[i]))
+		}
+	}
+	return views, nil
+}
