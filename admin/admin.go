@@ -19,6 +19,8 @@ const (
 	DefaultRetentionHours = 72
 	MaxRetentionHours     = 24 * 365 * 10
 	maxRequestBytes       = 1 << 20
+	// MaxLiteTTLMinutes is 30 days.
+	MaxLiteTTLMinutes = 30 * 24 * 60
 )
 
 // Service answers the admin routes from the metadata store.
@@ -109,8 +111,8 @@ func topicFromRequest(req createTopicRequest) (metadata.Topic, error) {
 		if t.Type != metadata.TopicLite {
 			return t, bad("liteTtlMinutes applies to LITE topics only")
 		}
-		if *req.LiteTTLMinutes < 0 {
-			return t, bad("liteTtlMinutes must be >= 0 (0 = never expire)")
+		if *req.LiteTTLMinutes < 0 || *req.LiteTTLMinutes > MaxLiteTTLMinutes {
+			return t, bad("liteTtlMinutes must be 0 (never expire) to %d (30 days)", MaxLiteTTLMinutes)
 		}
 		t.LiteTTLMinutes = *req.LiteTTLMinutes
 	}

@@ -28,6 +28,7 @@ func (s *Service) registerGroups(e *echo.Echo) {
 	e.GET("/v1/groups/:group", s.getGroup)
 	e.DELETE("/v1/groups/:group", s.deleteGroup)
 	e.PUT("/v1/groups/:group/subscriptions/:topic", s.putSubscription)
+	e.PATCH("/v1/groups/:group/subscriptions/:topic", s.patchSubscription)
 	e.DELETE("/v1/groups/:group/subscriptions/:topic", s.deleteSubscription)
 }
 
@@ -102,7 +103,11 @@ func (s *Service) groupView(c echo.Context, g metadata.Group) (httpapi.Group, er
 	v := httpapi.Group{Name: g.Name, DeliveryOrder: g.DeliveryOrder, MaxDeliveryAttempts: g.MaxDeliveryAttempts,
 		RetryPolicy: httpapi.RetryPolicy{BackoffSeconds: g.BackoffSeconds}, Subscriptions: []httpapi.Subscription{}, CreatedAt: g.CreatedAt.UTC()}
 	for _, sub := range subs {
-		v.Subscriptions = append(v.Subscriptions, httpapi.Subscription{Topic: sub.Topic, Filter: sub.Filter})
+		lites, err := s.store.LiteSubscriptionList(c.Request().Context(), g.Name, sub.Topic)
+		if err != nil {
+			return httpapi.Group{}, storeError(err)
+		}
+		v.Subscriptions = append(v.Subscriptions, httpapi.Subscription{Topic: sub.Topic, Filter: sub.Filter, LiteTopics: lites})
 	}
 	return v, nil
 }
@@ -158,8 +163,14 @@ func (s *Service) putSubscription(c echo.Context) error {
 	if err := httpapi.CheckName("topic", c.Param("topic")); err != nil {
 		return err
 	}
-	if len(req.LiteTopics) > 0 {
-		return httpapi.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "lite topic subscriptions are not built yet")
+	ctx := c.Request().Context()
+	if t, err := s.store.TopicGet(ctx, c.Param("topic")); err == nil && t.Type == metadata.TopicLite {
+		if req.Filter != nil && strings.TrimSpace(*req.Filter) != "*" {
+			return httpapi.Errorf(http.StatusBadRequest, "INVALID_FILTER", "a LITE topic subscription names lite topics, not a filter")
+		}
+		return s.changeLite(c, req.LiteTopics, nil, true)
+	} else if len(req.LiteTopics) > 0 {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "liteTopics apply to LITE topics only")
 	}
 	filter := "*"
 	if req.Filter != nil {
@@ -168,7 +179,6 @@ func (s *Service) putSubscription(c echo.Context) error {
 	if err := checkFilter(filter); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
 	if _, err := s.store.GroupGet(ctx, c.Param("group")); err != nil {
 		return groupError(err)
 	}
@@ -181,6 +191,61 @@ func (s *Service) putSubscription(c echo.Context) error {
 		status = http.StatusCreated
 	}
 	return c.JSON(status, map[string]any{"group": sub.Group, "topic": sub.Topic, "filter": sub.Filter})
+}
+
+type patchSubscriptionRequest struct {
+	AddLiteTopics    []string `json:"addLiteTopics"`
+	RemoveLiteTopics []string `json:"removeLiteTopics"`
+}
+
+func (s *Service) patchSubscription(c echo.Context) error {
+	var req patchSubscriptionRequest
+	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+		return err
+	}
+	t, err := s.store.TopicGet(c.Request().Context(), c.Param("topic"))
+	if err != nil {
+		return storeError(err)
+	}
+	if t.Type != metadata.TopicLite {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "PATCH changes lite topic subscriptions; %s is %s", t.Name, t.Type)
+	}
+	return s.changeLite(c, req.AddLiteTopics, req.RemoveLiteTopics, false)
+}
+
+// maxLiteTopicsPerCall bounds one subscription change.
+const maxLiteTopicsPerCall = 100_000
+
+func (s *Service) changeLite(c echo.Context, add, remove []string, replace bool) error {
+	if err := httpapi.CheckName("group", c.Param("group")); err != nil {
+		return err
+	}
+	if len(add)+len(remove) > maxLiteTopicsPerCall {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "at most %d lite topics per call", maxLiteTopicsPerCall)
+	}
+	for _, l := range append(append([]string{}, add...), remove...) {
+		if err := httpapi.CheckName("lite topic", l); err != nil {
+			return err
+		}
+	}
+	if add == nil {
+		add = []string{}
+	}
+	if _, err := s.store.GroupGet(c.Request().Context(), c.Param("group")); err != nil {
+		return groupError(err)
+	}
+	err := s.store.LiteSubscriptionChange(c.Request().Context(), c.Param("group"), c.Param("topic"), add, remove, replace)
+	if err != nil {
+		return storeError(err)
+	}
+	lites, err := s.store.LiteSubscriptionList(c.Request().Context(), c.Param("group"), c.Param("topic"))
+	if err != nil {
+		return storeError(err)
+	}
+	if lites == nil {
+		lites = []string{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"group": c.Param("group"), "topic": c.Param("topic"), "filter": "*", "liteTopics": lites})
 }
 
 // checkFilter accepts `*` or tags joined by `||`.

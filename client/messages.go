@@ -202,3 +202,19 @@ func (c *Client) Trace(ctx context.Context, topic, messageID string) ([]TraceEve
 	}
 	return out.Events, nil
 }
+
+// ReadLiteQueue reads the queue of one lite topic of a LITE topic from an offset
+// (GET /v1/topics/{topic}/queues/0/messages?liteTopic=…, a Floe extension).
+func (c *Client) ReadLiteQueue(ctx context.Context, topic, liteTopic string, offset int64, limit int) ([]MessageView, error) {
+	query := url.Values{"liteTopic": {liteTopic}, "offset": {strconv.FormatInt(offset, 10)}}
+	if limit > 0 {
+		query.Set("limit", strconv.Itoa(limit))
+	}
+	var out struct {
+		Messages []MessageView `json:"messages"`
+	}
+	if _, err := c.do(ctx, http.MethodGet, pathOf("v1", "topics", topic, "queues", "0", "messages"), query, nil, &out); err != nil {
+		return nil, fmt.Errorf("reading lite topic %s/%s: %w", topic, liteTopic, err)
+	}
+	return out.Messages, nil
+}

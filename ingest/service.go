@@ -163,10 +163,22 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 		}
 		size += int64(len(msgs[i].Body))
 	}
+	var liteQueues map[string]metadata.Queue
 	if ti.topic.Type == metadata.TopicLite {
-		return nil, httpapi.Errorf(http.StatusNotImplemented, "NOT_IMPLEMENTED", "sending to LITE topics is not built yet")
-	}
-	if len(ti.queues) == 0 {
+		// A lite topic is created by its first message.
+		liteQueues = map[string]metadata.Queue{}
+		for i := range msgs {
+			lt := msgs[i].LiteTopic
+			if _, ok := liteQueues[lt]; ok {
+				continue
+			}
+			q, err := s.topics.liteQueue(ctx, topic, lt)
+			if err != nil {
+				return nil, unavailable("creating lite topic %s/%s: %v", topic, lt, err)
+			}
+			liteQueues[lt] = q
+		}
+	} else if len(ti.queues) == 0 {
 		return nil, unavailable("topic %s has no queues", topic)
 	}
 
@@ -194,7 +206,12 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 	}
 	for i := range msgs {
 		m := &msgs[i]
-		q := s.route(ti, m)
+		var q metadata.Queue
+		if liteQueues != nil {
+			q = liteQueues[m.LiteTopic]
+		} else {
+			q = s.route(ti, m)
+		}
 		id := s.newMessageID(now)
 		results[i].MessageID = id
 		rec := segment.Record{

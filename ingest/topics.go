@@ -25,6 +25,34 @@ type topicCache struct {
 
 	mu     sync.Mutex
 	topics map[string]*topicInfo
+	lite   map[liteKey]metadata.Queue
+}
+
+type liteKey struct{ topic, lite string }
+
+// maxLiteCache bounds the lite queues remembered; past it the cache starts over.
+const maxLiteCache = 100_000
+
+// liteQueue returns a lite topic's queue, creating it on first use.
+func (c *topicCache) liteQueue(ctx context.Context, topic, lite string) (metadata.Queue, error) {
+	k := liteKey{topic, lite}
+	c.mu.Lock()
+	q, ok := c.lite[k]
+	c.mu.Unlock()
+	if ok {
+		return q, nil
+	}
+	q, err := c.store.LiteQueueEnsure(ctx, topic, lite)
+	if err != nil {
+		return q, err
+	}
+	c.mu.Lock()
+	if c.lite == nil || len(c.lite) >= maxLiteCache {
+		c.lite = map[liteKey]metadata.Queue{}
+	}
+	c.lite[k] = q
+	c.mu.Unlock()
+	return q, nil
 }
 
 func (c *topicCache) get(ctx context.Context, name string) (*topicInfo, error) {
@@ -55,5 +83,10 @@ func (c *topicCache) get(ctx context.Context, name string) (*topicInfo, error) {
 func (c *topicCache) forget(name string) {
 	c.mu.Lock()
 	delete(c.topics, name)
+	for k := range c.lite {
+		if k.topic == name {
+			delete(c.lite, k)
+		}
+	}
 	c.mu.Unlock()
 }

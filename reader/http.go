@@ -29,7 +29,7 @@ func (s *Service) handleReadQueue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	views, err := s.ReadQueue(c.Request().Context(), c.Param("topic"), queueID, offset, int(limit))
+	views, err := s.ReadQueue(c.Request().Context(), c.Param("topic"), queueID, c.QueryParam("liteTopic"), offset, int(limit))
 	if err != nil {
 		return err
 	}

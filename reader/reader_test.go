@@ -66,7 +66,7 @@ func TestReadQueueAcrossChunksInOffsetOrder(t *testing.T) {
 		sent = append(sent, res...)
 	}
 	q := *sent[0].QueueID
-	all, err := rd.ReadQueue(ctx, "orders", q, 0, 1000)
+	all, err := rd.ReadQueue(ctx, "orders", q, "", 0, 1000)
 	require.NoError(t, err)
 	require.Len(t, all, 50)
 	for i, v := range all {
@@ -77,19 +77,19 @@ func TestReadQueueAcrossChunksInOffsetOrder(t *testing.T) {
 		require.Equal(t, "orders", v.Topic)
 	}
 	// A window in the middle, crossing chunk boundaries.
-	mid, err := rd.ReadQueue(ctx, "orders", q, 13, 9)
+	mid, err := rd.ReadQueue(ctx, "orders", q, "", 13, 9)
 	require.NoError(t, err)
 	require.Len(t, mid, 9)
 	require.Equal(t, int64(13), mid[0].Offset)
 	require.Equal(t, int64(21), mid[8].Offset)
 	// Past the end: nothing.
-	end, err := rd.ReadQueue(ctx, "orders", q, 50, 10)
+	end, err := rd.ReadQueue(ctx, "orders", q, "", 50, 10)
 	require.NoError(t, err)
 	require.Empty(t, end)
 
 	// Cached chunks are not fetched again.
 	before := b.ranged.Load()
-	_, err = rd.ReadQueue(ctx, "orders", q, 0, 1000)
+	_, err = rd.ReadQueue(ctx, "orders", q, "", 0, 1000)
 	require.NoError(t, err)
 	require.Equal(t, before, b.ranged.Load(), "a second read of cached chunks must cost no GET")
 }
@@ -153,7 +153,7 @@ func TestReadErrors(t *testing.T) {
 		{"orders", 0, 0, 0, 400, httpapi.CodeBadRequest},
 		{"orders", 0, 0, 100000, 400, httpapi.CodeBadRequest},
 	} {
-		_, err := rd.ReadQueue(ctx, tc.topic, tc.queue, tc.offset, tc.limit)
+		_, err := rd.ReadQueue(ctx, tc.topic, tc.queue, "", tc.offset, tc.limit)
 		var apiErr *httpapi.Error
 		require.ErrorAs(t, err, &apiErr, "%+v", tc)
 		require.Equal(t, tc.status, apiErr.Status, "%+v", tc)

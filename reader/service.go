@@ -62,17 +62,26 @@ func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg promethe
 // Cache returns the chunk cache (shared with consumption).
 func (s *Service) Cache() *ChunkCache { return s.cache }
 
-// ReadQueue returns up to limit messages of one queue from offset on. An offset below the
-// queue's minimum starts at the minimum; one at or past its end returns nothing.
-func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, offset int64, limit int) ([]httpapi.MessageView, error) {
+// ReadQueue returns up to limit messages of one queue from offset on (of a LITE topic: the
+// queue of lite topic lite). An offset below the queue's minimum starts at the minimum; one
+// at or past its end returns nothing.
+func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite string, offset int64, limit int) ([]httpapi.MessageView, error) {
 	if limit <= 0 || limit > s.cfg.MaxReadMessages {
 		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "limit must be 1-%d", s.cfg.MaxReadMessages)
 	}
 	if offset < 0 {
 		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "offset must be >= 0")
 	}
-	q, err := s.queue(ctx, topic, queueID)
-	if err != nil {
+	var q metadata.Queue
+	var err error
+	if lite != "" {
+		q, err = s.store.LiteQueueGet(ctx, topic, lite)
+		if errors.Is(err, metadata.ErrNotFound) {
+			return nil, httpapi.Errorf(http.StatusNotFound, httpapi.CodeQueueNotFound, "topic %s has no lite topic %s", topic, lite)
+		} else if err != nil {
+			return nil, unavailable(err)
+		}
+	} else if q, err = s.queue(ctx, topic, queueID); err != nil {
 		return nil, err
 	}
 	offset = max(offset, q.MinOffset)

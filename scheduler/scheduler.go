@@ -36,6 +36,8 @@ type Config struct {
 	TransactionTimeout time.Duration
 	// CommitUnresolved makes the policy commit instead of roll back; default false.
 	CommitUnresolved bool
+	// LitePoll is how often lite topics past their TTL are looked for; default 10 s.
+	LitePoll time.Duration
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -47,6 +49,7 @@ type Service struct {
 	fired    prometheus.Counter
 	lateness prometheus.Histogram
 	resolved *prometheus.CounterVec
+	expired  prometheus.Counter
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -58,6 +61,7 @@ func New(cfg Config, store *metadata.Store, reg prometheus.Registerer) (*Service
 	cfg.FireBatch = cmp.Or(cfg.FireBatch, 1000)
 	cfg.TransactionPoll = cmp.Or(cfg.TransactionPoll, time.Second)
 	cfg.TransactionMaxChecks = cmp.Or(cfg.TransactionMaxChecks, 15)
+	cfg.LitePoll = cmp.Or(cfg.LitePoll, 10*time.Second)
 	cfg.TransactionTimeout = cmp.Or(cfg.TransactionTimeout, 6*time.Second+15*30*time.Second)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -72,12 +76,15 @@ func New(cfg Config, store *metadata.Store, reg prometheus.Registerer) (*Service
 			Name: "floe_scheduler_timer_lateness_seconds", Help: "How late each fired timer was, past its due time.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
 		}),
+		expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_scheduler_lite_topics_expired_total", Help: "Lite topics removed after their TTL without messages.",
+		}),
 		resolved: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "floe_scheduler_transactions_resolved_total", Help: "Transactions resolved by policy after their checks ran out.",
 		}, []string{"state"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{s.fired, s.lateness, s.resolved} {
+		for _, c := range []prometheus.Collector{s.fired, s.lateness, s.resolved, s.expired} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering scheduler metrics: %w", err)
 			}
@@ -90,9 +97,10 @@ func New(cfg Config, store *metadata.Store, reg prometheus.Registerer) (*Service
 func (s *Service) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.loop(ctx, s.cfg.TimerPoll, s.fireDue)
 	go s.loop(ctx, s.cfg.TransactionPoll, s.resolveExpired)
+	go s.loop(ctx, s.cfg.LitePoll, s.expireLite)
 }
 
 // Stop ends the loops and waits for them.
@@ -155,4 +163,18 @@ func (s *Service) resolveExpired(ctx context.Context) error {
 		s.cfg.Logger.Info("transaction resolved by policy", "id", id, "state", state)
 	}
 	return nil
+}
+
+// expireLite removes lite topics that outlived their TTL without messages.
+func (s *Service) expireLite(ctx context.Context) error {
+	for {
+		n, err := s.store.LiteTopicsExpire(ctx, 1000)
+		if err != nil {
+			return err
+		}
+		s.expired.Add(float64(n))
+		if n < 1000 {
+			return nil
+		}
+	}
 }

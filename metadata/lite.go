@@ -1,0 +1,165 @@
+package metadata
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// LiteQueueEnsure returns the queue of a lite topic, creating it (and the cursors of the
+// groups already subscribed to it, from offset 0) on its first message.
+func (s *Store) LiteQueueEnsure(ctx context.Context, topic, lite string) (Queue, error) {
+	var q Queue
+	err := s.inTx(ctx, "lite_queue_ensure", func(tx pgx.Tx) error {
+		var created bool
+		err := tx.QueryRow(ctx, `WITH ins AS (
+				INSERT INTO queues (topic, queue_id, lite_topic, last_write_at) VALUES ($1, 0, $2, now())
+				ON CONFLICT DO NOTHING RETURNING id, topic, queue_id, lite_topic, min_offset, next_offset)
+			SELECT id, topic, queue_id, lite_topic, min_offset, next_offset, true FROM ins
+			UNION ALL
+			SELECT id, topic, queue_id, lite_topic, min_offset, next_offset, false FROM queues
+			WHERE topic = $1 AND lite_topic = $2 AND queue_id = 0
+			LIMIT 1`, topic, lite).Scan(&q.Ref, &q.Topic, &q.QueueID, &q.LiteTopic, &q.MinOffset, &q.NextOffset, &created)
+		if err != nil {
+			if isForeignKeyViolation(err) {
+				return fmt.Errorf("topic %s: %w", topic, ErrNotFound)
+			}
+			return fmt.Errorf("creating lite topic %s/%s: %w", topic, lite, err)
+		}
+		if created {
+			if _, err := tx.Exec(ctx, `INSERT INTO group_queues (group_name, queue_ref, cursor)
+				SELECT group_name, $3, 0 FROM lite_subscriptions WHERE topic = $1 AND lite_topic = $2
+				ON CONFLICT DO NOTHING`, topic, lite, q.Ref); err != nil {
+				return fmt.Errorf("starting cursors of lite topic %s/%s: %w", topic, lite, err)
+			}
+		}
+		return nil
+	})
+	return q, err
+}
+
+// LiteSubscriptionChange adds and removes lite topics of a group's subscription to a LITE
+// topic (creating the subscription itself if needed); with replace, the group ends up
+// subscribed to exactly add. A group sees a lite topic's messages from the point it
+// subscribed (offset 0 for a lite topic created later).
+func (s *Store) LiteSubscriptionChange(ctx context.Context, group, topic string, add, remove []string, replace bool) error {
+	return s.inTx(ctx, "lite_subscription_change", func(tx pgx.Tx) error {
+		if _, err := getGroup(ctx, tx, group); err != nil {
+			return err
+		}
+		if _, err := getTopic(ctx, tx, topic); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO subscriptions (group_name, topic, filter) VALUES ($1, $2, '*')
+			ON CONFLICT (group_name, topic) DO NOTHING`, group, topic); err != nil {
+			return fmt.Errorf("subscribing %s to %s: %w", group, topic, err)
+		}
+		if replace {
+			rows, err := tx.Query(ctx, `SELECT lite_topic FROM lite_subscriptions WHERE group_name = $1 AND topic = $2
+				AND NOT (lite_topic = ANY($3))`, group, topic, add)
+			if err != nil {
+				return fmt.Errorf("reading lite subscriptions: %w", err)
+			}
+			remove, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return fmt.Errorf("reading lite subscriptions: %w", err)
+			}
+		}
+		if len(remove) > 0 {
+			batch := &pgx.Batch{}
+			batch.Queue(`DELETE FROM lite_subscriptions WHERE group_name = $1 AND topic = $2 AND lite_topic = ANY($3)`, group, topic, remove)
+			batch.Queue(`DELETE FROM deliveries WHERE group_name = $1 AND queue_ref IN
+				(SELECT id FROM queues WHERE topic = $2 AND lite_topic = ANY($3))`, group, topic, remove)
+			batch.Queue(`DELETE FROM group_queues WHERE group_name = $1 AND queue_ref IN
+				(SELECT id FROM queues WHERE topic = $2 AND lite_topic = ANY($3))`, group, topic, remove)
+			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+				return fmt.Errorf("removing lite subscriptions: %w", err)
+			}
+		}
+		if len(add) > 0 {
+			batch := &pgx.Batch{}
+			batch.Queue(`INSERT INTO lite_subscriptions (group_name, topic, lite_topic) SELECT $1, $2, unnest($3::text[])
+				ON CONFLICT DO NOTHING`, group, topic, add)
+			batch.Queue(`INSERT INTO group_queues (group_name, queue_ref, cursor)
+				SELECT $1, id, next_offset FROM queues WHERE topic = $2 AND lite_topic = ANY($3)
+				ON CONFLICT DO NOTHING`, group, topic, add)
+			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+				return fmt.Errorf("adding lite subscriptions: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// LiteSubscriptionList returns the lite topics a group subscribes to under a topic.
+func (s *Store) LiteSubscriptionList(ctx context.Context, group, topic string) ([]string, error) {
+	var out []string
+	err := s.observe("lite_subscription_list", func() error {
+		rows, err := s.pool.Query(ctx, `SELECT lite_topic FROM lite_subscriptions WHERE group_name = $1 AND topic = $2
+			ORDER BY lite_topic`, group, topic)
+		if err != nil {
+			return fmt.Errorf("listing lite subscriptions: %w", err)
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return out, err
+}
+
+// LiteQueueGet returns the queue of one lite topic, or ErrNotFound.
+func (s *Store) LiteQueueGet(ctx context.Context, topic, lite string) (Queue, error) {
+	var q Queue
+	err := s.observe("lite_queue_get", func() error {
+		rows, err := s.pool.Query(ctx, `SELECT id, topic, queue_id, lite_topic, min_offset, next_offset
+			FROM queues WHERE topic = $1 AND lite_topic = $2 AND queue_id = 0`, topic, lite)
+		if err != nil {
+			return err
+		}
+		q, err = pgx.CollectExactlyOneRow(rows, scanQueue)
+		if err == pgx.ErrNoRows {
+			return fmt.Errorf("lite topic %s/%s: %w", topic, lite, ErrNotFound)
+		}
+		return err
+	})
+	return q, err
+}
+
+// LiteTopicsExpire removes up to limit lite topics whose LITE topic has a TTL and that had
+// no message within it: their queue, index rows, cursors, deliveries and subscriptions.
+// Their bytes go with the segments' garbage collection.
+func (s *Store) LiteTopicsExpire(ctx context.Context, limit int) (int, error) {
+	var n int
+	err := s.inTx(ctx, "lite_topics_expire", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `DELETE FROM queues WHERE id IN (
+				SELECT q.id FROM queues q JOIN topics t ON t.name = q.topic
+				WHERE t.type = 'LITE' AND t.lite_ttl_minutes > 0 AND q.lite_topic <> ''
+				  AND q.last_write_at < now() - make_interval(mins => t.lite_ttl_minutes)
+				LIMIT $1 FOR UPDATE OF q SKIP LOCKED)
+			RETURNING topic, lite_topic`, limit)
+		if err != nil {
+			return fmt.Errorf("expiring lite topics: %w", err)
+		}
+		var topics, lites []string
+		for rows.Next() {
+			var t, l string
+			if err := rows.Scan(&t, &l); err != nil {
+				rows.Close()
+				return err
+			}
+			topics, lites = append(topics, t), append(lites, l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		n = len(lites)
+		if n == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM lite_subscriptions l USING unnest($1::text[], $2::text[]) AS e(topic, lite)
+			WHERE l.topic = e.topic AND l.lite_topic = e.lite`, topics, lites)
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,69 @@
+package metadata_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/floemq/floe/internal/testenv"
+	"github.com/floemq/floe/metadata"
+)
+
+// A lite topic past its TTL without messages is removed with its subscriptions; one with
+// recent traffic, or under a topic without TTL, stays.
+func TestLiteTopicsExpire(t *testing.T) {
+	t.Parallel()
+	url := testenv.Database(t)
+	ctx := context.Background()
+	s, err := metadata.Open(ctx, metadata.Config{URL: url}, nil)
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	require.NoError(t, s.Migrate(ctx))
+	for _, tt := range []metadata.Topic{
+		{Name: "ttl", Type: metadata.TopicLite, Queues: 1, RetentionHours: 1, LiteTTLMinutes: 15},
+		{Name: "forever", Type: metadata.TopicLite, Queues: 1, RetentionHours: 1},
+	} {
+		_, _, err := s.TopicCreate(ctx, tt)
+		require.NoError(t, err)
+	}
+	_, _, err = s.GroupCreate(ctx, metadata.Group{Name: "g", DeliveryOrder: metadata.OrderConcurrent, MaxDeliveryAttempts: 3, BackoffSeconds: []int{1}})
+	require.NoError(t, err)
+	require.NoError(t, s.LiteSubscriptionChange(ctx, "g", "ttl", []string{"old", "fresh"}, nil, true))
+	for _, l := range []string{"old", "fresh"} {
+		_, err := s.LiteQueueEnsure(ctx, "ttl", l)
+		require.NoError(t, err)
+	}
+	_, err = s.LiteQueueEnsure(ctx, "forever", "old")
+	require.NoError(t, err)
+	again, err := s.LiteQueueEnsure(ctx, "ttl", "old")
+	require.NoError(t, err)
+	qs, err := s.GroupQueues(ctx, "g", "ttl")
+	require.NoError(t, err)
+	require.Len(t, qs, 2, "a lite topic created after the subscription gets the group's cursor")
+
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `UPDATE queues SET last_write_at = now() - interval '16 minutes' WHERE lite_topic = 'old'`)
+	require.NoError(t, err)
+
+	n, err := s.LiteTopicsExpire(ctx, 100)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, err = s.LiteQueueGet(ctx, "ttl", "old")
+	require.ErrorIs(t, err, metadata.ErrNotFound)
+	_, err = s.LiteQueueGet(ctx, "ttl", "fresh")
+	require.NoError(t, err)
+	_, err = s.LiteQueueGet(ctx, "forever", "old")
+	require.NoError(t, err, "a topic without TTL keeps its lite topics")
+	lites, err := s.LiteSubscriptionList(ctx, "g", "ttl")
+	require.NoError(t, err)
+	require.Equal(t, []string{"fresh"}, lites)
+
+	// A message to the expired lite topic creates it anew.
+	fresh, err := s.LiteQueueEnsure(ctx, "ttl", "old")
+	require.NoError(t, err)
+	require.NotEqual(t, again.Ref, fresh.Ref)
+}
