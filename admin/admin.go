@@ -47,6 +47,7 @@ type createTopicRequest struct {
 	Queues         *int   `json:"queues"`
 	RetentionHours *int   `json:"retentionHours"`
 	LiteTTLMinutes *int   `json:"liteTtlMinutes"`
+	Trace          *bool  `json:"trace"`
 }
 
 func (s *Service) createTopic(c echo.Context) error {
@@ -79,7 +80,10 @@ func topicFromRequest(req createTopicRequest) (metadata.Topic, error) {
 	if err := httpapi.CheckName("topic", req.Name); err != nil {
 		return metadata.Topic{}, err
 	}
-	t := metadata.Topic{Name: req.Name, Type: req.Type, Queues: DefaultQueues, RetentionHours: DefaultRetentionHours}
+	t := metadata.Topic{Name: req.Name, Type: req.Type, Queues: DefaultQueues, RetentionHours: DefaultRetentionHours, Trace: true}
+	if req.Trace != nil {
+		t.Trace = *req.Trace
+	}
 	if t.Type == "" {
 		t.Type = metadata.TopicNormal
 	}
@@ -164,7 +168,7 @@ func (s *Service) listQueues(c echo.Context) error {
 
 func topicView(t metadata.Topic) httpapi.Topic {
 	return httpapi.Topic{Name: t.Name, Type: t.Type, Queues: t.Queues, RetentionHours: t.RetentionHours,
-		LiteTTLMinutes: t.LiteTTLMinutes, CreatedAt: t.CreatedAt.UTC()}
+		LiteTTLMinutes: t.LiteTTLMinutes, Trace: t.Trace, CreatedAt: t.CreatedAt.UTC()}
 }
 
 func storeError(err error) error {

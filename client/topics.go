@@ -37,6 +37,8 @@ type TopicSpec struct {
 	RetentionHours int `json:"retentionHours,omitempty"`
 	// LiteTTLMinutes is, for a LITE topic, how long a lite topic lives without traffic.
 	LiteTTLMinutes int `json:"liteTtlMinutes,omitempty"`
+	// Trace records the path of the topic's messages; nil leaves the server's default (on).
+	Trace *bool `json:"trace,omitempty"`
 }
 
 // Topic is a topic as the server returns it: the creation request's fields plus when it

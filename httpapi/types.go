@@ -60,6 +60,7 @@ type Topic struct {
 	Queues         int       `json:"queues"`
 	RetentionHours int       `json:"retentionHours"`
 	LiteTTLMinutes int       `json:"liteTtlMinutes,omitempty"`
+	Trace          bool      `json:"trace"`
 	CreatedAt      time.Time `json:"createdAt"`
 }
 

@@ -18,6 +18,7 @@ type request struct {
 	n       int
 	bytes   int64
 	offsets []int64
+	object  string
 	err     error
 	done    chan struct{}
 }
@@ -271,6 +272,7 @@ func (s *Service) finish(b *batch, firsts []int64, err error) {
 		}
 	}
 	for _, r := range b.reqs {
+		r.object = b.objectKey
 		close(r.done)
 	}
 	s.buffer.release(b.bytes)

@@ -18,6 +18,7 @@ import (
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/objstore"
 	"github.com/floemq/floe/segment"
+	"github.com/floemq/floe/trace"
 )
 
 // Limits on message fields beyond the body.
@@ -42,6 +43,8 @@ type Service struct {
 
 	idPrefix string
 	idSeq    atomic.Uint64
+
+	tracer *trace.Recorder
 
 	mu      sync.Mutex
 	cur     *batch
@@ -77,6 +80,16 @@ func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg promethe
 	return s, nil
 }
 
+// SetTracer makes the service record the path of messages of traced topics.
+func (s *Service) SetTracer(r *trace.Recorder) { s.tracer = r }
+
+// ProduceInternal stores system messages (traces) on a system topic, without the checks
+// that apply to producers' messages.
+func (s *Service) ProduceInternal(ctx context.Context, topic string, msgs []httpapi.Message) error {
+	_, err := s.produce(ctx, topic, msgs, "", "", true)
+	return err
+}
+
 // Start launches the flush pipeline.
 func (s *Service) Start() {
 	go s.dispatch()
@@ -106,7 +119,7 @@ func (s *Service) Stop(ctx context.Context) error {
 // Produce validates and stores messages on a topic, returning once every one is durable
 // (in the bucket and indexed). Errors are *httpapi.Error.
 func (s *Service) Produce(ctx context.Context, topic string, msgs []httpapi.Message) ([]httpapi.SendResult, error) {
-	return s.observe(func() ([]httpapi.SendResult, error) { return s.produce(ctx, topic, msgs, "", "") })
+	return s.observe(func() ([]httpapi.SendResult, error) { return s.produce(ctx, topic, msgs, "", "", false) })
 }
 
 // ProduceTransaction stores a transaction's half messages: durable but invisible until
@@ -116,7 +129,7 @@ func (s *Service) ProduceTransaction(ctx context.Context, topic, producerGroup s
 		return "", nil, err
 	}
 	txID := s.newTransactionID()
-	res, err := s.observe(func() ([]httpapi.SendResult, error) { return s.produce(ctx, topic, msgs, txID, producerGroup) })
+	res, err := s.observe(func() ([]httpapi.SendResult, error) { return s.produce(ctx, topic, msgs, txID, producerGroup, false) })
 	if err != nil {
 		return "", nil, err
 	}
@@ -137,10 +150,13 @@ func (s *Service) observe(fn func() ([]httpapi.SendResult, error)) ([]httpapi.Se
 	return res, nil
 }
 
-// produce stores msgs on topic; with a txID they are a transaction's half messages.
-func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Message, txID, producerGroup string) ([]httpapi.SendResult, error) {
-	if err := httpapi.CheckName("topic", topic); err != nil {
-		return nil, err
+// produce stores msgs on topic; with a txID they are a transaction's half messages;
+// internal ones are system messages that skip the producer checks.
+func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Message, txID, producerGroup string, internal bool) ([]httpapi.SendResult, error) {
+	if !internal {
+		if err := httpapi.CheckName("topic", topic); err != nil {
+			return nil, err
+		}
 	}
 	if len(msgs) == 0 {
 		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "messages must not be empty")
@@ -158,8 +174,10 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 	now := s.cfg.Now()
 	var size int64
 	for i := range msgs {
-		if err := s.validate(ti.topic, i, &msgs[i], txID != "", now); err != nil {
-			return nil, err
+		if !internal {
+			if err := s.validate(ti.topic, i, &msgs[i], txID != "", now); err != nil {
+				return nil, err
+			}
 		}
 		size += int64(len(msgs[i].Body))
 	}
@@ -269,7 +287,31 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 	}
 	s.metrics.messages.Add(float64(len(msgs)))
 	s.metrics.bodyBytes.Add(float64(size))
+	if ti.topic.Trace && s.tracer != nil {
+		s.tracer.Record(traceEvents(topic, now, s.cfg.Now(), txID, req.object, kinds, results))
+	}
 	return results, nil
+}
+
+// traceEvents describes a finished send: each message produced, then stored (with its
+// place), scheduled or stored as half of a transaction.
+func traceEvents(topic string, born, acked time.Time, txID, object string, kinds []metadata.ChunkKind, results []httpapi.SendResult) []trace.Event {
+	latency := float64(acked.Sub(born).Microseconds()) / 1000
+	evs := make([]trace.Event, 0, 2*len(results))
+	for i, r := range results {
+		evs = append(evs, trace.Event{MessageID: r.MessageID, Topic: topic, Type: trace.Produced, Time: born})
+		e := trace.Event{MessageID: r.MessageID, Topic: topic, Time: acked, Object: object, LatencyMs: latency}
+		switch kinds[i] {
+		case metadata.ChunkDelayed:
+			e.Type, e.DeliveryTime = trace.Scheduled, r.DeliveryTime
+		case metadata.ChunkHalf:
+			e.Type, e.Transaction = trace.HalfStored, txID
+		default:
+			e.Type, e.QueueID, e.Offset = trace.Stored, r.QueueID, r.Offset
+		}
+		evs = append(evs, e)
+	}
+	return evs
 }
 
 func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message, half bool, now time.Time) error {

@@ -305,7 +305,7 @@ func applyPlan(ctx context.Context, tx pgx.Tx, group string, refs []int64, plan 
 // use), pointing at the bytes already stored.
 func appendDeadLetters(ctx context.Context, tx pgx.Tx, group string, dls []DeadLetter) error {
 	topic := DLQTopic(group)
-	if _, err := tx.Exec(ctx, `INSERT INTO topics (name, type, queue_count, retention_hours) VALUES ($1, 'NORMAL', 1, 72)
+	if _, err := tx.Exec(ctx, `INSERT INTO topics (name, type, queue_count, retention_hours, trace) VALUES ($1, 'NORMAL', 1, 72, false)
 		ON CONFLICT (name) DO NOTHING`, topic); err != nil {
 		return fmt.Errorf("creating %s: %w", topic, err)
 	}

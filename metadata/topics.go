@@ -25,7 +25,9 @@ type Topic struct {
 	Queues         int
 	RetentionHours int
 	LiteTTLMinutes int
-	CreatedAt      time.Time
+	// Trace records the path of the topic's messages in the trace topic.
+	Trace     bool
+	CreatedAt time.Time
 }
 
 // Queue is one message queue of a topic.
@@ -45,9 +47,9 @@ func (s *Store) TopicCreate(ctx context.Context, t Topic) (Topic, bool, error) {
 	var out Topic
 	created := false
 	err := s.inTx(ctx, "topic_create", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO topics (name, type, queue_count, retention_hours, lite_ttl_minutes)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING`,
-			t.Name, t.Type, t.Queues, t.RetentionHours, t.LiteTTLMinutes)
+		tag, err := tx.Exec(ctx, `INSERT INTO topics (name, type, queue_count, retention_hours, lite_ttl_minutes, trace)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
+			t.Name, t.Type, t.Queues, t.RetentionHours, t.LiteTTLMinutes, t.Trace)
 		if err != nil {
 			return fmt.Errorf("inserting topic %s: %w", t.Name, err)
 		}
@@ -66,7 +68,7 @@ func (s *Store) TopicCreate(ctx context.Context, t Topic) (Topic, bool, error) {
 	if err != nil {
 		return Topic{}, false, err
 	}
-	if !created && (out.Type != t.Type || out.Queues != t.Queues || out.RetentionHours != t.RetentionHours || out.LiteTTLMinutes != t.LiteTTLMinutes) {
+	if !created && (out.Type != t.Type || out.Queues != t.Queues || out.RetentionHours != t.RetentionHours || out.LiteTTLMinutes != t.LiteTTLMinutes || out.Trace != t.Trace) {
 		return out, false, fmt.Errorf("topic %s exists with other settings: %w", t.Name, ErrConflict)
 	}
 	return out, created, nil
@@ -90,8 +92,8 @@ type querier interface {
 
 func getTopic(ctx context.Context, q querier, name string) (Topic, error) {
 	var t Topic
-	err := q.QueryRow(ctx, `SELECT name, type, queue_count, retention_hours, lite_ttl_minutes, created_at
-		FROM topics WHERE name = $1`, name).Scan(&t.Name, &t.Type, &t.Queues, &t.RetentionHours, &t.LiteTTLMinutes, &t.CreatedAt)
+	err := q.QueryRow(ctx, `SELECT name, type, queue_count, retention_hours, lite_ttl_minutes, trace, created_at
+		FROM topics WHERE name = $1`, name).Scan(&t.Name, &t.Type, &t.Queues, &t.RetentionHours, &t.LiteTTLMinutes, &t.Trace, &t.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Topic{}, fmt.Errorf("topic %s: %w", name, ErrNotFound)
 	}
@@ -105,14 +107,14 @@ func getTopic(ctx context.Context, q querier, name string) (Topic, error) {
 func (s *Store) TopicList(ctx context.Context) ([]Topic, error) {
 	var out []Topic
 	err := s.observe("topic_list", func() error {
-		rows, err := s.pool.Query(ctx, `SELECT name, type, queue_count, retention_hours, lite_ttl_minutes, created_at
+		rows, err := s.pool.Query(ctx, `SELECT name, type, queue_count, retention_hours, lite_ttl_minutes, trace, created_at
 			FROM topics ORDER BY name`)
 		if err != nil {
 			return fmt.Errorf("listing topics: %w", err)
 		}
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Topic, error) {
 			var t Topic
-			err := r.Scan(&t.Name, &t.Type, &t.Queues, &t.RetentionHours, &t.LiteTTLMinutes, &t.CreatedAt)
+			err := r.Scan(&t.Name, &t.Type, &t.Queues, &t.RetentionHours, &t.LiteTTLMinutes, &t.Trace, &t.CreatedAt)
 			return t, err
 		})
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
+	"github.com/floemq/floe/trace"
 )
 
 // Limits of a receive.
@@ -48,6 +49,7 @@ type ConsumerConfig struct {
 // Consumer serves receive, ack, nack, change-invisible, reset and lag for consumer groups.
 // It keeps no state of its own: everything lives in Postgres.
 type Consumer struct {
+	tracer  *trace.Recorder
 	cfg     ConsumerConfig
 	store   *metadata.Store
 	cache   *ChunkCache
@@ -104,11 +106,17 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 	return &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m}, nil
 }
 
+// SetTracer makes the consumer record deliveries, acks, nacks and dead letters of traced
+// topics.
+func (c *Consumer) SetTracer(r *trace.Recorder) { c.tracer = r }
+
 // ReceiveOptions are a receive's parameters.
 type ReceiveOptions struct {
 	MaxMessages int
 	Invisible   time.Duration
 	Wait        time.Duration
+	// Consumer names the caller in traces (its address).
+	Consumer string
 }
 
 // target is what a receive or ack call names, checked.
@@ -180,6 +188,9 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 	defer w.Close()
 	for {
 		msgs, next, contended, err := c.receiveOnce(ctx, tg, opts)
+		if err == nil && tg.topic.Trace {
+			c.traceReceive(tg, opts, msgs)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -219,6 +230,35 @@ func (c *Consumer) checkInvisible(d time.Duration) error {
 			int(c.cfg.MinInvisible.Seconds()), int(MaxInvisible.Seconds()))
 	}
 	return nil
+}
+
+func (c *Consumer) traceReceive(tg *target, opts ReceiveOptions, msgs []httpapi.ReceivedMessage) {
+	if len(msgs) == 0 {
+		return
+	}
+	now := time.Now()
+	evs := make([]trace.Event, len(msgs))
+	for i, m := range msgs {
+		qid, off := m.QueueID, m.Offset
+		evs[i] = trace.Event{MessageID: m.MessageID, Topic: tg.topic.Name, Type: trace.Delivered, Time: now, Group: tg.group.Name,
+			Consumer: opts.Consumer, Attempt: m.DeliveryAttempt, QueueID: &qid, Offset: &off}
+	}
+	c.tracer.Record(evs)
+}
+
+// traceSettled records acks or nacks of the handles that took effect.
+func (c *Consumer) traceSettled(tg *target, typ string, rs []Receipt, results []httpapi.HandleResult) {
+	if !tg.topic.Trace {
+		return
+	}
+	now := time.Now()
+	var evs []trace.Event
+	for i, r := range results {
+		if r.Status == StatusOK && rs[i].MessageID != "" {
+			evs = append(evs, trace.Event{MessageID: rs[i].MessageID, Topic: tg.topic.Name, Type: typ, Time: now, Group: tg.group.Name})
+		}
+	}
+	c.tracer.Record(evs)
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -293,6 +333,7 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOpti
 		return nil, time.Time{}, false, nil
 	}
 	var outs []handout
+	var dead []located
 	var next time.Time
 	var contended bool
 	res, err := c.store.Receive(ctx, metadata.ReceiveParams{
@@ -311,11 +352,19 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOpti
 				return metadata.ReceivePlan{}, err
 			}
 		}
-		outs = p.outs
+		outs, dead = p.outs, p.dead
 		return p.plan, nil
 	})
 	if err != nil {
 		return nil, time.Time{}, false, unavailable(err)
+	}
+	if tg.topic.Trace && len(dead) > 0 {
+		now := time.Now()
+		evs := make([]trace.Event, len(dead))
+		for i, d := range dead {
+			evs[i] = trace.Event{MessageID: d.rec.MessageID, Topic: tg.topic.Name, Type: trace.DeadLettered, Time: now, Group: tg.group.Name}
+		}
+		c.tracer.Record(evs)
 	}
 	msgs := make([]httpapi.ReceivedMessage, 0, len(outs))
 	for _, h := range outs {
@@ -325,7 +374,7 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOpti
 		} else {
 			r = Receipt{DeliveryID: res.InsertIDs[h.insert], Version: 1}
 		}
-		r.QueueRef, r.Offset = h.queue.Ref, h.offset
+		r.QueueRef, r.Offset, r.MessageID = h.queue.Ref, h.offset, h.loc.rec.MessageID
 		msgs = append(msgs, httpapi.ReceivedMessage{
 			MessageView:     View(tg.topic.Name, h.queue.QueueID, h.offset, h.loc.rec),
 			DeliveryAttempt: h.attempt,
@@ -348,6 +397,7 @@ type planner struct {
 	visibleAt time.Time
 	plan      metadata.ReceivePlan
 	outs      []handout
+	dead      []located
 }
 
 // openMsg is an unfinished message of a delivery row.
@@ -539,6 +589,7 @@ func (p *planner) deadLetter(ms []openMsg) {
 			Source: m.loc.chunk, Index: m.loc.index, StoreTime: m.loc.rec.StoreTime, Bloom: f.Bytes(),
 		})
 		sets[m.d] = append(sets[m.d], int32(m.pos))
+		p.dead = append(p.dead, m.loc)
 		p.c.metrics.deadLetters.Inc()
 	}
 	for d, set := range sets {

@@ -26,7 +26,7 @@ func (c *Consumer) handleReceive(ctx echo.Context) error {
 	if err := httpapi.DecodeJSON(ctx, maxConsumeRequestBytes, &req); err != nil {
 		return err
 	}
-	opts := ReceiveOptions{MaxMessages: DefaultMaxMessages, Invisible: DefaultInvisible}
+	opts := ReceiveOptions{MaxMessages: DefaultMaxMessages, Invisible: DefaultInvisible, Consumer: ctx.RealIP()}
 	if req.MaxMessages != nil {
 		opts.MaxMessages = *req.MaxMessages
 	}

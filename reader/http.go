@@ -13,6 +13,7 @@ import (
 func (s *Service) Register(e *echo.Echo) {
 	e.GET("/v1/topics/:topic/queues/:queue/messages", s.handleReadQueue)
 	e.GET("/v1/topics/:topic/messages/:id", s.handleGetMessage)
+	e.GET("/v1/topics/:topic/messages/:id/trace", s.handleTrace)
 	e.GET("/v1/topics/:topic/messages", s.handleByKey)
 }
 

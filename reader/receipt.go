@@ -14,18 +14,22 @@ type Receipt struct {
 	Version    int
 	QueueRef   int64
 	Offset     int64
+	// MessageID names the message, for its trace.
+	MessageID string
 }
 
 // Receipt handles are base64url of:
 //
-//	format byte (1) | uvarint delivery id | uvarint version | uvarint queue ref | uvarint offset | MAC (16 bytes)
+//	format byte (1) | uvarint delivery id | uvarint version | uvarint queue ref | uvarint offset |
+//	uvarint length + message id | MAC (16 bytes)
 //
 // where MAC is the first 16 bytes of HMAC-SHA256(key, group 0x00 topic 0x00 everything before the MAC).
 // A handle is bound to its group and topic: presented for another, it does not verify.
 const (
 	receiptFormat = 1
 	receiptMACLen = 16
-	maxHandleLen  = 128
+	maxHandleLen  = 512
+	maxIDLen      = 255
 )
 
 // ErrInvalidReceipt is returned for a handle that is malformed, forged or altered.
@@ -62,6 +66,12 @@ func (s *Signer) Encode(group, topic string, r Receipt) string {
 	b = binary.AppendUvarint(b, uint64(r.Version))
 	b = binary.AppendUvarint(b, uint64(r.QueueRef))
 	b = binary.AppendUvarint(b, uint64(r.Offset))
+	id := r.MessageID
+	if len(id) > maxIDLen {
+		id = id[:maxIDLen]
+	}
+	b = binary.AppendUvarint(b, uint64(len(id)))
+	b = append(b, id...)
 	b = append(b, s.mac(group, topic, b)...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
@@ -88,8 +98,10 @@ func (s *Signer) Decode(group, topic, handle string) (Receipt, error) {
 		}
 		vals[i], rest = v, rest[n:]
 	}
-	if len(rest) != 0 || vals[1] > 1<<31 {
+	idLen, n := binary.Uvarint(rest)
+	if n <= 0 || idLen > maxIDLen || uint64(len(rest)-n) != idLen || vals[1] > 1<<31 {
 		return Receipt{}, ErrInvalidReceipt
 	}
-	return Receipt{DeliveryID: int64(vals[0]), Version: int(vals[1]), QueueRef: int64(vals[2]), Offset: int64(vals[3])}, nil
+	return Receipt{DeliveryID: int64(vals[0]), Version: int(vals[1]), QueueRef: int64(vals[2]), Offset: int64(vals[3]),
+		MessageID: string(rest[n:])}, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/trace"
 )
 
 // Statuses of a settled receipt handle.
@@ -72,6 +73,7 @@ func (c *Consumer) Ack(ctx context.Context, group, topic string, handles []strin
 	for _, r := range out {
 		c.metrics.acks.WithLabelValues(r.Status).Inc()
 	}
+	c.traceSettled(tg, trace.Acked, rs, out)
 	if tg.orderly {
 		c.waker.Wake(group)
 	}
@@ -113,6 +115,7 @@ func (c *Consumer) Nack(ctx context.Context, group, topic string, handles []stri
 		}
 	}
 	c.waker.Wake(topic)
+	c.traceSettled(tg, trace.Nacked, rs, out)
 	return out, nil
 }
 
@@ -147,7 +150,7 @@ func (c *Consumer) ChangeInvisible(ctx context.Context, group, topic, handle str
 	if !ok {
 		return "", httpapi.Errorf(http.StatusConflict, "RECEIPT_HANDLE_EXPIRED", "the message was acked or handed out again since this handle was issued")
 	}
-	return c.signer.Encode(group, topic, Receipt{DeliveryID: id, Version: version, QueueRef: r.QueueRef, Offset: r.Offset}), nil
+	return c.signer.Encode(group, topic, Receipt{DeliveryID: id, Version: version, QueueRef: r.QueueRef, Offset: r.Offset, MessageID: r.MessageID}), nil
 }
 
 // Reset makes a group consume a topic again from the first message stored at or after t,
