@@ -37,6 +37,8 @@ func SetDone(b []byte, i int) { b[i/8] |= 1 << (i % 8) }
 // queue ends, and the group's unfinished deliveries on it.
 type ConsumeQueue struct {
 	Ref        int64
+	QueueID    int
+	LiteTopic  string
 	Cursor     int64
 	NextOffset int64
 	MinOffset  int64
@@ -45,8 +47,9 @@ type ConsumeQueue struct {
 
 // ReceiveParams says which queues a receive may take work from.
 type ReceiveParams struct {
-	Group     string
-	QueueRefs []int64
+	Group string
+	// Topic is the topic whose queues (of the group) the receive may lock.
+	Topic string
 	// MaxQueues bounds how many queues one receive locks.
 	MaxQueues int
 	// AllDeliveries loads every unfinished delivery of a locked queue, visible or not
@@ -137,17 +140,17 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, decide func(Receiv
 		}}
 		batch := &pgx.Batch{}
 		batch.Queue(`SELECT now()`)
-		batch.Queue(`SELECT min(visible_at) FROM deliveries WHERE group_name = $1 AND queue_ref = ANY($2) AND visible_at > now()`,
-			p.Group, p.QueueRefs)
+		batch.Queue(`SELECT min(d.visible_at) FROM deliveries d JOIN queues q ON q.id = d.queue_ref
+			WHERE d.group_name = $1 AND q.topic = $2 AND d.visible_at > now()`, p.Group, p.Topic)
 		batch.Queue(`SELECT count(*) FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
-			WHERE gq.group_name = $1 AND gq.queue_ref = ANY($2) AND gq.cursor < q.next_offset`, p.Group, p.QueueRefs)
-		batch.Queue(`SELECT gq.queue_ref, gq.cursor, q.next_offset, q.min_offset
+			WHERE gq.group_name = $1 AND q.topic = $2 AND gq.cursor < q.next_offset`, p.Group, p.Topic)
+		batch.Queue(`SELECT gq.queue_ref, q.queue_id, q.lite_topic, gq.cursor, q.next_offset, q.min_offset
 			FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
-			WHERE gq.group_name = $1 AND gq.queue_ref = ANY($2)
+			WHERE gq.group_name = $1 AND q.topic = $2
 			  AND (gq.cursor < q.next_offset OR EXISTS (SELECT 1 FROM deliveries d
 			        WHERE d.group_name = $1 AND d.queue_ref = gq.queue_ref AND d.visible_at <= now()))
 			ORDER BY random() LIMIT $3
-			FOR UPDATE OF gq SKIP LOCKED`, p.Group, p.QueueRefs, p.MaxQueues)
+			FOR UPDATE OF gq SKIP LOCKED`, p.Group, p.Topic, p.MaxQueues)
 		br := tx.SendBatch(ctx, batch)
 		if err := br.QueryRow().Scan(&st.Now); err != nil {
 			br.Close()
@@ -173,7 +176,7 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, decide func(Receiv
 		}
 		st.Queues, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConsumeQueue, error) {
 			var q ConsumeQueue
-			err := r.Scan(&q.Ref, &q.Cursor, &q.NextOffset, &q.MinOffset)
+			err := r.Scan(&q.Ref, &q.QueueID, &q.LiteTopic, &q.Cursor, &q.NextOffset, &q.MinOffset)
 			return q, err
 		})
 		if err != nil {

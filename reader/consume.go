@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,9 @@ type ConsumerConfig struct {
 	// MinInvisible is the shortest invisible time a receive may ask for; default 10 s.
 	// Tests lower it to watch redeliveries without waiting.
 	MinInvisible time.Duration
+	// TargetTTL is how long a group's settings, subscription and queues are cached;
+	// default 2 s.
+	TargetTTL time.Duration
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -49,7 +53,9 @@ type ConsumerConfig struct {
 // Consumer serves receive, ack, nack, change-invisible, reset and lag for consumer groups.
 // It keeps no state of its own: everything lives in Postgres.
 type Consumer struct {
-	tracer  *trace.Recorder
+	targetsMu sync.Mutex
+	targets   map[[2]string]targetEntry
+	tracer    *trace.Recorder
 	cfg     ConsumerConfig
 	store   *metadata.Store
 	cache   *ChunkCache
@@ -73,6 +79,7 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 	cfg.ScanLimit = cmp.Or(cfg.ScanLimit, 4096)
 	cfg.MaxPendingOrderly = cmp.Or(cfg.MaxPendingOrderly, 4096)
 	cfg.MinInvisible = cmp.Or(cfg.MinInvisible, MinInvisible)
+	cfg.TargetTTL = cmp.Or(cfg.TargetTTL, 2*time.Second)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -103,7 +110,7 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 			}
 		}
 	}
-	return &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m}, nil
+	return &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: map[[2]string]targetEntry{}}, nil
 }
 
 // SetTracer makes the consumer record deliveries, acks, nacks and dead letters of traced
@@ -124,11 +131,47 @@ type target struct {
 	group   metadata.Group
 	topic   metadata.Topic
 	filter  Filter
-	queues  []metadata.Queue
 	orderly bool
 }
 
+// resolve returns what a call on (group, topic) needs, from a short-lived cache so that a
+// receive or an ack costs one Postgres transaction, not five. Settings changed by admin
+// calls take effect within TargetTTL.
 func (c *Consumer) resolve(ctx context.Context, group, topic string) (*target, error) {
+	key := [2]string{group, topic}
+	now := time.Now()
+	c.targetsMu.Lock()
+	e, ok := c.targets[key]
+	c.targetsMu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.tg, nil
+	}
+	tg, err := c.load(ctx, group, topic)
+	if err != nil {
+		return nil, err
+	}
+	c.targetsMu.Lock()
+	if len(c.targets) > 10000 {
+		clear(c.targets)
+	}
+	c.targets[key] = targetEntry{tg: tg, expires: now.Add(c.cfg.TargetTTL)}
+	c.targetsMu.Unlock()
+	return tg, nil
+}
+
+type targetEntry struct {
+	tg      *target
+	expires time.Time
+}
+
+// forget drops a cached target, after a call that changed it.
+func (c *Consumer) forget(group, topic string) {
+	c.targetsMu.Lock()
+	delete(c.targets, [2]string{group, topic})
+	c.targetsMu.Unlock()
+}
+
+func (c *Consumer) load(ctx context.Context, group, topic string) (*target, error) {
 	if err := httpapi.CheckName("group", group); err != nil {
 		return nil, err
 	}
@@ -157,11 +200,7 @@ func (c *Consumer) resolve(ctx context.Context, group, topic string) (*target, e
 	if err != nil {
 		return nil, fmt.Errorf("stored filter of %s/%s: %w", group, topic, err)
 	}
-	qs, err := c.store.GroupQueues(ctx, group, topic)
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	return &target{group: g, topic: t, filter: f, queues: qs,
+	return &target{group: g, topic: t, filter: f,
 		orderly: g.DeliveryOrder == metadata.OrderOrderly && t.Type == metadata.TopicFIFO}, nil
 }
 
@@ -323,21 +362,12 @@ type handout struct {
 }
 
 func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOptions) ([]httpapi.ReceivedMessage, time.Time, bool, error) {
-	refs := make([]int64, len(tg.queues))
-	byRef := map[int64]metadata.Queue{}
-	for i, q := range tg.queues {
-		refs[i] = q.Ref
-		byRef[q.Ref] = q
-	}
-	if len(refs) == 0 {
-		return nil, time.Time{}, false, nil
-	}
 	var outs []handout
 	var dead []located
 	var next time.Time
 	var contended bool
 	res, err := c.store.Receive(ctx, metadata.ReceiveParams{
-		Group: tg.group.Name, QueueRefs: refs, MaxQueues: c.cfg.MaxQueuesPerReceive, AllDeliveries: tg.orderly,
+		Group: tg.group.Name, Topic: tg.topic.Name, MaxQueues: c.cfg.MaxQueuesPerReceive, AllDeliveries: tg.orderly,
 	}, func(st metadata.ReceiveState) (metadata.ReceivePlan, error) {
 		next, contended = st.NextVisible, st.Contended
 		outs = outs[:0]
@@ -348,7 +378,8 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOpti
 			if p.budget == 0 {
 				break
 			}
-			if err := p.queue(ctx, q, byRef[q.Ref]); err != nil {
+			mq := metadata.Queue{Ref: q.Ref, Topic: tg.topic.Name, QueueID: q.QueueID, LiteTopic: q.LiteTopic}
+			if err := p.queue(ctx, q, mq); err != nil {
 				return metadata.ReceivePlan{}, err
 			}
 		}

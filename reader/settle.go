@@ -156,12 +156,15 @@ func (c *Consumer) ChangeInvisible(ctx context.Context, group, topic, handle str
 // Reset makes a group consume a topic again from the first message stored at or after t,
 // in every queue.
 func (c *Consumer) Reset(ctx context.Context, group, topic string, t time.Time) error {
-	tg, err := c.resolve(ctx, group, topic)
-	if err != nil {
+	if _, err := c.resolve(ctx, group, topic); err != nil {
 		return err
 	}
+	qs, err := c.store.GroupQueues(ctx, group, topic)
+	if err != nil {
+		return unavailable(err)
+	}
 	var moves []metadata.CursorMove
-	for _, q := range tg.queues {
+	for _, q := range qs {
 		off, err := c.offsetAt(ctx, q, t)
 		if err != nil {
 			return err

@@ -21,9 +21,13 @@ const benchUsage = `floe bench drives a running Floe over HTTP and reports throu
 Usage:
   floe bench produce [flags]   producers only
   floe bench consume [flags]   producers and consumers at once (receive + ack)
+  floe bench delay [flags]     scheduled messages: how late they arrive after their time
 `
 
 func runBench(args []string, stdout, stderr io.Writer) error {
+	if len(args) >= 1 && args[0] == "delay" {
+		return runBenchDelay(args[1:], stdout, stderr)
+	}
 	if len(args) < 1 || (args[0] != "produce" && args[0] != "consume") {
 		fmt.Fprint(stderr, benchUsage)
 		return errors.New("bench: say produce or consume")
@@ -78,5 +82,28 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("writing %s: %w", *jsonOut, err)
 		}
 	}
+	return nil
+}
+
+func runBenchDelay(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("floe bench delay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080", "Floe endpoint")
+	var d bench.DelayConfig
+	fs.IntVar(&d.Rate, "rate", 5000, "scheduled messages per second")
+	fs.DurationVar(&d.Duration, "duration", time.Minute, "how long to send")
+	fs.DurationVar(&d.Delay, "delay", 10*time.Second, "how far ahead each message is scheduled")
+	fs.IntVar(&d.MessageSize, "message-size", 1024, "message body bytes")
+	fs.IntVar(&d.Consumers, "consumers", 16, "concurrent consumers")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := bench.RunDelay(ctx, client.New(*url), d, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, r.Markdown())
 	return nil
 }
