@@ -56,12 +56,12 @@ type Consumer struct {
 	targetsMu sync.Mutex
 	targets   map[[2]string]targetEntry
 	tracer    *trace.Recorder
-	cfg     ConsumerConfig
-	store   *metadata.Store
-	cache   *ChunkCache
-	signer  *Signer
-	waker   *Waker
-	metrics *consumeMetrics
+	cfg       ConsumerConfig
+	store     *metadata.Store
+	cache     *ChunkCache
+	signer    *Signer
+	waker     *Waker
+	metrics   *consumeMetrics
 }
 
 type consumeMetrics struct {
@@ -318,36 +318,48 @@ type located struct {
 // ends), through the transaction's view of the index and the chunk cache.
 func (c *Consumer) recordsFrom(ctx context.Context, st *metadata.ReceiveState, queueRef, from, to int64) ([]located, error) {
 	var out []located
+	err := c.scan(ctx, st, queueRef, from, to, func(_ int64, l located) bool {
+		out = append(out, l)
+		return true
+	})
+	return out, err
+}
+
+// scan calls fn for the records of offsets [from, to) of a queue in order, chunk by chunk,
+// until fn returns false or the range (or the index) ends.
+func (c *Consumer) scan(ctx context.Context, st *metadata.ReceiveState, queueRef, from, to int64, fn func(off int64, l located) bool) error {
 	off := from
 	for off < to {
-		chunks, err := st.ChunksFrom(ctx, queueRef, off, 8)
+		chunks, err := st.ChunksFrom(ctx, queueRef, off, 4)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(chunks) == 0 {
-			break
+			return nil
 		}
 		for _, ch := range chunks {
 			if off >= to {
-				break
+				return nil
 			}
 			if ch.FirstOffset > off {
-				return nil, fmt.Errorf("queue %d: offsets %d..%d missing from the index", queueRef, off, ch.FirstOffset)
+				return fmt.Errorf("queue %d: offsets %d..%d missing from the index", queueRef, off, ch.FirstOffset)
 			}
 			recs, err := c.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if ch.Skip+ch.Count > len(recs) {
-				return nil, fmt.Errorf("chunk %s@%d holds %d records, index row wants %d from %d", ch.ObjectKey, ch.ByteOffset, len(recs), ch.Count, ch.Skip)
+				return fmt.Errorf("chunk %s@%d holds %d records, index row wants %d from %d", ch.ObjectKey, ch.ByteOffset, len(recs), ch.Count, ch.Skip)
 			}
 			for i := int(off - ch.FirstOffset); i < ch.Count && off < to; i++ {
-				out = append(out, located{rec: &recs[ch.Skip+i], chunk: ch, index: ch.Skip + i})
+				if !fn(off, located{rec: &recs[ch.Skip+i], chunk: ch, index: ch.Skip + i}) {
+					return nil
+				}
 				off++
 			}
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // handout is one message chosen for delivery, before the transaction assigns ids.
@@ -507,29 +519,31 @@ func (p *planner) queue(ctx context.Context, q *metadata.ConsumeQueue, mq metada
 	cursor := max(q.Cursor, q.MinOffset)
 	if cursor < q.NextOffset && p.budget > 0 && !(p.tg.orderly && len(open) >= p.c.cfg.MaxPendingOrderly) {
 		end := min(q.NextOffset, cursor+int64(p.c.cfg.ScanLimit))
-		locs, err := p.c.recordsFrom(ctx, p.st, q.Ref, cursor, end)
-		if err != nil {
-			return err
-		}
+		var locs []located
 		var deliver, pending []int
 		scanned := 0
-		for i, l := range locs {
+		err := p.c.scan(ctx, p.st, q.Ref, cursor, end, func(_ int64, l located) bool {
 			if p.budget == 0 {
-				break
+				return false
 			}
+			i := len(locs)
+			locs = append(locs, l)
 			scanned = i + 1
-			if !p.tg.filter.Match(l.rec.Tag) {
-				continue
-			}
-			if p.tg.orderly && busyGroups[l.rec.MessageGroup] {
+			switch {
+			case !p.tg.filter.Match(l.rec.Tag):
+			case p.tg.orderly && busyGroups[l.rec.MessageGroup]:
 				pending = append(pending, i)
-				continue
+			default:
+				if p.tg.orderly {
+					busyGroups[l.rec.MessageGroup] = true
+				}
+				deliver = append(deliver, i)
+				p.budget--
 			}
-			if p.tg.orderly {
-				busyGroups[l.rec.MessageGroup] = true
-			}
-			deliver = append(deliver, i)
-			p.budget--
+			return true
+		})
+		if err != nil {
+			return err
 		}
 		if len(deliver) > 0 {
 			ins := p.addInsert(q.Ref, cursor, deliver, 1, p.visibleAt)
