@@ -230,7 +230,7 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, decide func(Receiv
 		if err != nil {
 			return err
 		}
-		res, err = applyPlan(ctx, tx, p.Group, refs, plan)
+		res, err = applyPlan(ctx, tx, p.Group, plan)
 		return err
 	})
 	return res, err
@@ -242,7 +242,7 @@ func scanDelivery(r pgx.CollectableRow) (Delivery, error) {
 	return d, err
 }
 
-func applyPlan(ctx context.Context, tx pgx.Tx, group string, refs []int64, plan ReceivePlan) (ReceiveResult, error) {
+func applyPlan(ctx context.Context, tx pgx.Tx, group string, plan ReceivePlan) (ReceiveResult, error) {
 	res := ReceiveResult{Versions: map[int64]int{}}
 	batch := &pgx.Batch{}
 	for _, u := range plan.Updates {
@@ -297,9 +297,15 @@ func applyPlan(ctx context.Context, tx pgx.Tx, group string, refs []int64, plan 
 			return res, err
 		}
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE group_name = $1 AND queue_ref = ANY($2) AND bit_count(done) >= record_count`,
-		group, refs); err != nil {
-		return res, fmt.Errorf("removing finished deliveries: %w", err)
+	// Only rows this receive holds locked: touching others could deadlock with an ack.
+	touched := make([]int64, 0, len(plan.Updates))
+	for _, u := range plan.Updates {
+		touched = append(touched, u.ID)
+	}
+	if len(touched) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE id = ANY($1) AND bit_count(done) >= record_count`, touched); err != nil {
+			return res, fmt.Errorf("removing finished deliveries: %w", err)
+		}
 	}
 	return res, nil
 }

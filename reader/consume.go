@@ -32,7 +32,8 @@ const (
 
 // ConsumerConfig tunes consumption.
 type ConsumerConfig struct {
-	// MaxQueuesPerReceive bounds the queues one receive locks; default 16.
+	// MaxQueuesPerReceive bounds the queues one receive locks (chosen at random among those
+	// with work), so that concurrent consumers of a topic work on different queues; default 1.
 	MaxQueuesPerReceive int
 	// ScanLimit bounds how many new messages one receive reads per queue looking for ones
 	// that pass the filter; default 4096.
@@ -75,7 +76,7 @@ type consumeMetrics struct {
 
 // NewConsumer builds the consumption service.
 func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, signer *Signer, waker *Waker, reg prometheus.Registerer) (*Consumer, error) {
-	cfg.MaxQueuesPerReceive = cmp.Or(cfg.MaxQueuesPerReceive, 16)
+	cfg.MaxQueuesPerReceive = cmp.Or(cfg.MaxQueuesPerReceive, 1)
 	cfg.ScanLimit = cmp.Or(cfg.ScanLimit, 4096)
 	cfg.MaxPendingOrderly = cmp.Or(cfg.MaxPendingOrderly, 4096)
 	cfg.MinInvisible = cmp.Or(cfg.MinInvisible, MinInvisible)
