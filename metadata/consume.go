@@ -62,7 +62,7 @@ type ReceiveParams struct {
 type ReceiveState struct {
 	// Now is the database's clock at the start of the transaction.
 	Now time.Time
-	// Queues are the locked queues with work (new messages or visible deliveries).
+	// Queues are the queues locked so far, with work (new messages or visible deliveries).
 	Queues []ConsumeQueue
 	// NextVisible is when the earliest hidden delivery of the group's queues becomes
 	// visible (zero if none): a waiting receive sleeps no longer than that.
@@ -129,13 +129,27 @@ type ReceiveResult struct {
 // DLQTopic is the name of a group's dead-letter topic.
 func DLQTopic(group string) string { return "%DLQ%" + group }
 
-// Receive runs one receive as ONE transaction: it locks queues of the group that have work
-// (skipping those another receive holds), loads their cursors and deliveries, lets decide
-// choose what to hand out, and applies that plan. A decide error rolls everything back.
-func (s *Store) Receive(ctx context.Context, p ReceiveParams, decide func(ReceiveState) (ReceivePlan, error)) (ReceiveResult, error) {
+// ReceivePlanner decides a receive inside its transaction, one locked queue at a time.
+type ReceivePlanner interface {
+	// Queue plans what to hand out of one locked queue and says whether it wants another.
+	Queue(ctx context.Context, st *ReceiveState, q *ConsumeQueue) (more bool, err error)
+	// Plan returns the decisions to apply.
+	Plan() ReceivePlan
+}
+
+// Receive runs one receive as ONE transaction: it locks the group's queues of the topic
+// that have work one at a time, at random (skipping those another receive holds), loads
+// each one's deliveries and lets the planner choose what to hand out, until the planner
+// is satisfied, MaxQueues are locked or none is left; then it applies the plan.
+//
+// Locks never form a cycle with acks: with AllDeliveries (orderly groups, one queue per
+// receive) a queue's delivery rows are locked in id order in one statement, like acks lock
+// theirs; otherwise delivery rows another transaction holds are skipped.
+func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePlanner) (ReceiveState, ReceiveResult, error) {
 	var res ReceiveResult
+	var st ReceiveState
 	err := s.inTx(ctx, "receive", func(tx pgx.Tx) error {
-		st := ReceiveState{ChunksFrom: func(ctx context.Context, queueRef, offset int64, max int) ([]Chunk, error) {
+		st = ReceiveState{ChunksFrom: func(ctx context.Context, queueRef, offset int64, max int) ([]Chunk, error) {
 			return chunksFrom(ctx, tx, queueRef, offset, max)
 		}}
 		batch := &pgx.Batch{}
@@ -144,13 +158,6 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, decide func(Receiv
 			WHERE d.group_name = $1 AND q.topic = $2 AND d.visible_at > now()`, p.Group, p.Topic)
 		batch.Queue(`SELECT count(*) FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
 			WHERE gq.group_name = $1 AND q.topic = $2 AND gq.cursor < q.next_offset`, p.Group, p.Topic)
-		batch.Queue(`SELECT gq.queue_ref, q.queue_id, q.lite_topic, gq.cursor, q.next_offset, q.min_offset
-			FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
-			WHERE gq.group_name = $1 AND q.topic = $2
-			  AND (gq.cursor < q.next_offset OR EXISTS (SELECT 1 FROM deliveries d
-			        WHERE d.group_name = $1 AND d.queue_ref = gq.queue_ref AND d.visible_at <= now()))
-			ORDER BY random() LIMIT $3
-			FOR UPDATE OF gq SKIP LOCKED`, p.Group, p.Topic, p.MaxQueues)
 		br := tx.SendBatch(ctx, batch)
 		if err := br.QueryRow().Scan(&st.Now); err != nil {
 			br.Close()
@@ -169,71 +176,72 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, decide func(Receiv
 			br.Close()
 			return fmt.Errorf("counting queues with new messages: %w", err)
 		}
-		rows, err := br.Query()
-		if err != nil {
-			br.Close()
-			return fmt.Errorf("locking queues: %w", err)
-		}
-		st.Queues, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConsumeQueue, error) {
-			var q ConsumeQueue
-			err := r.Scan(&q.Ref, &q.QueueID, &q.LiteTopic, &q.Cursor, &q.NextOffset, &q.MinOffset)
-			return q, err
-		})
-		if err != nil {
-			br.Close()
-			return fmt.Errorf("locking queues: %w", err)
-		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("reading receive state: %w", err)
 		}
+
+		locked := []int64{}
 		lockedWithNew := 0
-		for _, q := range st.Queues {
+		for len(locked) < p.MaxQueues {
+			rows, err := tx.Query(ctx, `SELECT gq.queue_ref, q.queue_id, q.lite_topic, gq.cursor, q.next_offset, q.min_offset
+				FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
+				WHERE gq.group_name = $1 AND q.topic = $2 AND gq.queue_ref <> ALL($3)
+				  AND (gq.cursor < q.next_offset OR EXISTS (SELECT 1 FROM deliveries d
+				        WHERE d.group_name = $1 AND d.queue_ref = gq.queue_ref AND d.visible_at <= now()))
+				ORDER BY random() LIMIT 1
+				FOR UPDATE OF gq SKIP LOCKED`, p.Group, p.Topic, locked)
+			if err != nil {
+				return fmt.Errorf("locking a queue: %w", err)
+			}
+			qs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConsumeQueue, error) {
+				var q ConsumeQueue
+				err := r.Scan(&q.Ref, &q.QueueID, &q.LiteTopic, &q.Cursor, &q.NextOffset, &q.MinOffset)
+				return q, err
+			})
+			if err != nil {
+				return fmt.Errorf("locking a queue: %w", err)
+			}
+			if len(qs) == 0 {
+				break
+			}
+			q := qs[0]
+			locked = append(locked, q.Ref)
 			if q.Cursor < q.NextOffset {
 				lockedWithNew++
 			}
+			lock := "FOR UPDATE SKIP LOCKED"
+			if p.AllDeliveries {
+				lock = "FOR UPDATE"
+			}
+			drows, err := tx.Query(ctx, `SELECT id, queue_ref, first_offset, record_count, done, attempt, version, visible_at
+				FROM deliveries WHERE group_name = $1 AND queue_ref = $2 AND ($3 OR visible_at <= now())
+				ORDER BY id `+lock, p.Group, q.Ref, p.AllDeliveries)
+			if err != nil {
+				return fmt.Errorf("loading deliveries: %w", err)
+			}
+			q.Deliveries, err = pgx.CollectRows(drows, scanDelivery)
+			if err != nil {
+				return fmt.Errorf("loading deliveries: %w", err)
+			}
+			sort.Slice(q.Deliveries, func(a, b int) bool { return q.Deliveries[a].FirstOffset < q.Deliveries[b].FirstOffset })
+			st.Queues = append(st.Queues, q)
+			more, err := planner.Queue(ctx, &st, &st.Queues[len(st.Queues)-1])
+			if err != nil {
+				return err
+			}
+			if !more {
+				break
+			}
 		}
-		st.Contended = withNew > lockedWithNew && len(st.Queues) < p.MaxQueues
-		if len(st.Queues) == 0 {
-			_, err := decide(st)
-			return err
+		st.Contended = withNew > lockedWithNew && len(locked) < p.MaxQueues
+		if len(locked) == 0 {
+			return nil
 		}
-
-		refs := make([]int64, len(st.Queues))
-		for i, q := range st.Queues {
-			refs[i] = q.Ref
-		}
-		drows, err := tx.Query(ctx, `SELECT id, queue_ref, first_offset, record_count, done, attempt, version, visible_at
-			FROM deliveries WHERE group_name = $1 AND queue_ref = ANY($2) AND ($3 OR visible_at <= now())
-			ORDER BY id FOR UPDATE`, p.Group, refs, p.AllDeliveries)
-		if err != nil {
-			return fmt.Errorf("loading deliveries: %w", err)
-		}
-		ds, err := pgx.CollectRows(drows, scanDelivery)
-		if err != nil {
-			return fmt.Errorf("loading deliveries: %w", err)
-		}
-		byRef := map[int64]*ConsumeQueue{}
-		for i := range st.Queues {
-			byRef[st.Queues[i].Ref] = &st.Queues[i]
-		}
-		for _, d := range ds {
-			q := byRef[d.QueueRef]
-			q.Deliveries = append(q.Deliveries, d)
-		}
-		for i := range st.Queues {
-			sort.Slice(st.Queues[i].Deliveries, func(a, b int) bool {
-				return st.Queues[i].Deliveries[a].FirstOffset < st.Queues[i].Deliveries[b].FirstOffset
-			})
-		}
-
-		plan, err := decide(st)
-		if err != nil {
-			return err
-		}
-		res, err = applyPlan(ctx, tx, p.Group, plan)
+		var err error
+		res, err = applyPlan(ctx, tx, p.Group, planner.Plan())
 		return err
 	})
-	return res, err
+	return st, res, err
 }
 
 func scanDelivery(r pgx.CollectableRow) (Delivery, error) {

@@ -32,8 +32,9 @@ const (
 
 // ConsumerConfig tunes consumption.
 type ConsumerConfig struct {
-	// MaxQueuesPerReceive bounds the queues one receive locks (chosen at random among those
-	// with work), so that concurrent consumers of a topic work on different queues; default 1.
+	// MaxQueuesPerReceive bounds the queues one receive locks. It locks them one at a time,
+	// at random among those with work, and stops as soon as it has enough messages, so
+	// concurrent consumers of a topic mostly work on different queues; default 16.
 	MaxQueuesPerReceive int
 	// ScanLimit bounds how many new messages one receive reads per queue looking for ones
 	// that pass the filter; default 4096.
@@ -76,7 +77,7 @@ type consumeMetrics struct {
 
 // NewConsumer builds the consumption service.
 func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, signer *Signer, waker *Waker, reg prometheus.Registerer) (*Consumer, error) {
-	cfg.MaxQueuesPerReceive = cmp.Or(cfg.MaxQueuesPerReceive, 1)
+	cfg.MaxQueuesPerReceive = cmp.Or(cfg.MaxQueuesPerReceive, 16)
 	cfg.ScanLimit = cmp.Or(cfg.ScanLimit, 4096)
 	cfg.MaxPendingOrderly = cmp.Or(cfg.MaxPendingOrderly, 4096)
 	cfg.MinInvisible = cmp.Or(cfg.MinInvisible, MinInvisible)
@@ -375,33 +376,21 @@ type handout struct {
 }
 
 func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOptions) ([]httpapi.ReceivedMessage, time.Time, bool, error) {
-	var outs []handout
-	var dead []located
-	var next time.Time
-	var contended bool
-	res, err := c.store.Receive(ctx, metadata.ReceiveParams{
-		Group: tg.group.Name, Topic: tg.topic.Name, MaxQueues: c.cfg.MaxQueuesPerReceive, AllDeliveries: tg.orderly,
-	}, func(st metadata.ReceiveState) (metadata.ReceivePlan, error) {
-		next, contended = st.NextVisible, st.Contended
-		outs = outs[:0]
-		p := &planner{c: c, tg: tg, st: &st, budget: opts.MaxMessages, visibleAt: st.Now.Add(opts.Invisible)}
-		// Visit queues with redeliveries first, then in the random order Postgres locked them.
-		for i := range st.Queues {
-			q := &st.Queues[i]
-			if p.budget == 0 {
-				break
-			}
-			mq := metadata.Queue{Ref: q.Ref, Topic: tg.topic.Name, QueueID: q.QueueID, LiteTopic: q.LiteTopic}
-			if err := p.queue(ctx, q, mq); err != nil {
-				return metadata.ReceivePlan{}, err
-			}
-		}
-		outs, dead = p.outs, p.dead
-		return p.plan, nil
-	})
+	maxQueues := c.cfg.MaxQueuesPerReceive
+	if tg.orderly {
+		// Orderly receives lock every delivery row of their queue; one queue keeps those
+		// locks in one id-ordered statement, as acks take theirs.
+		maxQueues = 1
+	}
+	p := &planner{c: c, tg: tg, budget: opts.MaxMessages, invisible: opts.Invisible}
+	st, res, err := c.store.Receive(ctx, metadata.ReceiveParams{
+		Group: tg.group.Name, Topic: tg.topic.Name, MaxQueues: maxQueues, AllDeliveries: tg.orderly,
+	}, p)
 	if err != nil {
 		return nil, time.Time{}, false, unavailable(err)
 	}
+	next, contended := st.NextVisible, st.Contended
+	outs, dead := p.outs, p.dead
 	if tg.topic.Trace && len(dead) > 0 {
 		now := time.Now()
 		evs := make([]trace.Event, len(dead))
@@ -432,12 +421,13 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOpti
 	return msgs, next, contended, nil
 }
 
-// planner decides one receive inside its transaction.
+// planner decides one receive inside its transaction (a metadata.ReceivePlanner).
 type planner struct {
 	c         *Consumer
 	tg        *target
 	st        *metadata.ReceiveState
 	budget    int
+	invisible time.Duration
 	visibleAt time.Time
 	plan      metadata.ReceivePlan
 	outs      []handout
@@ -450,6 +440,19 @@ type openMsg struct {
 	pos int
 	loc located
 }
+
+// Queue plans one locked queue; it wants another while its budget lasts.
+func (p *planner) Queue(ctx context.Context, st *metadata.ReceiveState, q *metadata.ConsumeQueue) (bool, error) {
+	p.st, p.visibleAt = st, st.Now.Add(p.invisible)
+	mq := metadata.Queue{Ref: q.Ref, Topic: p.tg.topic.Name, QueueID: q.QueueID, LiteTopic: q.LiteTopic}
+	if err := p.queue(ctx, q, mq); err != nil {
+		return false, err
+	}
+	return p.budget > 0, nil
+}
+
+// Plan returns what the receive decided.
+func (p *planner) Plan() metadata.ReceivePlan { return p.plan }
 
 func (p *planner) queue(ctx context.Context, q *metadata.ConsumeQueue, mq metadata.Queue) error {
 	// Unfinished messages of the queue's deliveries, in offset order.
