@@ -108,7 +108,7 @@ func (s *Store) SegmentCommit(ctx context.Context, p SegmentCommitParams) ([]int
 			ON CONFLICT (object_key) DO NOTHING RETURNING id`, p.ObjectKey, p.SizeBytes, len(p.Chunks))
 		if len(refs) > 0 {
 			// Lock in id order; the UPDATE below then finds them locked by us.
-			batch.Queue(`SELECT id FROM queues WHERE id = ANY($1) ORDER BY id FOR UPDATE`, refs)
+			batch.Queue(`SELECT id FROM queues WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, refs)
 			batch.Queue(`UPDATE queues q SET next_offset = q.next_offset + v.n, last_write_at = now()
 				FROM unnest($1::bigint[], $2::bigint[]) AS v(id, n)
 				WHERE q.id = v.id

@@ -45,7 +45,7 @@ func appendRuns(ctx context.Context, tx pgx.Tx, runs []pendingRun) ([]string, er
 	for i, ref := range refs {
 		counts[i] = totals[ref]
 	}
-	if _, err := tx.Exec(ctx, `SELECT id FROM queues WHERE id = ANY($1) ORDER BY id FOR UPDATE`, refs); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT id FROM queues WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`, refs); err != nil {
 		return nil, fmt.Errorf("locking queues: %w", err)
 	}
 	rows, err := tx.Query(ctx, `UPDATE queues q SET next_offset = q.next_offset + v.n, last_write_at = now()
