@@ -163,8 +163,34 @@ func (r *Recorder) flush(evs []Event) {
 	r.written.Add(float64(len(evs)))
 }
 
+// A trace message's body groups events that share everything but the message: one group
+// per call, each message a short item. That keeps traces to tens of bytes per event.
 type body struct {
-	Events []Event `json:"events"`
+	Groups []group `json:"g"`
+}
+
+type group struct {
+	Common Event  `json:"c"`
+	Items  []item `json:"m"`
+}
+
+type item struct {
+	ID           string     `json:"i"`
+	QueueID      *int       `json:"q,omitempty"`
+	Offset       *int64     `json:"o,omitempty"`
+	Attempt      int        `json:"a,omitempty"`
+	DeliveryTime *time.Time `json:"d,omitempty"`
+}
+
+// common is an event without its per-message fields.
+func common(e Event) Event {
+	e.MessageID, e.QueueID, e.Offset, e.Attempt, e.DeliveryTime = "", nil, nil, 0, nil
+	return e
+}
+
+func sameCommon(a, b Event) bool {
+	return a.Topic == b.Topic && a.Type == b.Type && a.Time.Equal(b.Time) && a.Node == b.Node && a.Object == b.Object &&
+		a.LatencyMs == b.LatencyMs && a.Transaction == b.Transaction && a.Group == b.Group && a.Consumer == b.Consumer
 }
 
 // Encode packs events into trace messages, each keyed by the message ids it covers.
@@ -177,26 +203,42 @@ func Encode(evs []Event) []httpapi.Message {
 			keys[evs[n].MessageID] = true
 			n++
 		}
-		b, _ := json.Marshal(body{Events: evs[:n]})
+		var b body
+		for _, e := range evs[:n] {
+			if len(b.Groups) == 0 || !sameCommon(b.Groups[len(b.Groups)-1].Common, e) {
+				b.Groups = append(b.Groups, group{Common: common(e)})
+			}
+			g := &b.Groups[len(b.Groups)-1]
+			g.Items = append(g.Items, item{ID: e.MessageID, QueueID: e.QueueID, Offset: e.Offset, Attempt: e.Attempt, DeliveryTime: e.DeliveryTime})
+		}
+		raw, _ := json.Marshal(b)
 		ks := make([]string, 0, len(keys))
 		for k := range keys {
 			ks = append(ks, k)
 		}
 		sort.Strings(ks)
-		out = append(out, httpapi.Message{Body: b, Keys: ks})
+		out = append(out, httpapi.Message{Body: raw, Keys: ks})
 		evs = evs[n:]
 	}
 	return out
 }
 
 // Decode reads the events of a trace message.
-func Decode(b []byte) ([]Event, error) {
-	var v body
-	if err := json.Unmarshal(b, &v); err != nil {
+func Decode(raw []byte) ([]Event, error) {
+	var b body
+	if err := json.Unmarshal(raw, &b); err != nil {
 		return nil, fmt.Errorf("decoding trace message: %w", err)
 	}
-	if v.Events == nil {
+	var out []Event
+	for _, g := range b.Groups {
+		for _, it := range g.Items {
+			e := g.Common
+			e.MessageID, e.QueueID, e.Offset, e.Attempt, e.DeliveryTime = it.ID, it.QueueID, it.Offset, it.Attempt, it.DeliveryTime
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
 		return nil, errors.New("decoding trace message: no events")
 	}
-	return v.Events, nil
+	return out, nil
 }
