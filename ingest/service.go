@@ -184,17 +184,17 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 	var liteQueues map[string]metadata.Queue
 	if ti.topic.Type == metadata.TopicLite {
 		// A lite topic is created by its first message.
-		liteQueues = map[string]metadata.Queue{}
+		seen := map[string]bool{}
+		var lites []string
 		for i := range msgs {
-			lt := msgs[i].LiteTopic
-			if _, ok := liteQueues[lt]; ok {
-				continue
+			if lt := msgs[i].LiteTopic; !seen[lt] {
+				seen[lt] = true
+				lites = append(lites, lt)
 			}
-			q, err := s.topics.liteQueue(ctx, topic, lt)
-			if err != nil {
-				return nil, unavailable("creating lite topic %s/%s: %v", topic, lt, err)
-			}
-			liteQueues[lt] = q
+		}
+		var err error
+		if liteQueues, err = s.topics.liteQueues(ctx, topic, lites); err != nil {
+			return nil, unavailable("creating lite topics of %s: %v", topic, err)
 		}
 	} else if len(ti.queues) == 0 {
 		return nil, unavailable("topic %s has no queues", topic)

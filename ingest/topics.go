@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,26 +34,42 @@ type liteKey struct{ topic, lite string }
 // maxLiteCache bounds the lite queues remembered; past it the cache starts over.
 const maxLiteCache = 100_000
 
-// liteQueue returns a lite topic's queue, creating it on first use.
-func (c *topicCache) liteQueue(ctx context.Context, topic, lite string) (metadata.Queue, error) {
-	k := liteKey{topic, lite}
+// liteQueues returns the queues of lite topics, creating the missing ones on first use,
+// all in one Postgres transaction.
+func (c *topicCache) liteQueues(ctx context.Context, topic string, lites []string) (map[string]metadata.Queue, error) {
+	out := make(map[string]metadata.Queue, len(lites))
+	var missing []string
 	c.mu.Lock()
-	q, ok := c.lite[k]
+	for _, l := range lites {
+		if q, ok := c.lite[liteKey{topic, l}]; ok {
+			out[l] = q
+		} else {
+			missing = append(missing, l)
+		}
+	}
 	c.mu.Unlock()
-	if ok {
-		return q, nil
+	if len(missing) == 0 {
+		return out, nil
 	}
-	q, err := c.store.LiteQueueEnsure(ctx, topic, lite)
+	got, err := c.store.LiteQueuesEnsure(ctx, topic, missing)
 	if err != nil {
-		return q, err
+		return nil, err
 	}
 	c.mu.Lock()
-	if c.lite == nil || len(c.lite) >= maxLiteCache {
+	if c.lite == nil || len(c.lite)+len(got) > maxLiteCache {
 		c.lite = map[liteKey]metadata.Queue{}
 	}
-	c.lite[k] = q
+	for l, q := range got {
+		c.lite[liteKey{topic, l}] = q
+		out[l] = q
+	}
 	c.mu.Unlock()
-	return q, nil
+	for _, l := range missing {
+		if _, ok := out[l]; !ok {
+			return nil, fmt.Errorf("lite topic %s/%s vanished while created", topic, l)
+		}
+	}
+	return out, nil
 }
 
 func (c *topicCache) get(ctx context.Context, name string) (*topicInfo, error) {

@@ -7,36 +7,50 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// LiteQueueEnsure returns the queue of a lite topic, creating it (and the cursors of the
-// groups already subscribed to it, from offset 0) on its first message.
-func (s *Store) LiteQueueEnsure(ctx context.Context, topic, lite string) (Queue, error) {
-	var q Queue
-	err := s.inTx(ctx, "lite_queue_ensure", func(tx pgx.Tx) error {
-		var created bool
-		err := tx.QueryRow(ctx, `WITH ins AS (
-				INSERT INTO queues (topic, queue_id, lite_topic, last_write_at) VALUES ($1, 0, $2, now())
-				ON CONFLICT DO NOTHING RETURNING id, topic, queue_id, lite_topic, min_offset, next_offset)
-			SELECT id, topic, queue_id, lite_topic, min_offset, next_offset, true FROM ins
-			UNION ALL
-			SELECT id, topic, queue_id, lite_topic, min_offset, next_offset, false FROM queues
-			WHERE topic = $1 AND lite_topic = $2 AND queue_id = 0
-			LIMIT 1`, topic, lite).Scan(&q.Ref, &q.Topic, &q.QueueID, &q.LiteTopic, &q.MinOffset, &q.NextOffset, &created)
+// LiteQueuesEnsure returns the queues of several lite topics of one topic, creating the
+// missing ones (with the cursors of groups already subscribed to them) in ONE transaction.
+func (s *Store) LiteQueuesEnsure(ctx context.Context, topic string, lites []string) (map[string]Queue, error) {
+	out := make(map[string]Queue, len(lites))
+	err := s.inTx(ctx, "lite_queues_ensure", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO queues (topic, queue_id, lite_topic, last_write_at)
+			SELECT $1, 0, l, now() FROM unnest($2::text[]) AS l
+			ON CONFLICT DO NOTHING RETURNING id`, topic, lites)
 		if err != nil {
 			if isForeignKeyViolation(err) {
 				return fmt.Errorf("topic %s: %w", topic, ErrNotFound)
 			}
-			return fmt.Errorf("creating lite topic %s/%s: %w", topic, lite, err)
+			return fmt.Errorf("creating lite topics of %s: %w", topic, err)
 		}
-		if created {
-			if _, err := tx.Exec(ctx, `INSERT INTO group_queues (group_name, queue_ref, cursor)
-				SELECT group_name, $3, 0 FROM lite_subscriptions WHERE topic = $1 AND lite_topic = $2
-				ON CONFLICT DO NOTHING`, topic, lite, q.Ref); err != nil {
-				return fmt.Errorf("starting cursors of lite topic %s/%s: %w", topic, lite, err)
+		created, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			if isForeignKeyViolation(err) {
+				return fmt.Errorf("topic %s: %w", topic, ErrNotFound)
 			}
+			return fmt.Errorf("creating lite topics of %s: %w", topic, err)
+		}
+		if len(created) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO group_queues (group_name, queue_ref, cursor)
+				SELECT l.group_name, q.id, 0 FROM queues q
+				JOIN lite_subscriptions l ON l.topic = q.topic AND l.lite_topic = q.lite_topic
+				WHERE q.id = ANY($1) ON CONFLICT DO NOTHING`, created); err != nil {
+				return fmt.Errorf("starting cursors of new lite topics of %s: %w", topic, err)
+			}
+		}
+		rows, err = tx.Query(ctx, `SELECT id, topic, queue_id, lite_topic, min_offset, next_offset FROM queues
+			WHERE topic = $1 AND lite_topic = ANY($2) AND queue_id = 0`, topic, lites)
+		if err != nil {
+			return fmt.Errorf("reading lite topics of %s: %w", topic, err)
+		}
+		qs, err := pgx.CollectRows(rows, scanQueue)
+		if err != nil {
+			return fmt.Errorf("reading lite topics of %s: %w", topic, err)
+		}
+		for _, q := range qs {
+			out[q.LiteTopic] = q
 		}
 		return nil
 	})
-	return q, err
+	return out, err
 }
 
 // LiteSubscriptionChange adds and removes lite topics of a group's subscription to a LITE

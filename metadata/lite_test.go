@@ -31,14 +31,15 @@ func TestLiteTopicsExpire(t *testing.T) {
 	_, _, err = s.GroupCreate(ctx, metadata.Group{Name: "g", DeliveryOrder: metadata.OrderConcurrent, MaxDeliveryAttempts: 3, BackoffSeconds: []int{1}})
 	require.NoError(t, err)
 	require.NoError(t, s.LiteSubscriptionChange(ctx, "g", "ttl", []string{"old", "fresh"}, nil, true))
-	for _, l := range []string{"old", "fresh"} {
-		_, err := s.LiteQueueEnsure(ctx, "ttl", l)
-		require.NoError(t, err)
-	}
-	_, err = s.LiteQueueEnsure(ctx, "forever", "old")
+	first, err := s.LiteQueuesEnsure(ctx, "ttl", []string{"old", "fresh"})
 	require.NoError(t, err)
-	again, err := s.LiteQueueEnsure(ctx, "ttl", "old")
+	require.Len(t, first, 2)
+	_, err = s.LiteQueuesEnsure(ctx, "forever", []string{"old"})
 	require.NoError(t, err)
+	againAll, err := s.LiteQueuesEnsure(ctx, "ttl", []string{"old"})
+	require.NoError(t, err)
+	again := againAll["old"]
+	require.Equal(t, first["old"].Ref, again.Ref, "ensuring twice returns the same queue")
 	qs, err := s.GroupQueues(ctx, "g", "ttl")
 	require.NoError(t, err)
 	require.Len(t, qs, 2, "a lite topic created after the subscription gets the group's cursor")
@@ -63,7 +64,7 @@ func TestLiteTopicsExpire(t *testing.T) {
 	require.Equal(t, []string{"fresh"}, lites)
 
 	// A message to the expired lite topic creates it anew.
-	fresh, err := s.LiteQueueEnsure(ctx, "ttl", "old")
+	freshAll, err := s.LiteQueuesEnsure(ctx, "ttl", []string{"old"})
 	require.NoError(t, err)
-	require.NotEqual(t, again.Ref, fresh.Ref)
+	require.NotEqual(t, again.Ref, freshAll["old"].Ref)
 }
