@@ -28,5 +28,8 @@ for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$mport/minio/health/live" >
 pids+=($!)
 for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$fport/readyz" >/dev/null && break; sleep 0.2; done
 
+pgport="$(sed -n 4p "$work/floe/pg/postmaster.pid" 2>/dev/null || true)"
+extra=()
+if [ "$mode" = lite ] && [ -n "$pgport" ]; then extra=(--database-url "postgres://postgres@127.0.0.1:$pgport/floe?sslmode=disable"); fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); Postgres and MinIO on the same machine" >&2
-./bin/floe bench "$mode" --url "http://127.0.0.1:$fport" "$@"
+./bin/floe bench "$mode" --url "http://127.0.0.1:$fport" "${extra[@]}" "$@"

@@ -9,8 +9,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/floemq/floe/bench"
 	"github.com/floemq/floe/client"
@@ -22,9 +25,13 @@ Usage:
   floe bench produce [flags]   producers only
   floe bench consume [flags]   producers and consumers at once (receive + ack)
   floe bench delay [flags]     scheduled messages: how late they arrive after their time
+  floe bench lite [flags]      many lite topics: creation, then receive with many subscribed
 `
 
 func runBench(args []string, stdout, stderr io.Writer) error {
+	if len(args) >= 1 && args[0] == "lite" {
+		return runBenchLite(args[1:], stdout, stderr)
+	}
 	if len(args) >= 1 && args[0] == "delay" {
 		return runBenchDelay(args[1:], stdout, stderr)
 	}
@@ -106,4 +113,67 @@ func runBenchDelay(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, r.Markdown())
 	return nil
+}
+
+func runBenchLite(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("floe bench lite", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080", "Floe endpoint")
+	dbURL := fs.String("database-url", "", "Postgres to measure the size of afterwards (optional)")
+	var l bench.LiteConfig
+	fs.IntVar(&l.LiteTopics, "lite-topics", 1_000_000, "lite topics to create")
+	fs.IntVar(&l.MessagesEach, "messages-each", 10, "messages per lite topic")
+	fs.IntVar(&l.MessageSize, "message-size", 100, "message body bytes")
+	fs.IntVar(&l.Subscribed, "subscribed", 10_000, "lite topics the group subscribes to")
+	fs.IntVar(&l.Active, "active", 5, "subscribed lite topics that get traffic while receiving")
+	fs.DurationVar(&l.ReceiveFor, "receive-for", 30*time.Second, "how long to measure receiving")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, err := bench.RunLite(ctx, client.New(*url), l, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, r.Markdown())
+	if *dbURL != "" {
+		size, err := databaseSize(ctx, *dbURL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, size)
+	}
+	return nil
+}
+
+// databaseSize describes the size of the database and its largest tables.
+func databaseSize(ctx context.Context, url string) (string, error) {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return "", fmt.Errorf("connecting to measure size: %w", err)
+	}
+	defer conn.Close(ctx)
+	var b strings.Builder
+	var total string
+	if err := conn.QueryRow(ctx, `SELECT pg_size_pretty(pg_database_size(current_database()))`).Scan(&total); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&b, "Postgres database size: %s\n\n| table | rows (estimate) | size with indexes |\n|---|---|---|\n", total)
+	rows, err := conn.Query(ctx, `SELECT c.relname, c.reltuples::bigint, pg_size_pretty(pg_total_relation_size(c.oid))
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY pg_total_relation_size(c.oid) DESC LIMIT 6`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, size string
+		var n int64
+		if err := rows.Scan(&name, &n, &size); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s |\n", name, n, size)
+	}
+	return b.String(), rows.Err()
 }
