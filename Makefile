@@ -3,7 +3,7 @@
 GO ?= go
 BIN := bin/floe
 
-.PHONY: help build dev test test-short bench lint fuzz minio clean
+.PHONY: help build dev test test-short bench lint fuzz minio clean chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -31,6 +31,12 @@ lint: ## gofmt, go vet, staticcheck
 fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeChunk -fuzztime=30s ./segment/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeFooter -fuzztime=30s ./segment/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecords -fuzztime=30s ./segment/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeReceipt -fuzztime=30s ./reader/
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./trace/
+
+chaos: ## kill and pause every part under load, then check every ack (CHAOS_DURATION=5m CHAOS_SEEDS=1)
+	./scripts/chaos.sh
 
 minio: ## build the pinned MinIO server into the cache (tests do this themselves)
 	./scripts/minio.sh

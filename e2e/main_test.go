@@ -97,6 +97,8 @@ func (b backing) env(roles string) []string {
 		"FLOE_LINGER=20ms",
 		"FLOE_LOG_FORMAT=text",
 		"FLOE_LOG_LEVEL=warn",
+		// serve requires API keys by default; these tests exercise everything else.
+		"FLOE_REQUIRE_AUTH=false",
 	}
 }
 

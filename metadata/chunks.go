@@ -171,6 +171,9 @@ func (s *Store) SegmentCommit(ctx context.Context, p SegmentCommitParams) ([]int
 			return fmt.Errorf("inserting delayed and half messages of %s: %w", p.ObjectKey, err)
 		}
 		if len(refs) > 0 {
+			if err := markReady(ctx, tx, refs); err != nil {
+				return err
+			}
 			// One notification per commit wakes the receives waiting on these topics.
 			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelCommits, commitPayload(p.Topics)); err != nil {
 				return fmt.Errorf("notifying commit of %s: %w", p.ObjectKey, err)

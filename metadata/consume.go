@@ -36,7 +36,9 @@ func SetDone(b []byte, i int) { b[i/8] |= 1 << (i % 8) }
 // ConsumeQueue is one queue locked by a receive: where the group's cursor is, where the
 // queue ends, and the group's unfinished deliveries on it.
 type ConsumeQueue struct {
-	Ref        int64
+	Ref int64
+	// ReadySeq is the queue's ready_queues sequence when read (nil: no row).
+	ReadySeq   *int64
 	QueueID    int
 	LiteTopic  string
 	Cursor     int64
@@ -95,6 +97,12 @@ type DeliveryInsert struct {
 	VisibleAt   time.Time
 }
 
+// DrainedQueue is a queue a receive consumed to its end, with the sequence it saw.
+type DrainedQueue struct {
+	QueueRef int64
+	Seq      int64
+}
+
 // CursorMove advances a group's cursor on a queue.
 type CursorMove struct {
 	QueueRef int64
@@ -113,6 +121,9 @@ type DeadLetter struct {
 
 // ReceivePlan is what a receive decided; Store.Receive applies it in the same transaction.
 type ReceivePlan struct {
+	// Drained lists queues whose new messages the receive took to the end: their
+	// ready_queues rows go, unless a commit bumped the sequence meanwhile.
+	Drained     []DrainedQueue
 	Updates     []DeliveryUpdate
 	Inserts     []DeliveryInsert
 	Cursors     []CursorMove
@@ -156,8 +167,7 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 		batch.Queue(`SELECT now()`)
 		batch.Queue(`SELECT min(d.visible_at) FROM deliveries d JOIN queues q ON q.id = d.queue_ref
 			WHERE d.group_name = $1 AND q.topic = $2 AND d.visible_at > now()`, p.Group, p.Topic)
-		batch.Queue(`SELECT count(*) FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
-			WHERE gq.group_name = $1 AND q.topic = $2 AND gq.cursor < q.next_offset`, p.Group, p.Topic)
+		batch.Queue(`SELECT count(*) FROM ready_queues WHERE group_name = $1 AND topic = $2`, p.Group, p.Topic)
 		br := tx.SendBatch(ctx, batch)
 		if err := br.QueryRow().Scan(&st.Now); err != nil {
 			br.Close()
@@ -183,9 +193,17 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 		locked := []int64{}
 		lockedWithNew := 0
 		for len(locked) < p.MaxQueues {
-			rows, err := tx.Query(ctx, `SELECT gq.queue_ref, q.queue_id, q.lite_topic, gq.cursor, q.next_offset, q.min_offset
+			// Candidates: queues marked ready by commits, and queues with deliveries due
+			// again; both found by index, never by scanning every queue the group consumes.
+			rows, err := tx.Query(ctx, `SELECT gq.queue_ref, r.seq, q.queue_id, q.lite_topic, gq.cursor, q.next_offset, q.min_offset
 				FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
-				WHERE gq.group_name = $1 AND q.topic = $2 AND gq.queue_ref <> ALL($3)
+				LEFT JOIN ready_queues r ON r.group_name = gq.group_name AND r.queue_ref = gq.queue_ref
+				WHERE gq.group_name = $1 AND gq.queue_ref <> ALL($3)
+				  AND gq.queue_ref IN (
+				        SELECT r2.queue_ref FROM ready_queues r2 WHERE r2.group_name = $1 AND r2.topic = $2
+				        UNION
+				        SELECT d.queue_ref FROM deliveries d JOIN queues q2 ON q2.id = d.queue_ref
+				        WHERE d.group_name = $1 AND d.visible_at <= now() AND q2.topic = $2)
 				  AND (gq.cursor < q.next_offset OR EXISTS (SELECT 1 FROM deliveries d
 				        WHERE d.group_name = $1 AND d.queue_ref = gq.queue_ref AND d.visible_at <= now()))
 				ORDER BY random() LIMIT 1
@@ -195,7 +213,7 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 			}
 			qs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConsumeQueue, error) {
 				var q ConsumeQueue
-				err := r.Scan(&q.Ref, &q.QueueID, &q.LiteTopic, &q.Cursor, &q.NextOffset, &q.MinOffset)
+				err := r.Scan(&q.Ref, &q.ReadySeq, &q.QueueID, &q.LiteTopic, &q.Cursor, &q.NextOffset, &q.MinOffset)
 				return q, err
 			})
 			if err != nil {
@@ -273,6 +291,9 @@ func applyPlan(ctx context.Context, tx pgx.Tx, group string, plan ReceivePlan) (
 	for _, c := range plan.Cursors {
 		batch.Queue(`UPDATE group_queues SET cursor = $3 WHERE group_name = $1 AND queue_ref = $2`, group, c.QueueRef, c.Cursor)
 	}
+	for _, d := range plan.Drained {
+		batch.Queue(`DELETE FROM ready_queues WHERE group_name = $1 AND queue_ref = $2 AND seq = $3`, group, d.QueueRef, d.Seq)
+	}
 	br := tx.SendBatch(ctx, batch)
 	for range plan.Updates {
 		var id int64
@@ -295,6 +316,12 @@ func applyPlan(ctx context.Context, tx pgx.Tx, group string, plan ReceivePlan) (
 		if _, err := br.Exec(); err != nil {
 			br.Close()
 			return res, fmt.Errorf("moving cursor: %w", err)
+		}
+	}
+	for range plan.Drained {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return res, fmt.Errorf("clearing a drained queue: %w", err)
 		}
 	}
 	if err := br.Close(); err != nil {
@@ -333,6 +360,9 @@ func appendDeadLetters(ctx context.Context, tx pgx.Tx, group string, dls []DeadL
 	if err := tx.QueryRow(ctx, `UPDATE queues SET next_offset = next_offset + $2, last_write_at = now()
 		WHERE topic = $1 AND queue_id = 0 AND lite_topic = '' RETURNING id, next_offset - $2`, topic, len(dls)).Scan(&ref, &first); err != nil {
 		return fmt.Errorf("advancing %s: %w", topic, err)
+	}
+	if err := markReady(ctx, tx, []int64{ref}); err != nil {
+		return err
 	}
 	batch := &pgx.Batch{}
 	for i, dl := range dls {

@@ -93,11 +93,16 @@ func (s *Store) ChunkAtTime(ctx context.Context, queueRef int64, t time.Time) (C
 func (s *Store) ResetCursors(ctx context.Context, group string, moves []CursorMove) error {
 	return s.inTx(ctx, "reset_cursors", func(tx pgx.Tx) error {
 		batch := &pgx.Batch{}
+		refs := make([]int64, 0, len(moves))
 		for _, m := range moves {
 			batch.Queue(`UPDATE group_queues SET cursor = $3 WHERE group_name = $1 AND queue_ref = $2`, group, m.QueueRef, m.Cursor)
 			batch.Queue(`DELETE FROM deliveries WHERE group_name = $1 AND queue_ref = $2`, group, m.QueueRef)
+			refs = append(refs, m.QueueRef)
 		}
-		return tx.SendBatch(ctx, batch).Close()
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return err
+		}
+		return markReady(ctx, tx, refs)
 	})
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Notification channels.
@@ -68,4 +70,17 @@ func (s *Store) listenOnce(ctx context.Context, channels []string, fn func(chann
 		}
 		fn(n.Channel, n.Payload)
 	}
+}
+
+// markReady records, inside a transaction that appends to queues, that every group
+// consuming them may have new messages there (see the ready_queues table).
+func markReady(ctx context.Context, tx pgx.Tx, refs []int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO ready_queues (group_name, queue_ref, topic)
+		SELECT gq.group_name, gq.queue_ref, q.topic FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
+		WHERE gq.queue_ref = ANY($1)
+		ON CONFLICT (group_name, queue_ref) DO UPDATE SET seq = ready_queues.seq + 1`, refs)
+	if err != nil {
+		return fmt.Errorf("marking queues ready: %w", err)
+	}
+	return nil
 }

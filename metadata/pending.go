@@ -85,6 +85,9 @@ func appendRuns(ctx context.Context, tx pgx.Tx, runs []pendingRun) ([]string, er
 			return nil, fmt.Errorf("indexing: %w", err)
 		}
 	}
+	if err := markReady(ctx, tx, refs); err != nil {
+		return nil, err
+	}
 	topics := make([]string, 0, len(topicSet))
 	for t := range topicSet {
 		topics = append(topics, t)

@@ -3,14 +3,17 @@
 
 -- level counts how often a segment's bytes were rewritten: 0 for an ingest flush, 1 for a
 -- merge of level-0 rows, 2 for a merge of small level-1 rows (the last level: compaction
--- rewrites a byte at most twice). unreferenced_at starts a segment's grace period: set when
--- the compactor moves or drops index rows pointing at it, or first sees it unreferenced;
--- the object is deleted once no row of chunks, timers or transaction_chunks points at it and
--- the grace period after unreferenced_at has passed.
+-- rewrites a byte at most twice). mergeable is cleared once a segment can hold no more
+-- merge work (no small rows left, or too old to wait for more), so the compactor's search
+-- for work skips it. unreferenced_at starts a segment's grace period: set when the
+-- compactor moves or drops index rows pointing at it, or first sees it unreferenced; the
+-- object is deleted once no row of chunks, timers or transaction_chunks points at it and the
+-- grace period after unreferenced_at has passed.
 ALTER TABLE segments ADD COLUMN level smallint NOT NULL DEFAULT 0;
+ALTER TABLE segments ADD COLUMN mergeable boolean NOT NULL DEFAULT true;
 ALTER TABLE segments ADD COLUMN unreferenced_at timestamptz;
 CREATE INDEX segments_unreferenced_at ON segments (unreferenced_at) WHERE unreferenced_at IS NOT NULL;
-CREATE INDEX segments_mergeable ON segments (level, created_at) WHERE level < 2;
+CREATE INDEX segments_mergeable ON segments (created_at) WHERE mergeable;
 
 -- A lease gives one compactor a queue for a while (a merge or a retention pass); an expired
 -- lease may be taken by anyone. Correctness never rests on a lease (index swaps check the
@@ -46,4 +49,4 @@ CREATE TABLE compactor_totals (
     value           bigint NOT NULL DEFAULT 0,
     accounted_until timestamptz
 );
-INSERT INTO compactor_totals (name, accounted_until) VALUES ('ingested_bytes', '-infinity'), ('compacted_bytes', NULL);
+INSERT INTO compactor_totals (name, accounted_until) VALUES ('ingested_bytes', '1970-01-01 00:00:00+00'), ('compacted_bytes', NULL);

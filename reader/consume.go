@@ -563,6 +563,11 @@ func (p *planner) queue(ctx context.Context, q *metadata.ConsumeQueue, mq metada
 		} else if cursor != q.Cursor {
 			p.plan.Cursors = append(p.plan.Cursors, metadata.CursorMove{QueueRef: q.Ref, Cursor: cursor})
 		}
+		cursor += int64(scanned)
+	}
+	if cursor >= q.NextOffset && q.ReadySeq != nil {
+		// Nothing new left here: stop looking at this queue until a commit marks it again.
+		p.plan.Drained = append(p.plan.Drained, metadata.DrainedQueue{QueueRef: q.Ref, Seq: *q.ReadySeq})
 	}
 	return nil
 }

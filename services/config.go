@@ -38,6 +38,28 @@ type Config struct {
 	TransactionMaxChecks     int
 	TransactionPolicy        string
 
+	CompactorInterval           time.Duration
+	CompactorTargetChunkBytes   int64
+	CompactorMaxMergeBytes      int64
+	CompactorMergeAge           time.Duration
+	CompactorMaxSmallSegments   int
+	CompactorSettleAge          time.Duration
+	CompactorReadGrace          time.Duration
+	CompactorOrphanGrace        time.Duration
+	CompactorOrphanScanInterval time.Duration
+	CompactorRetentionInterval  time.Duration
+	CompactorLeaseTTL           time.Duration
+	CompactorSwapDelay          time.Duration
+
+	// Auth (see docs/security.md). The zero value is auth off; `floe serve` turns it on
+	// through the flag's default.
+	RequireAuth       bool
+	BootstrapAdminKey string
+	MetricsAuth       bool
+	QuotaProduceRate  float64
+	QuotaReceiveRate  float64
+	AuthCacheTTL      time.Duration
+
 	LogFormat string
 	LogLevel  string
 
@@ -73,8 +95,26 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TransactionCheckInterval, "transaction-check-interval", 30*time.Second, "wait between two checks of one transaction")
 	fs.IntVar(&c.TransactionMaxChecks, "transaction-max-checks", 15, "checks before the policy resolves a transaction")
 	fs.StringVar(&c.TransactionPolicy, "transaction-policy", "rollback", "what happens to a transaction after its last check: rollback or commit")
+	fs.BoolVar(&c.RequireAuth, "require-auth", true, "require an API key (Authorization: Bearer) on every /v1 route (floe dev: default false)")
+	fs.StringVar(&c.BootstrapAdminKey, "bootstrap-admin-key", "", "a secret accepted as admin on every resource, to create the first keys")
+	fs.BoolVar(&c.MetricsAuth, "metrics-auth", false, "require an API key (any) on /metrics too")
+	fs.Float64Var(&c.QuotaProduceRate, "quota-produce-rate", 0, "messages a second one API key may produce (0 = unlimited)")
+	fs.Float64Var(&c.QuotaReceiveRate, "quota-receive-rate", 0, "receive calls a second one API key may make (0 = unlimited)")
+	fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 2*time.Second, "how long a node remembers an API key lookup (at most 5s: a revoked key works that long)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.DurationVar(&c.CompactorInterval, "compactor-interval", 10*time.Second, "time between compactor runs (merge, retention, garbage collection)")
+	fs.Int64Var(&c.CompactorTargetChunkBytes, "compactor-target-chunk-bytes", 4<<20, "stored size a merged chunk aims at; larger rows are never rewritten")
+	fs.Int64Var(&c.CompactorMaxMergeBytes, "compactor-max-merge-bytes", 64<<20, "stored bytes one merge reads (bounds merged objects and compactor memory)")
+	fs.DurationVar(&c.CompactorMergeAge, "compactor-merge-age", 10*time.Minute, "small rows of flush segments older than this are merged even below the target size")
+	fs.IntVar(&c.CompactorMaxSmallSegments, "compactor-max-small-segments", 2000, "flush segments holding small rows past which the oldest are merged before the merge age")
+	fs.DurationVar(&c.CompactorSettleAge, "compactor-settle-age", 6*time.Hour, "small merged rows older than this are merged once more (the last rewrite)")
+	fs.DurationVar(&c.CompactorReadGrace, "compactor-read-grace", 10*time.Minute, "how long an object stays after the last index row pointing at it went")
+	fs.DurationVar(&c.CompactorOrphanGrace, "compactor-orphan-grace", time.Hour, "age past which an object no index row knows is deleted")
+	fs.DurationVar(&c.CompactorOrphanScanInterval, "compactor-orphan-scan-interval", time.Hour, "how often one compactor of the cluster lists the bucket for orphans")
+	fs.DurationVar(&c.CompactorRetentionInterval, "compactor-retention-interval", time.Minute, "how often data past retention is removed")
+	fs.DurationVar(&c.CompactorLeaseTTL, "compactor-lease-ttl", 5*time.Minute, "how long a compactor owns the queues it merges; a merge must finish within it")
+	fs.DurationVar(&c.CompactorSwapDelay, "compactor-swap-delay", 0, "testing only: pause between a merge's upload and its index swap")
 }
 
 // parseFlags parses args, then fills every flag not given from its FLOE_* variable.

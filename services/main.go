@@ -10,9 +10,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/floemq/floe/client"
+	"github.com/floemq/floe/compactor"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/pglocal"
 )
@@ -25,6 +28,8 @@ Usage:
   floe migrate  [flags]   apply database migrations and exit
   floe health   [--url U] exit 0 if the node at U answers /healthz (container health checks)
   floe bench    produce|consume [flags]   drive a running node and report throughput and cost
+  floe cost     [--url U,U2] [--window D]   object storage requests per GiB and the monthly S3 bill, from /metrics
+  floe keys     create|list|revoke|rotate [flags]   manage API keys through a node
   floe version
 
 Every flag is also a FLOE_* environment variable (--s3-bucket = FLOE_S3_BUCKET).
@@ -52,6 +57,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = runHealth(args[1:], stderr)
 	case "bench":
 		err = runBench(args[1:], stdout, stderr)
+	case "cost":
+		err = runCost(args[1:], stdout, stderr)
+	case "keys":
+		err = runKeys(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "floe", Version)
 	case "-h", "--help", "help":
@@ -113,6 +122,11 @@ func runDev(args []string, stderr io.Writer) error {
 	_ = fs.Set("listen", "127.0.0.1:8080")
 	_ = fs.Set("log-format", "text")
 	_ = fs.Set("object-store", "folder")
+	// Auth is off in dev unless asked for; Value.Set (not fs.Set) keeps FLOE_REQUIRE_AUTH working.
+	if f := fs.Lookup("require-auth"); f != nil {
+		_ = f.Value.Set("false")
+		f.DefValue = "false"
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -196,4 +210,53 @@ func runHealth(args []string, stderr io.Writer) error {
 		return fmt.Errorf("health check: %s answered %s", *url, resp.Status)
 	}
 	return nil
+}
+
+// runCost reads /metrics of every node twice, a window apart, and prints the object
+// storage bill that rate implies (see compactor.EstimateCost).
+func runCost(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("floe cost", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	urls := fs.String("url", "http://127.0.0.1:8080", "comma-separated URLs of the nodes to read (all of them: counters are per node)")
+	window := fs.Duration("window", 30*time.Second, "time between the two readings")
+	retention := fs.Duration("retention", 72*time.Hour, "retention the storage estimate assumes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	read := func() (compactor.CostSample, error) {
+		var total compactor.CostSample
+		for i, u := range strings.Split(*urls, ",") {
+			text, err := client.New(strings.TrimSpace(u)).Metrics(ctx)
+			if err != nil {
+				return total, err
+			}
+			s, err := compactor.ParseCostSample(text, time.Now())
+			if err != nil {
+				return total, fmt.Errorf("%s: %w", u, err)
+			}
+			if i == 0 {
+				total = s
+			} else {
+				total = total.Add(s)
+			}
+		}
+		return total, nil
+	}
+	before, err := read()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "reading again in %s...\n", *window)
+	select {
+	case <-time.After(*window):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	after, err := read()
+	if err != nil {
+		return err
+	}
+	return compactor.EstimateCost(before, after, *retention, compactor.S3StandardUSEast1).WriteText(stdout)
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -20,12 +21,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/floemq/floe/admin"
+	"github.com/floemq/floe/auth"
+	"github.com/floemq/floe/compactor"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/objstore"
 	"github.com/floemq/floe/reader"
 	"github.com/floemq/floe/scheduler"
+	"github.com/floemq/floe/trace"
 )
 
 // Node is one running floe process: its roles, its store and bucket, its HTTP server.
@@ -38,6 +42,10 @@ type Node struct {
 	ingest    *ingest.Service
 	reader    *reader.Service
 	scheduler *scheduler.Service
+	compactor *compactor.Service
+	consumer  *reader.Consumer
+	tracer    *trace.Recorder
+	traceSink *ingest.Service
 	echo      *echo.Echo
 	server    *http.Server
 	listener  net.Listener
@@ -89,6 +97,19 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", n.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry})))
+	e.GET("/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", httpapi.OpenAPI()) })
+	authSvc, err := auth.New(auth.Config{
+		Required: cfg.RequireAuth, BootstrapKey: cfg.BootstrapAdminKey, MetricsAuth: cfg.MetricsAuth,
+		CacheTTL: cfg.AuthCacheTTL, ProduceRate: cfg.QuotaProduceRate, ReceiveRate: cfg.QuotaReceiveRate,
+		Logger: logger.With("component", "auth"),
+	}, n.store, n.registry)
+	if err != nil {
+		return nil, err
+	}
+	authSvc.Register(e)
+	if !cfg.RequireAuth {
+		logger.Warn("auth is off: every API route is open, /v1/keys too (--require-auth turns it on)")
+	}
 	admin.New(n.store).Register(e)
 	n.echo = e
 
@@ -111,7 +132,6 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		}
 	}
 	if roles["compactor"] {
-		logger.Info("compactor role: nothing to compact yet (merge, retention and GC come with the compactor issue)")
 		n.scheduler, err = scheduler.New(scheduler.Config{
 			TransactionMaxChecks: cfg.TransactionMaxChecks,
 			TransactionTimeout:   cfg.TransactionFirstCheck + time.Duration(cfg.TransactionMaxChecks)*cfg.TransactionCheckInterval,
@@ -122,6 +142,23 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 			return nil, err
 		}
 		n.scheduler.Start()
+		n.compactor, err = compactor.New(compactor.Config{
+			Interval: cfg.CompactorInterval, TargetChunkBytes: cfg.CompactorTargetChunkBytes, MaxMergeBytes: cfg.CompactorMaxMergeBytes,
+			MergeAge: cfg.CompactorMergeAge, MaxSmallSegments: cfg.CompactorMaxSmallSegments, SettleAge: cfg.CompactorSettleAge,
+			ReadGrace: cfg.CompactorReadGrace, OrphanGrace: cfg.CompactorOrphanGrace, OrphanScanInterval: cfg.CompactorOrphanScanInterval,
+			RetentionInterval: cfg.CompactorRetentionInterval, LeaseTTL: cfg.CompactorLeaseTTL, SwapDelay: cfg.CompactorSwapDelay,
+			NodeID: cfg.NodeID,
+			Logger: logger.With("role", "compactor"),
+		}, n.store, n.bucket, n.registry)
+		if err != nil {
+			n.scheduler.Stop()
+			return nil, err
+		}
+		n.compactor.Start()
+	}
+
+	if err := n.startTracing(); err != nil {
+		return nil, err
 	}
 
 	n.listener, err = net.Listen("tcp", cfg.Listen)
@@ -165,6 +202,10 @@ func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
 		return err
 	}
 	consumer.Register(e)
+	n.consumer = consumer
+	if err := n.registry.Register(reader.NewLagCollector(reader.LagMetricsConfig{Logger: n.logger.With("role", "reader")}, n.store)); err != nil {
+		return fmt.Errorf("registering group lag metrics: %w", err)
+	}
 	lctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go n.store.Listen(lctx, []string{metadata.ChannelCommits, metadata.ChannelAcks}, func(channel, payload string) {
@@ -179,8 +220,50 @@ func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
 	return nil
 }
 
+// startTracing records message paths into the trace topic: through this node's ingest
+// path, or, on a node without the ingest role, through a private one that only writes
+// traces (about one segment a second while there is traffic).
+func (n *Node) startTracing() error {
+	if n.ingest == nil && n.consumer == nil {
+		return nil
+	}
+	node := n.cfg.NodeID
+	if node == "" {
+		node, _ = os.Hostname()
+	}
+	sink := n.ingest
+	if sink == nil {
+		var err error
+		n.traceSink, err = ingest.New(ingest.Config{Linger: time.Second, NodeID: node + "-trace", Logger: n.logger.With("role", "trace")},
+			n.store, n.bucket, nil)
+		if err != nil {
+			return err
+		}
+		n.traceSink.Start()
+		sink = n.traceSink
+	}
+	var err error
+	write := func(ctx context.Context, msgs []httpapi.Message) error {
+		return sink.ProduceInternal(ctx, trace.Topic, msgs)
+	}
+	n.tracer, err = trace.NewRecorder(node, write, n.logger.With("component", "trace"), n.registry)
+	if err != nil {
+		return err
+	}
+	if n.ingest != nil {
+		n.ingest.SetTracer(n.tracer)
+	}
+	if n.consumer != nil {
+		n.consumer.SetTracer(n.tracer)
+	}
+	return nil
+}
+
 // Addr is the address the HTTP server listens on.
 func (n *Node) Addr() string { return n.listener.Addr().String() }
+
+// Routes lists the HTTP routes the node serves.
+func (n *Node) Routes() []*echo.Route { return n.echo.Routes() }
 
 // Registry is the node's Prometheus registry.
 func (n *Node) Registry() *prometheus.Registry { return n.registry }
@@ -192,6 +275,13 @@ func (n *Node) Done() <-chan error { return n.serveErr }
 // store.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	// Traces first, while the write path still takes them.
+	n.tracer.Close()
+	if n.traceSink != nil {
+		if err := n.traceSink.Stop(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if n.ingest != nil {
 		// Flush first, while the server still answers the requests that wait on the flush.
 		if err := n.ingest.Stop(ctx); err != nil {
@@ -204,6 +294,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.cancel()
 	if n.scheduler != nil {
 		n.scheduler.Stop()
+	}
+	if n.compactor != nil {
+		n.compactor.Stop()
 	}
 	n.closeStorage()
 	return errors.Join(errs...)

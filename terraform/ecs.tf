@@ -63,6 +63,10 @@ locals {
       name      = "FLOE_RECEIPT_SECRET"
       valueFrom = aws_secretsmanager_secret.receipt.arn
     },
+    {
+      name      = "FLOE_BOOTSTRAP_ADMIN_KEY"
+      valueFrom = aws_secretsmanager_secret.bootstrap_admin_key.arn
+    },
   ]
 }
 

@@ -42,6 +42,7 @@ data "aws_iam_policy_document" "execution_secrets" {
     resources = [
       aws_secretsmanager_secret.database_url.arn,
       aws_secretsmanager_secret.receipt.arn,
+      aws_secretsmanager_secret.bootstrap_admin_key.arn,
     ]
   }
 }

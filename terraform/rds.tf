@@ -81,3 +81,21 @@ resource "aws_secretsmanager_secret_version" "receipt" {
   secret_id     = aws_secretsmanager_secret.receipt.id
   secret_string = random_password.receipt.result
 }
+
+# FLOE_BOOTSTRAP_ADMIN_KEY: the first admin API key, with which the operator creates scoped
+# keys (floe keys create); read it with `aws secretsmanager get-secret-value`.
+resource "random_password" "bootstrap_admin_key" {
+  length  = 48
+  special = false
+}
+
+resource "aws_secretsmanager_secret" "bootstrap_admin_key" {
+  name_prefix             = "${local.name}/bootstrap-admin-key-"
+  description             = "FLOE_BOOTSTRAP_ADMIN_KEY (first admin API key) of the ${local.name} Floe deployment"
+  recovery_window_in_days = 7
+}
+
+resource "aws_secretsmanager_secret_version" "bootstrap_admin_key" {
+  secret_id     = aws_secretsmanager_secret.bootstrap_admin_key.id
+  secret_string = random_password.bootstrap_admin_key.result
+}

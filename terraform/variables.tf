@@ -238,7 +238,7 @@ variable "extra_environment" {
 
   validation {
     condition = length(setintersection(keys(var.extra_environment), [
-      "FLOE_DATABASE_URL", "FLOE_RECEIPT_SECRET", "FLOE_S3_ACCESS_KEY_ID", "FLOE_S3_SECRET_ACCESS_KEY",
+      "FLOE_DATABASE_URL", "FLOE_RECEIPT_SECRET", "FLOE_BOOTSTRAP_ADMIN_KEY", "FLOE_S3_ACCESS_KEY_ID", "FLOE_S3_SECRET_ACCESS_KEY",
     ])) == 0
     error_message = "extra_environment must not carry credentials: FLOE_DATABASE_URL and FLOE_RECEIPT_SECRET come from Secrets Manager, S3 access from the task role."
   }
