@@ -37,6 +37,8 @@ type ProduceConfig struct {
 	Duration time.Duration
 	// Warmup is how long to produce before measuring; its numbers are discarded.
 	Warmup time.Duration
+	// NoTrace creates the topic with message tracing off.
+	NoTrace bool
 }
 
 // withDefaults returns cfg with zero fields set to their defaults.
@@ -177,6 +179,10 @@ func ensureTopic(ctx context.Context, c *client.Client, cfg ProduceConfig) ([]st
 		return nil, nil
 	case client.IsStatus(err, http.StatusNotFound):
 		spec := client.TopicSpec{Name: cfg.Topic, Type: client.TopicNormal, Queues: cfg.Queues}
+		if cfg.NoTrace {
+			off := false
+			spec.Trace = &off
+		}
 		if _, _, err := c.CreateTopic(ctx, spec); err != nil {
 			return nil, err
 		}

@@ -52,6 +52,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&p.Rate, "rate", 0, "target messages/s (0 = as fast as possible)")
 	fs.DurationVar(&p.Duration, "duration", 60*time.Second, "measured duration")
 	fs.DurationVar(&p.Warmup, "warmup", 5*time.Second, "unmeasured warm-up before it")
+	fs.BoolVar(&p.NoTrace, "no-trace", false, "create the topic with message tracing off")
 	var c bench.ConsumeConfig
 	fs.StringVar(&c.Group, "group", "floe-bench", "consumer group (consume mode)")
 	fs.IntVar(&c.Consumers, "consumers", 16, "concurrent consumers (consume mode)")
