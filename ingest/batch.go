@@ -168,7 +168,10 @@ func (s *Service) upload(b *batch) error {
 		}
 	}
 	b.size = int64(len(obj))
-	b.objectKey = fmt.Sprintf("%s%s/%s-%08d.seg", s.cfg.KeyPrefix, storeTime.UTC().Format("2006/01/02/15"), s.cfg.NodeID, b.seq)
+	// The process's random incarnation makes keys unique even when a restarted node keeps
+	// its NodeID and starts counting flushes from 1 again: a reused key would overwrite an
+	// acknowledged segment (and a retried commit would match the old one).
+	b.objectKey = fmt.Sprintf("%s%s/%s-%s-%08d.seg", s.cfg.KeyPrefix, storeTime.UTC().Format("2006/01/02/15"), s.cfg.NodeID, s.incarnation, b.seq)
 	s.metrics.flushBytes.Observe(float64(len(obj)))
 	s.metrics.flushMessages.Observe(float64(b.messages))
 

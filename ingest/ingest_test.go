@@ -351,3 +351,27 @@ func TestStopFlushesBufferedMessages(t *testing.T) {
 	_, err := e.svc.Produce(ctx, "normal", []httpapi.Message{msg("too late")})
 	require.Error(t, err)
 }
+
+// A node restarted with the same NodeID counts flushes from 1 again: its segments must not
+// overwrite the acknowledged ones of its previous life.
+func TestRestartWithTheSameNodeIDKeepsEarlierSegments(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, ingest.Config{Linger: 5 * time.Millisecond, NodeID: "ingest-1"}, nil)
+	ctx := context.Background()
+	first, err := e.svc.Produce(ctx, "normal", []httpapi.Message{{Body: []byte("before"), Keys: []string{"k"}}})
+	require.NoError(t, err)
+	require.NoError(t, e.svc.Stop(ctx))
+
+	again, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond, NodeID: "ingest-1"}, e.store, e.bucket, nil)
+	require.NoError(t, err)
+	again.Start()
+	t.Cleanup(func() { _ = again.Stop(context.Background()) })
+	second, err := again.Produce(ctx, "normal", []httpapi.Message{{Body: []byte("after"), Keys: []string{"k"}}})
+	require.NoError(t, err)
+	require.NotEqual(t, first[0].MessageID, second[0].MessageID)
+
+	recs := e.readAll(t, "normal", *first[0].QueueID)
+	require.Equal(t, "before", string(recs[*first[0].Offset].Body), "the first life's message was overwritten")
+	require.Equal(t, "after", string(recs[*second[0].Offset].Body))
+	require.Equal(t, *first[0].Offset+1, *second[0].Offset)
+}

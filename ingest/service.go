@@ -41,8 +41,9 @@ type Service struct {
 	metrics *metrics
 	buffer  *byteSemaphore
 
-	idPrefix string
-	idSeq    atomic.Uint64
+	idPrefix    string
+	idSeq       atomic.Uint64
+	incarnation string
 
 	tracer *trace.Recorder
 
@@ -64,18 +65,19 @@ func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg promethe
 		return nil, fmt.Errorf("registering ingest metrics: %w", err)
 	}
 	s := &Service{
-		cfg:      cfg,
-		store:    store,
-		bucket:   bucket,
-		topics:   &topicCache{store: store, ttl: cfg.TopicCacheTTL, now: cfg.Now, topics: map[string]*topicInfo{}},
-		metrics:  m,
-		buffer:   newByteSemaphore(cfg.MaxBufferedBytes),
-		idPrefix: fmt.Sprintf("%08X", fnvHash(cfg.NodeID)),
-		flushQ:   make(chan *batch, 4096),
-		commitQ:  make(chan *batch, 4096),
-		uploads:  make(chan struct{}, cfg.MaxUploads),
-		done:     make(chan struct{}),
+		cfg:         cfg,
+		store:       store,
+		bucket:      bucket,
+		topics:      &topicCache{store: store, ttl: cfg.TopicCacheTTL, now: cfg.Now, topics: map[string]*topicInfo{}},
+		metrics:     m,
+		buffer:      newByteSemaphore(cfg.MaxBufferedBytes),
+		incarnation: randomHex(6),
+		flushQ:      make(chan *batch, 4096),
+		commitQ:     make(chan *batch, 4096),
+		uploads:     make(chan struct{}, cfg.MaxUploads),
+		done:        make(chan struct{}),
 	}
+	s.idPrefix = fmt.Sprintf("%08X", fnvHash(cfg.NodeID+"/"+s.incarnation))
 	s.cur = s.newBatch()
 	return s, nil
 }
@@ -417,6 +419,12 @@ func fnvHash(s string) uint32 {
 // 8 of the node and 12 of a per-process counter.
 func (s *Service) newMessageID(now time.Time) string {
 	return fmt.Sprintf("%012X%s%012X", now.UnixMilli()&0xffffffffffff, s.idPrefix, s.idSeq.Add(1)&0xffffffffffff)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x", b)
 }
 
 // newTransactionID returns a unique transaction id.

@@ -344,7 +344,9 @@ func (c *Consumer) scan(ctx context.Context, st *metadata.ReceiveState, queueRef
 				return nil
 			}
 			if ch.FirstOffset > off {
-				return fmt.Errorf("queue %d: offsets %d..%d missing from the index", queueRef, off, ch.FirstOffset)
+				// Removed by retention meanwhile: nothing to deliver there.
+				c.cfg.Logger.Warn("offsets missing from the index, skipped", "queue", queueRef, "from", off, "to", ch.FirstOffset)
+				off = ch.FirstOffset
 			}
 			recs, err := c.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
 			if err != nil {

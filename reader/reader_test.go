@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
@@ -159,4 +160,44 @@ func TestReadErrors(t *testing.T) {
 		require.Equal(t, tc.status, apiErr.Status, "%+v", tc)
 		require.Equal(t, tc.code, apiErr.Code, "%+v", tc)
 	}
+}
+
+// A gap in a queue's index (offsets removed meanwhile) is skipped, not a failure.
+func TestReadQueueSkipsAGapInTheIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := testenv.Database(t)
+	store, err := metadata.Open(ctx, metadata.Config{URL: url}, nil)
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	require.NoError(t, store.Migrate(ctx))
+	folder, err := objstore.NewFolder(t.TempDir())
+	require.NoError(t, err)
+	in, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond}, store, folder, nil)
+	require.NoError(t, err)
+	in.Start()
+	t.Cleanup(func() { _ = in.Stop(ctx) })
+	rd, err := reader.New(reader.Config{}, store, folder, nil)
+	require.NoError(t, err)
+	_, _, err = store.TopicCreate(ctx, metadata.Topic{Name: "t", Type: metadata.TopicNormal, Queues: 1, RetentionHours: 1})
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		_, err := in.Produce(ctx, "t", []httpapi.Message{{Body: []byte(fmt.Sprint(i))}, {Body: []byte(fmt.Sprint(i))}})
+		require.NoError(t, err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `DELETE FROM chunks WHERE first_offset = 2`)
+	require.NoError(t, err)
+	views, err := rd.ReadQueue(ctx, "t", 0, "", 0, 100)
+	require.NoError(t, err)
+	var offs []int64
+	for _, v := range views {
+		offs = append(offs, v.Offset)
+	}
+	require.Equal(t, []int64{0, 1, 4, 5}, offs)
+	mid, err := rd.ReadQueue(ctx, "t", 0, "", 3, 100)
+	require.NoError(t, err)
+	require.Equal(t, int64(4), mid[0].Offset)
 }

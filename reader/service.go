@@ -106,7 +106,8 @@ func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite
 			if err != nil {
 				return nil, err
 			}
-			for i := int(offset - ch.FirstOffset); i < len(recs) && len(out) < limit; i++ {
+			// Offsets missing from the index (removed by retention meanwhile) are skipped.
+			for i := max(int(offset-ch.FirstOffset), 0); i < len(recs) && len(out) < limit; i++ {
 				out = append(out, View(topic, q.QueueID, ch.FirstOffset+int64(i), &recs[i]))
 			}
 			offset = ch.FirstOffset + int64(ch.Count)
