@@ -18,29 +18,12 @@ import (
 	"time"
 
 	"github.com/floemq/floe/client"
+	"github.com/floemq/floe/internal/miniobin"
 	"github.com/floemq/floe/pglocal"
 )
 
-// minioVersion must match internal/testenv/minio.go: the binary is the one the tests and
-// scripts/minio.sh build into the cache.
-const minioVersion = "v0.0.0-20260212201848-7aac2a2c5b7c"
-
-// MinIOBinary returns the MinIO server binary a cluster runs: FLOE_MINIO_BIN if set, else
-// the one scripts/minio.sh builds into ${FLOE_CACHE_DIR:-$HOME/.cache/floe}.
-func MinIOBinary() string {
-	if bin := os.Getenv("FLOE_MINIO_BIN"); bin != "" {
-		return bin
-	}
-	cache := os.Getenv("FLOE_CACHE_DIR")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			home = os.TempDir()
-		}
-		cache = filepath.Join(home, ".cache", "floe")
-	}
-	return filepath.Join(cache, "minio-"+minioVersion, "minio")
-}
+// MinIOBinary returns the MinIO server binary a cluster runs (see package miniobin).
+func MinIOBinary() string { return miniobin.Path() }
 
 // ClusterConfig says where a cluster runs and how its floe processes are set up.
 type ClusterConfig struct {

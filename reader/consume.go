@@ -411,7 +411,7 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOpti
 		}
 		r.QueueRef, r.Offset, r.MessageID = h.queue.Ref, h.offset, h.loc.rec.MessageID
 		msgs = append(msgs, httpapi.ReceivedMessage{
-			MessageView:     View(tg.topic.Name, h.queue.QueueID, h.offset, h.loc.rec),
+			MessageView:     httpapi.ViewOf(tg.topic.Name, h.queue.QueueID, h.offset, h.loc.rec),
 			DeliveryAttempt: h.attempt,
 			ReceiptHandle:   c.signer.Encode(tg.group.Name, tg.topic.Name, r),
 		})

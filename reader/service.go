@@ -108,7 +108,7 @@ func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite
 			}
 			// Offsets missing from the index (removed by retention meanwhile) are skipped.
 			for i := max(int(offset-ch.FirstOffset), 0); i < len(recs) && len(out) < limit; i++ {
-				out = append(out, View(topic, q.QueueID, ch.FirstOffset+int64(i), &recs[i]))
+				out = append(out, httpapi.ViewOf(topic, q.QueueID, ch.FirstOffset+int64(i), &recs[i]))
 			}
 			offset = ch.FirstOffset + int64(ch.Count)
 		}
@@ -171,7 +171,7 @@ func (s *Service) lookup(ctx context.Context, topic, item string, match func(*se
 			if off < q.MinOffset || !match(&recs[i]) {
 				continue
 			}
-			out = append(out, View(topic, q.QueueID, off, &recs[i]))
+			out = append(out, httpapi.ViewOf(topic, q.QueueID, off, &recs[i]))
 		}
 		if len(out) >= limit {
 			break
@@ -222,11 +222,6 @@ func indexed(ch metadata.Chunk, recs []segment.Record) ([]segment.Record, error)
 		return nil, fmt.Errorf("chunk %s@%d holds %d records, index row wants %d from %d", ch.ObjectKey, ch.ByteOffset, len(recs), ch.Count, ch.Skip)
 	}
 	return recs[ch.Skip : ch.Skip+ch.Count], nil
-}
-
-// View turns a stored record into the API's message view.
-func View(topic string, queueID int, offset int64, r *segment.Record) httpapi.MessageView {
-	return httpapi.ViewOf(topic, queueID, offset, r)
 }
 
 func unavailable(err error) error {

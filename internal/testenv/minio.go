@@ -22,11 +22,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-)
 
-// minioVersion is the version of github.com/minio/minio the tests run
-// against. The Makefile builds it into minioBinary's directory.
-const minioVersion = "v0.0.0-20260212201848-7aac2a2c5b7c"
+	"github.com/floemq/floe/internal/miniobin"
+)
 
 // minioStartTimeout bounds how long MinIO may take to become live.
 const minioStartTimeout = 30 * time.Second
@@ -90,7 +88,7 @@ func MinIO(t testing.TB) S3Endpoint {
 		if _, err := os.Stat(bin); err != nil {
 			minioSkip = fmt.Sprintf("no MinIO server for tests: %v; build it with `GOBIN=%s go install github.com/minio/minio@%s`, "+
 				"or set FLOE_MINIO_BIN to a minio binary, or FLOE_TEST_S3_ENDPOINT to a running server",
-				err, filepath.Dir(bin), minioVersion)
+				err, filepath.Dir(bin), miniobin.Version)
 		} else {
 			minioRunning, minioErr = minioStart(bin)
 			if minioErr == nil {
@@ -110,23 +108,8 @@ func MinIO(t testing.TB) S3Endpoint {
 	return minioRunning.endpoint
 }
 
-// minioBinary returns the path of the MinIO binary MinIO starts:
-// FLOE_MINIO_BIN if set, else
-// ${FLOE_CACHE_DIR:-$HOME/.cache/floe}/minio-VERSION/minio.
-func minioBinary() string {
-	if bin := os.Getenv("FLOE_MINIO_BIN"); bin != "" {
-		return bin
-	}
-	cache := os.Getenv("FLOE_CACHE_DIR")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			home = os.TempDir()
-		}
-		cache = filepath.Join(home, ".cache", "floe")
-	}
-	return filepath.Join(cache, "minio-"+minioVersion, "minio")
-}
+// minioBinary returns the path of the MinIO binary MinIO starts (see package miniobin).
+func minioBinary() string { return miniobin.Path() }
 
 // MinIOCleanup stops the MinIO server that MinIO started, if any, and
 // removes its data. Packages whose tests call MinIO must call it from
