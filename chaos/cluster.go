@@ -361,7 +361,7 @@ func (c *Cluster) newProc(name, roles string) (*floeProc, error) {
 	}
 	env := []string{
 		"FLOE_ROLES=" + roles,
-		fmt.Sprintf("FLOE_LISTEN=127.0.0.1:%d", port),
+		fmt.Sprintf("FLOE_LISTEN=127.0.0.1:%d", port), "FLOE_GRPC_LISTEN=127.0.0.1:0",
 		"FLOE_DATABASE_URL=postgres://postgres@" + pgProxy.addr() + "/floe?sslmode=disable",
 		"FLOE_MIGRATE=true",
 		"FLOE_OBJECT_STORE=s3",

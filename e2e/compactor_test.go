@@ -443,7 +443,7 @@ func startCompactorProc(t *testing.T, b backing, extra ...string) *proc {
 	require.NoError(t, err)
 	cmd := exec.Command(floeBin, "serve")
 	cmd.Env = append(append(os.Environ(), b.env("compactor")...), extra...)
-	cmd.Env = append(cmd.Env, fmt.Sprintf("FLOE_LISTEN=127.0.0.1:%d", port))
+	cmd.Env = append(cmd.Env, fmt.Sprintf("FLOE_LISTEN=127.0.0.1:%d", port), "FLOE_GRPC_LISTEN=127.0.0.1:0")
 	logf, err := os.Create(filepath.Join(t.TempDir(), "floe.log"))
 	require.NoError(t, err)
 	cmd.Stdout, cmd.Stderr = logf, logf

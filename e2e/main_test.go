@@ -133,7 +133,7 @@ func startProc(t *testing.T, b backing, roles string) *proc {
 	require.NoError(t, err)
 	cmd := exec.Command(floeBin, "serve")
 	cmd.Env = append(os.Environ(), b.env(roles)...)
-	cmd.Env = append(cmd.Env, fmt.Sprintf("FLOE_LISTEN=127.0.0.1:%d", port))
+	cmd.Env = append(cmd.Env, fmt.Sprintf("FLOE_LISTEN=127.0.0.1:%d", port), "FLOE_GRPC_LISTEN=127.0.0.1:0")
 	logf, err := os.Create(filepath.Join(t.TempDir(), "floe.log"))
 	require.NoError(t, err)
 	cmd.Stdout, cmd.Stderr = logf, logf

@@ -11,6 +11,9 @@ type Message struct {
 	MessageGroup string            `json:"messageGroup,omitempty"`
 	DeliveryTime *time.Time        `json:"deliveryTime,omitempty"`
 	LiteTopic    string            `json:"liteTopic,omitempty"`
+	// ID is a message id chosen by the producer (the RocketMQ clients choose their own);
+	// empty, the ingest node assigns one. Not settable over HTTP.
+	ID string `json:"-"`
 }
 
 // SendRequest is the body of POST /v1/topics/{topic}/messages.

@@ -130,6 +130,12 @@ func (s *Service) ProduceTransaction(ctx context.Context, topic, producerGroup s
 	if err := httpapi.CheckName("producerGroup", producerGroup); err != nil {
 		return "", nil, err
 	}
+	return s.ProduceTransactionChecked(ctx, topic, producerGroup, msgs)
+}
+
+// ProduceTransactionChecked is ProduceTransaction for a checker name the caller has
+// validated, such as the system names the gRPC front end gives its producers' topics.
+func (s *Service) ProduceTransactionChecked(ctx context.Context, topic, producerGroup string, msgs []httpapi.Message) (string, []httpapi.SendResult, error) {
 	txID := s.newTransactionID()
 	res, err := s.observe(func() ([]httpapi.SendResult, error) { return s.produce(ctx, topic, msgs, txID, producerGroup, false) })
 	if err != nil {
@@ -232,7 +238,10 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 		} else {
 			q = s.route(ti, m)
 		}
-		id := s.newMessageID(now)
+		id := m.ID
+		if id == "" {
+			id = s.newMessageID(now)
+		}
 		results[i].MessageID = id
 		rec := segment.Record{
 			MessageID:    id,
@@ -323,6 +332,9 @@ func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message, half boo
 	mismatch := func(format string, args ...any) error {
 		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "message %d: %s", i, fmt.Sprintf(format, args...))
 	}
+	if m.ID != "" && !validMessageID(m.ID) {
+		return bad("message id must be 1-%d characters of [A-Za-z0-9_-]", maxMessageIDLen)
+	}
 	if len(m.Body) == 0 {
 		return httpapi.Errorf(http.StatusBadRequest, "MESSAGE_BODY_EMPTY", "message %d: body must not be empty", i)
 	}
@@ -407,6 +419,23 @@ func (s *Service) route(ti *topicInfo, m *httpapi.Message) metadata.Queue {
 	default:
 		return ti.queues[ti.rr.Add(1)%n]
 	}
+}
+
+// maxMessageIDLen bounds a producer-chosen message id.
+const maxMessageIDLen = 64
+
+// validMessageID reports whether a producer-chosen id is short and plain: the RocketMQ
+// clients' ids are 34 hex digits.
+func validMessageID(id string) bool {
+	if len(id) == 0 || len(id) > maxMessageIDLen {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func fnvHash(s string) uint32 {

@@ -461,6 +461,23 @@ func (s *Store) Ack(ctx context.Context, group string, items []AckItem, notify b
 // new row keeps the message's attempt. It returns the new row's id and version, or
 // ok = false when the receipt is stale.
 func (s *Store) Requeue(ctx context.Context, group string, it AckItem, hideFor func(attempt int) time.Duration) (id int64, version int, ok bool, err error) {
+	return s.requeue(ctx, group, it, hideFor, 0)
+}
+
+// deadLetterAttempt is an attempt number past any group's maxDeliveryAttempts.
+const deadLetterAttempt = 1 << 20
+
+// RequeueDeadLetter makes one delivered message due at once with an attempt past the
+// group's last, so the group's next receive moves it to the dead-letter topic (by
+// reference, like every dead letter) instead of delivering it: the RocketMQ clients'
+// ForwardMessageToDeadLetterQueue. ok is false when the receipt is stale.
+func (s *Store) RequeueDeadLetter(ctx context.Context, group string, it AckItem) (ok bool, err error) {
+	_, _, ok, err = s.requeue(ctx, group, it, func(int) time.Duration { return 0 }, deadLetterAttempt)
+	return ok, err
+}
+
+// requeue is Requeue; a non-zero attempt replaces the message's attempt number.
+func (s *Store) requeue(ctx context.Context, group string, it AckItem, hideFor func(attempt int) time.Duration, attempt int) (id int64, version int, ok bool, err error) {
 	err = s.inTx(ctx, "requeue", func(tx pgx.Tx) error {
 		var d Delivery
 		rows, err := tx.Query(ctx, `SELECT id, queue_ref, first_offset, record_count, done, attempt, version, visible_at
@@ -480,10 +497,13 @@ func (s *Store) Requeue(ctx context.Context, group string, it AckItem, hideFor f
 			return nil
 		}
 		secs := hideFor(d.Attempt).Seconds()
+		if attempt != 0 {
+			d.Attempt = attempt
+		}
 		if d.Count-doneCount(&d) == 1 {
 			// The message is the row's last: move the row itself.
-			err := tx.QueryRow(ctx, `UPDATE deliveries SET visible_at = now() + make_interval(secs => $2), version = version + 1
-				WHERE id = $1 RETURNING id, version`, d.ID, secs).Scan(&id, &version)
+			err := tx.QueryRow(ctx, `UPDATE deliveries SET visible_at = now() + make_interval(secs => $2), version = version + 1,
+				attempt = $3 WHERE id = $1 RETURNING id, version`, d.ID, secs, d.Attempt).Scan(&id, &version)
 			ok = err == nil
 			return err
 		}

@@ -16,6 +16,11 @@ import (
 type Config struct {
 	Roles       string
 	Listen      string
+	// gRPC front end of the RocketMQ 5 clients (ingest and reader roles).
+	GRPCListen    string
+	GRPCCert      string
+	GRPCKey       string
+	GRPCAdvertise string
 	DatabaseURL string
 	Migrate     bool
 
@@ -71,6 +76,10 @@ type Config struct {
 func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Roles, "roles", "ingest,reader,compactor", "roles to run: any of ingest,reader,compactor, or all")
 	fs.StringVar(&c.Listen, "listen", ":8080", "HTTP listen address (API, /healthz, /readyz, /metrics)")
+	fs.StringVar(&c.GRPCListen, "grpc-listen", ":8081", "gRPC listen address of the RocketMQ 5 client protocol, TLS and plaintext on one port (empty: off)")
+	fs.StringVar(&c.GRPCCert, "grpc-tls-cert", "", "PEM certificate of the gRPC listener (default: self-signed at start)")
+	fs.StringVar(&c.GRPCKey, "grpc-tls-key", "", "PEM private key of the gRPC listener")
+	fs.StringVar(&c.GRPCAdvertise, "grpc-advertise", "", "host:port the gRPC routes tell clients to dial (default: the address the client dialed)")
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "Postgres connection string")
 	fs.BoolVar(&c.Migrate, "migrate", true, "apply database migrations at start")
 	fs.StringVar(&c.ObjectStore, "object-store", "s3", "object store: s3 or folder")

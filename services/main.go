@@ -120,6 +120,7 @@ func runDev(args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.DataDir, "data", "./.floe", "data folder: private Postgres in <data>/pg, objects in <data>/objects")
 	// Dev defaults differ from serve's.
 	_ = fs.Set("listen", "127.0.0.1:8080")
+	_ = fs.Set("grpc-listen", "127.0.0.1:8081")
 	_ = fs.Set("log-format", "text")
 	_ = fs.Set("object-store", "folder")
 	// Auth is off in dev unless asked for; Value.Set (not fs.Set) keeps FLOE_REQUIRE_AUTH working.

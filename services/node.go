@@ -23,6 +23,7 @@ import (
 	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/auth"
 	"github.com/floemq/floe/compactor"
+	"github.com/floemq/floe/grpcapi"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/metadata"
@@ -47,6 +48,8 @@ type Node struct {
 	tracer    *trace.Recorder
 	traceSink *ingest.Service
 	echo      *echo.Echo
+	grpc      *grpcapi.Server
+	grpcAddr  net.Addr
 	server    *http.Server
 	listener  net.Listener
 	serveErr  chan error
@@ -168,6 +171,13 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		}
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
+	if err := n.startGRPC(); err != nil {
+		if n.ingest != nil {
+			_ = n.ingest.Stop(ctx)
+		}
+		_ = n.listener.Close()
+		return nil, err
+	}
 	n.server = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() { n.serveErr <- n.server.Serve(n.listener) }()
 	logger.Info("floe serving", "addr", n.listener.Addr().String(), "roles", cfg.Roles)
@@ -259,6 +269,30 @@ func (n *Node) startTracing() error {
 	return nil
 }
 
+// startGRPC serves the RocketMQ 5 gRPC protocol on a node with the ingest or reader role.
+func (n *Node) startGRPC() error {
+	if n.cfg.GRPCListen == "" || (n.ingest == nil && n.consumer == nil) {
+		return nil
+	}
+	var err error
+	n.grpc, err = grpcapi.New(grpcapi.Config{
+		CertFile: n.cfg.GRPCCert, KeyFile: n.cfg.GRPCKey, Advertise: n.cfg.GRPCAdvertise,
+		Logger: n.logger.With("component", "grpc"),
+	}, n.store, n.ingest, n.consumer, n.registry)
+	if err != nil {
+		return err
+	}
+	n.grpcAddr, err = n.grpc.Listen(n.cfg.GRPCListen)
+	if err != nil {
+		return err
+	}
+	n.logger.Info("floe serving gRPC (RocketMQ 5 clients)", "addr", n.grpcAddr.String())
+	return nil
+}
+
+// GRPCAddr returns the gRPC listener's address, or nil when it is off.
+func (n *Node) GRPCAddr() net.Addr { return n.grpcAddr }
+
 // Addr is the address the HTTP server listens on.
 func (n *Node) Addr() string { return n.listener.Addr().String() }
 
@@ -287,6 +321,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		if err := n.ingest.Stop(ctx); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if n.grpc != nil {
+		n.grpc.Stop()
 	}
 	if err := n.server.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stopping HTTP server: %w", err))

@@ -1,0 +1,384 @@
+package e2e_test
+
+// Acceptance tests of the gRPC front end with the official Apache RocketMQ 5 Go client,
+// unchanged, against a node on a real Postgres and MinIO.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	rmq "github.com/apache/rocketmq-clients/golang/v5"
+	"github.com/apache/rocketmq-clients/golang/v5/credentials"
+	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/floemq/floe/client"
+	"github.com/floemq/floe/services"
+)
+
+var sdkLogOnce sync.Once
+
+// sdkNode starts a node with every role and its gRPC listener, and points the SDK's log
+// files into a temp folder (it writes to ~/logs by default).
+func sdkNode(t *testing.T) (*services.Node, *client.Client, string) {
+	t.Helper()
+	sdkLogOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "floe-rmq-logs-")
+		require.NoError(t, err)
+		os.Setenv("rocketmq.client.logRoot", dir)
+		if testing.Verbose() {
+			os.Setenv("mq.consoleAppender.enabled", "true")
+			os.Setenv("rocketmq.client.logLevel", "warn")
+		} else {
+			os.Setenv("rocketmq.client.logLevel", "error")
+		}
+		rmq.ResetLogger()
+	})
+	b := newBacking(t)
+	cfg := b.config("ingest,reader,compactor")
+	cfg.GRPCListen = "127.0.0.1:0"
+	cfg.MinInvisible = time.Second
+	cfg.TransactionFirstCheck = time.Second
+	cfg.TransactionCheckInterval = time.Second
+	cfg.TransactionMaxChecks = 10
+	cfg.TransactionPolicy = "rollback"
+	n, c := startNode(t, cfg)
+	require.NotNil(t, n.GRPCAddr())
+	return n, c, n.GRPCAddr().String()
+}
+
+func sdkConfig(endpoint, group string) *rmq.Config {
+	return &rmq.Config{Endpoint: endpoint, ConsumerGroup: group, Credentials: &credentials.SessionCredentials{}}
+}
+
+func startProducer(t *testing.T, endpoint string, opts ...rmq.ProducerOption) rmq.Producer {
+	t.Helper()
+	p, err := rmq.NewProducer(sdkConfig(endpoint, ""), opts...)
+	require.NoError(t, err)
+	require.NoError(t, p.Start())
+	t.Cleanup(func() { _ = p.GracefulStop() })
+	return p
+}
+
+func startSimpleConsumer(t *testing.T, endpoint, group, topic, filter string) rmq.SimpleConsumer {
+	t.Helper()
+	sc, err := rmq.NewSimpleConsumer(sdkConfig(endpoint, group), rmq.WithSimpleAwaitDuration(2*time.Second),
+		rmq.WithSimpleSubscriptionExpressions(map[string]*rmq.FilterExpression{topic: rmq.NewFilterExpression(filter)}))
+	require.NoError(t, err)
+	require.NoError(t, sc.Start())
+	t.Cleanup(func() { _ = sc.GracefulStop() })
+	return sc
+}
+
+// receiveAll receives until want messages came or the deadline passed, acking each unless
+// ack is false.
+func receiveAll(t *testing.T, sc rmq.SimpleConsumer, want int, invisible time.Duration, ack bool) []*rmq.MessageView {
+	t.Helper()
+	var out []*rmq.MessageView
+	deadline := time.Now().Add(30 * time.Second)
+	for len(out) < want && time.Now().Before(deadline) {
+		mvs, err := sc.Receive(context.Background(), 16, invisible)
+		if err != nil {
+			var rpc *rmq.ErrRpcStatus
+			require.True(t, errors.As(err, &rpc) && rpc.GetCode() == int32(v2.Code_MESSAGE_NOT_FOUND), "receive: %v", err)
+			continue
+		}
+		for _, mv := range mvs {
+			out = append(out, mv)
+			if ack {
+				require.NoError(t, sc.Ack(context.Background(), mv))
+			}
+		}
+	}
+	return out
+}
+
+func TestRocketMQSDKNormalMessagesBothWays(t *testing.T) {
+	_, hc, ep := sdkNode(t)
+	ctx := context.Background()
+	_, _, err := hc.CreateTopic(ctx, client.TopicSpec{Name: "orders", Type: client.TopicNormal, Queues: 4})
+	require.NoError(t, err)
+
+	// The group does not exist: the consumer's settings create it and its subscription.
+	sc := startSimpleConsumer(t, ep, "billing", "orders", "*")
+	g, err := hc.GetGroup(ctx, "billing")
+	require.NoError(t, err)
+	require.Len(t, g.Subscriptions, 1)
+
+	p := startProducer(t, ep, rmq.WithTopics("orders"))
+	sent := map[string]string{}
+	for i := 0; i < 20; i++ {
+		m := &rmq.Message{Topic: "orders", Body: []byte(fmt.Sprintf("order-%d", i))}
+		m.SetTag("TagA")
+		m.SetKeys(fmt.Sprintf("key-%d", i))
+		m.AddProperty("region", "eu")
+		rs, err := p.Send(ctx, m)
+		require.NoError(t, err)
+		require.Len(t, rs, 1)
+		sent[rs[0].MessageID] = string(m.Body)
+	}
+	// And one over HTTP, which the SDK consumer must see too.
+	hres, err := hc.Send(ctx, "orders", []client.Message{{Body: []byte("from-http"), Tag: "TagA"}})
+	require.NoError(t, err)
+	sent[hres[0].MessageID] = "from-http"
+
+	got := receiveAll(t, sc, len(sent), 20*time.Second, true)
+	require.Len(t, got, len(sent))
+	for _, mv := range got {
+		body, ok := sent[mv.GetMessageId()]
+		require.True(t, ok, "unknown message id %s", mv.GetMessageId())
+		require.Equal(t, body, string(mv.GetBody()))
+		require.Equal(t, "TagA", *mv.GetTag())
+		require.Equal(t, int32(1), mv.GetDeliveryAttempt())
+		if body != "from-http" {
+			require.Equal(t, "eu", mv.GetProperties()["region"])
+			require.Len(t, mv.GetKeys(), 1)
+		}
+	}
+	// A message the SDK sent is readable over HTTP under the id the SDK chose.
+	for id, body := range sent {
+		if body == "from-http" {
+			continue
+		}
+		v, err := hc.GetMessage(ctx, "orders", id)
+		require.NoError(t, err)
+		require.Equal(t, body, string(v.Body))
+		break
+	}
+	// Everything was acked: nothing more comes.
+	_, err = sc.Receive(ctx, 16, 20*time.Second)
+	var rpc *rmq.ErrRpcStatus
+	require.True(t, errors.As(err, &rpc), "want MESSAGE_NOT_FOUND, got %v", err)
+	require.Equal(t, int32(v2.Code_MESSAGE_NOT_FOUND), rpc.GetCode())
+}
+
+func TestRocketMQSDKInvisibleTimeAndRedelivery(t *testing.T) {
+	_, hc, ep := sdkNode(t)
+	ctx := context.Background()
+	_, _, err := hc.CreateTopic(ctx, client.TopicSpec{Name: "jobs", Type: client.TopicNormal, Queues: 2})
+	require.NoError(t, err)
+	sc := startSimpleConsumer(t, ep, "workers", "jobs", "*")
+	_, err = hc.Send(ctx, "jobs", []client.Message{{Body: []byte("job-1")}, {Body: []byte("job-2")}})
+	require.NoError(t, err)
+
+	first := receiveAll(t, sc, 2, 2*time.Second, false)
+	require.Len(t, first, 2)
+	// Keep job-1 hidden longer; let job-2's invisible time run out.
+	var keep, drop *rmq.MessageView
+	for _, mv := range first {
+		if string(mv.GetBody()) == "job-1" {
+			keep = mv
+		} else {
+			drop = mv
+		}
+	}
+	require.NoError(t, sc.ChangeInvisibleDuration(keep, 30*time.Second))
+	again := receiveAll(t, sc, 1, 20*time.Second, false)
+	require.Len(t, again, 1)
+	require.Equal(t, drop.GetMessageId(), again[0].GetMessageId())
+	require.Equal(t, "job-2", string(again[0].GetBody()))
+	require.Equal(t, int32(2), again[0].GetDeliveryAttempt())
+	// The stale handle of the first delivery no longer acks; the new one does.
+	require.Error(t, sc.Ack(ctx, drop))
+	require.NoError(t, sc.Ack(ctx, again[0]))
+	// The handle returned by ChangeInvisibleDuration acks job-1.
+	require.NoError(t, sc.Ack(ctx, keep))
+}
+
+func TestRocketMQSDKTagFilter(t *testing.T) {
+	_, hc, ep := sdkNode(t)
+	ctx := context.Background()
+	_, _, err := hc.CreateTopic(ctx, client.TopicSpec{Name: "events", Type: client.TopicNormal, Queues: 2})
+	require.NoError(t, err)
+	sc := startSimpleConsumer(t, ep, "only-a", "events", "TagA || TagC")
+	p := startProducer(t, ep, rmq.WithTopics("events"))
+	for i, tag := range []string{"TagA", "TagB", "TagC", "TagB"} {
+		m := &rmq.Message{Topic: "events", Body: []byte(fmt.Sprint(i))}
+		m.SetTag(tag)
+		_, err := p.Send(ctx, m)
+		require.NoError(t, err)
+	}
+	got := receiveAll(t, sc, 2, 20*time.Second, true)
+	require.Len(t, got, 2)
+	tags := []string{*got[0].GetTag(), *got[1].GetTag()}
+	sort.Strings(tags)
+	require.Equal(t, []string{"TagA", "TagC"}, tags)
+	// Nothing else matches.
+	more := receiveAll(t, sc, 1, 20*time.Second, true)
+	require.Empty(t, more)
+}
+
+func TestRocketMQSDKDelayAndFIFO(t *testing.T) {
+	_, hc, ep := sdkNode(t)
+	ctx := context.Background()
+	_, _, err := hc.CreateTopic(ctx, client.TopicSpec{Name: "reminders", Type: client.TopicDelay, Queues: 2})
+	require.NoError(t, err)
+	_, _, err = hc.CreateTopic(ctx, client.TopicSpec{Name: "ledger", Type: client.TopicFIFO, Queues: 4})
+	require.NoError(t, err)
+	dc := startSimpleConsumer(t, ep, "reminder-svc", "reminders", "*")
+	fc := startSimpleConsumer(t, ep, "ledger-svc", "ledger", "*")
+	p := startProducer(t, ep, rmq.WithTopics("reminders", "ledger"))
+
+	due := time.Now().Add(3 * time.Second)
+	m := &rmq.Message{Topic: "reminders", Body: []byte("wake up")}
+	m.SetDelayTimestamp(due)
+	_, err = p.Send(ctx, m)
+	require.NoError(t, err)
+
+	for i := 0; i < 10; i++ {
+		m := &rmq.Message{Topic: "ledger", Body: []byte(fmt.Sprintf("%d", i))}
+		m.SetMessageGroup(fmt.Sprintf("account-%d", i%2))
+		_, err := p.Send(ctx, m)
+		require.NoError(t, err)
+	}
+
+	got := receiveAll(t, dc, 1, 20*time.Second, true)
+	require.Len(t, got, 1)
+	require.False(t, time.Now().Before(due), "a delayed message came early")
+	require.Equal(t, "wake up", string(got[0].GetBody()))
+
+	fifo := receiveAll(t, fc, 10, 20*time.Second, true)
+	require.Len(t, fifo, 10)
+	last := map[string]int{"account-0": -1, "account-1": -1}
+	for _, mv := range fifo {
+		var n int
+		_, err := fmt.Sscan(string(mv.GetBody()), &n)
+		require.NoError(t, err)
+		g := *mv.GetMessageGroup()
+		require.Greater(t, n, last[g], "message group %s out of order", g)
+		last[g] = n
+	}
+}
+
+func TestRocketMQSDKTransactions(t *testing.T) {
+	_, hc, ep := sdkNode(t)
+	ctx := context.Background()
+	_, _, err := hc.CreateTopic(ctx, client.TopicSpec{Name: "payments", Type: client.TopicTransaction, Queues: 2})
+	require.NoError(t, err)
+	sc := startSimpleConsumer(t, ep, "payment-svc", "payments", "*")
+
+	var checked sync.Map
+	p := startProducer(t, ep, rmq.WithTopics("payments"), rmq.WithTransactionChecker(&rmq.TransactionChecker{
+		Check: func(mv *rmq.MessageView) rmq.TransactionResolution {
+			checked.Store(string(mv.GetBody()), true)
+			if string(mv.GetBody()) == "orphan-commit" {
+				return rmq.COMMIT
+			}
+			return rmq.ROLLBACK
+		},
+	}))
+	send := func(body string) rmq.Transaction {
+		tx := p.BeginTransaction()
+		_, err := p.SendWithTransaction(ctx, &rmq.Message{Topic: "payments", Body: []byte(body)}, tx)
+		require.NoError(t, err)
+		return tx
+	}
+	require.NoError(t, send("committed").Commit())
+	require.NoError(t, send("rolled-back").RollBack())
+	send("orphan-commit")   // never resolved by the producer: the server asks its checker
+	send("orphan-rollback") // likewise, and the checker says roll back
+
+	got := receiveAll(t, sc, 2, 20*time.Second, true)
+	bodies := []string{}
+	for _, mv := range got {
+		bodies = append(bodies, string(mv.GetBody()))
+	}
+	sort.Strings(bodies)
+	require.Equal(t, []string{"committed", "orphan-commit"}, bodies)
+	_, ok := checked.Load("orphan-commit")
+	require.True(t, ok, "the checker was not asked")
+	_, ok = checked.Load("orphan-rollback")
+	require.True(t, ok, "the checker was not asked")
+	// Nothing else becomes visible.
+	require.Empty(t, receiveAll(t, sc, 1, 20*time.Second, true))
+}
+
+func TestRocketMQSDKPushConsumerRetriesAndDeadLetters(t *testing.T) {
+	_, hc, ep := sdkNode(t)
+	ctx := context.Background()
+	_, _, err := hc.CreateTopic(ctx, client.TopicSpec{Name: "tasks", Type: client.TopicNormal, Queues: 2})
+	require.NoError(t, err)
+	_, _, err = hc.CreateGroup(ctx, client.GroupSpec{Name: "task-runner", MaxDeliveryAttempts: 2,
+		RetryPolicy: client.RetryPolicy{BackoffSeconds: []int{1}}})
+	require.NoError(t, err)
+
+	var mu sync.Mutex
+	attempts := map[string][]int32{}
+	pc, err := rmq.NewPushConsumer(sdkConfig(ep, "task-runner"),
+		rmq.WithPushSubscriptionExpressions(map[string]*rmq.FilterExpression{"tasks": rmq.SUB_ALL}),
+		rmq.WithPushAwaitDuration(2*time.Second),
+		rmq.WithPushMessageListener(&rmq.FuncMessageListener{Consume: func(mv *rmq.MessageView) rmq.ConsumerResult {
+			mu.Lock()
+			attempts[string(mv.GetBody())] = append(attempts[string(mv.GetBody())], mv.GetDeliveryAttempt())
+			mu.Unlock()
+			if string(mv.GetBody()) == "poison" {
+				return rmq.FAILURE
+			}
+			return rmq.SUCCESS
+		}}))
+	require.NoError(t, err)
+	require.NoError(t, pc.Start())
+	t.Cleanup(func() { _ = pc.GracefulStop() })
+
+	_, err = hc.Send(ctx, "tasks", []client.Message{{Body: []byte("good")}, {Body: []byte("poison")}})
+	require.NoError(t, err)
+
+	// The poison message is tried twice, then lands in the group's dead-letter topic.
+	require.Eventually(t, func() bool {
+		dl, err := hc.ReadQueue(ctx, "%DLQ%task-runner", 0, 0, 10)
+		return err == nil && len(dl) == 1 && string(dl[0].Body) == "poison"
+	}, 60*time.Second, 500*time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []int32{1}, attempts["good"])
+	require.Equal(t, []int32{1, 2}, attempts["poison"])
+}
+
+func TestRocketMQSDKLitePushConsumer(t *testing.T) {
+	_, hc, ep := sdkNode(t)
+	ctx := context.Background()
+	_, _, err := hc.CreateTopic(ctx, client.TopicSpec{Name: "chats", Type: client.TopicLite})
+	require.NoError(t, err)
+
+	received := make(chan string, 10)
+	lc, err := rmq.NewLitePushConsumer(sdkConfig(ep, "chat-ui"), rmq.NewLitePushConsumerConfig("chats", 20*time.Second),
+		rmq.WithPushAwaitDuration(2*time.Second),
+		rmq.WithPushMessageListener(&rmq.FuncMessageListener{Consume: func(mv *rmq.MessageView) rmq.ConsumerResult {
+			received <- mv.GetLiteTopic() + ":" + string(mv.GetBody())
+			return rmq.SUCCESS
+		}}))
+	require.NoError(t, err)
+	require.NoError(t, lc.Start())
+	t.Cleanup(func() { _ = lc.GracefulStop() })
+	require.NoError(t, lc.SubscribeLite("room-1"))
+
+	p := startProducer(t, ep, rmq.WithTopics("chats"))
+	for _, room := range []string{"room-1", "room-2", "room-1"} {
+		m := &rmq.Message{Topic: "chats", Body: []byte("hi " + room)}
+		m.SetLiteTopic(room)
+		_, err := p.Send(ctx, m)
+		require.NoError(t, err)
+	}
+	var got []string
+	timeout := time.After(30 * time.Second)
+	for len(got) < 2 {
+		select {
+		case s := <-received:
+			got = append(got, s)
+		case <-timeout:
+			t.Fatalf("lite consumer got %v, want two messages of room-1", got)
+		}
+	}
+	require.Equal(t, []string{"room-1:hi room-1", "room-1:hi room-1"}, got)
+	select {
+	case s := <-received:
+		t.Fatalf("unsubscribed lite topic delivered: %s", s)
+	case <-time.After(2 * time.Second):
+	}
+}

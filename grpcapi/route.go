@@ -1,0 +1,183 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
+
+	"github.com/floemq/floe/metadata"
+)
+
+// brokerName names Floe in routes: the clients group queues by broker, and every Floe
+// node serves every queue.
+const brokerName = "floe"
+
+// topicTTL is how long a topic's type and queue count are cached.
+const topicTTL = 5 * time.Second
+
+type topicCache struct {
+	mu      sync.Mutex
+	entries map[string]topicEntry
+}
+
+type topicEntry struct {
+	t       metadata.Topic
+	expires time.Time
+}
+
+// topic returns a stored topic, from a short-lived cache.
+func (s *Server) topic(ctx context.Context, stored string) (metadata.Topic, error) {
+	s.topics.mu.Lock()
+	e, ok := s.topics.entries[stored]
+	s.topics.mu.Unlock()
+	if ok && time.Now().Before(e.expires) {
+		return e.t, nil
+	}
+	t, err := s.store.TopicGet(ctx, stored)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return t, status(v2.Code_TOPIC_NOT_FOUND, "topic %s does not exist", stored)
+	}
+	if err != nil {
+		return t, status(v2.Code_INTERNAL_SERVER_ERROR, "reading topic %s: %v", stored, err)
+	}
+	s.topics.mu.Lock()
+	if len(s.topics.entries) > 10_000 {
+		clear(s.topics.entries)
+	}
+	s.topics.entries[stored] = topicEntry{t: t, expires: time.Now().Add(topicTTL)}
+	s.topics.mu.Unlock()
+	return t, nil
+}
+
+// messageType is the RocketMQ message type a Floe topic type accepts.
+func messageType(topicType string) v2.MessageType {
+	switch topicType {
+	case metadata.TopicFIFO:
+		return v2.MessageType_FIFO
+	case metadata.TopicDelay:
+		return v2.MessageType_DELAY
+	case metadata.TopicTransaction:
+		return v2.MessageType_TRANSACTION
+	case metadata.TopicLite:
+		return v2.MessageType_LITE
+	default:
+		return v2.MessageType_NORMAL
+	}
+}
+
+// endpoints are what routes tell clients to dial: the configured address, else the one
+// the client used to reach this node.
+func (s *Server) endpoints(asked *v2.Endpoints) (*v2.Endpoints, error) {
+	if s.cfg.Advertise == "" {
+		if len(asked.GetAddresses()) == 0 {
+			return nil, status(v2.Code_ILLEGAL_ACCESS_POINT, "the request names no endpoints")
+		}
+		return asked, nil
+	}
+	host, port, err := net.SplitHostPort(s.cfg.Advertise)
+	if err != nil {
+		return nil, status(v2.Code_INTERNAL_SERVER_ERROR, "advertised address %q: %v", s.cfg.Advertise, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, status(v2.Code_INTERNAL_SERVER_ERROR, "advertised port %q: %v", port, err)
+	}
+	scheme := v2.AddressScheme_DOMAIN_NAME
+	if ip := net.ParseIP(host); ip != nil {
+		scheme = v2.AddressScheme_IPv4
+		if ip.To4() == nil {
+			scheme = v2.AddressScheme_IPv6
+		}
+	}
+	return &v2.Endpoints{Scheme: scheme, Addresses: []*v2.Address{{Host: host, Port: int32(p)}}}, nil
+}
+
+// QueryRoute lists a topic's queues, all readable and writable on this endpoint.
+func (s *Server) QueryRoute(ctx context.Context, req *v2.QueryRouteRequest) (*v2.QueryRouteResponse, error) {
+	queues, err := s.queryRoute(ctx, req)
+	return &v2.QueryRouteResponse{Status: toStatus(err), MessageQueues: queues}, nil
+}
+
+func (s *Server) queryRoute(ctx context.Context, req *v2.QueryRouteRequest) ([]*v2.MessageQueue, error) {
+	stored, err := name(ctx, req.GetTopic())
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.topic(ctx, stored)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := s.endpoints(req.GetEndpoints())
+	if err != nil {
+		return nil, err
+	}
+	n := max(t.Queues, 1)
+	out := make([]*v2.MessageQueue, n)
+	for i := range out {
+		out[i] = &v2.MessageQueue{Topic: req.GetTopic(), Id: int32(i), Permission: v2.Permission_READ_WRITE,
+			Broker: &v2.Broker{Name: brokerName, Id: 0, Endpoints: ep}, AcceptMessageTypes: []v2.MessageType{messageType(t.Type)}}
+	}
+	return out, nil
+}
+
+// QueryAssignment gives a push consumer one assignment per topic: Floe hands out
+// messages from every queue to every consumer of a group (queue id -1, all queues), so
+// consumers never wait on a rebalance.
+func (s *Server) QueryAssignment(ctx context.Context, req *v2.QueryAssignmentRequest) (*v2.QueryAssignmentResponse, error) {
+	as, err := s.queryAssignment(ctx, req)
+	return &v2.QueryAssignmentResponse{Status: toStatus(err), Assignments: as}, nil
+}
+
+func (s *Server) queryAssignment(ctx context.Context, req *v2.QueryAssignmentRequest) ([]*v2.Assignment, error) {
+	if err := s.needReader(); err != nil {
+		return nil, err
+	}
+	stored, err := name(ctx, req.GetTopic())
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.topic(ctx, stored)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := s.endpoints(req.GetEndpoints())
+	if err != nil {
+		return nil, err
+	}
+	return []*v2.Assignment{{MessageQueue: &v2.MessageQueue{Topic: req.GetTopic(), Id: -1, Permission: v2.Permission_READ_WRITE,
+		Broker: &v2.Broker{Name: brokerName, Id: 0, Endpoints: ep}, AcceptMessageTypes: []v2.MessageType{messageType(t.Type)}}}}, nil
+}
+
+// Heartbeat keeps a client known. A client this node has no settings of (it restarted, or
+// the client moved here) gets UNRECOGNIZED_CLIENT_TYPE, which makes it send them again.
+func (s *Server) Heartbeat(ctx context.Context, req *v2.HeartbeatRequest) (*v2.HeartbeatResponse, error) {
+	info := infoOf(ctx)
+	if info.clientID == "" {
+		return &v2.HeartbeatResponse{Status: &v2.Status{Code: v2.Code_CLIENT_ID_REQUIRED, Message: "the x-mq-client-id header is missing"}}, nil
+	}
+	c := s.clients.get(info.clientID)
+	if c == nil {
+		return &v2.HeartbeatResponse{Status: &v2.Status{Code: v2.Code_UNRECOGNIZED_CLIENT_TYPE, Message: "unknown client: send settings on the telemetry stream"}}, nil
+	}
+	c.mu.Lock()
+	known := c.typ != v2.ClientType_CLIENT_TYPE_UNSPECIFIED
+	c.lastSeen = time.Now()
+	c.mu.Unlock()
+	if !known {
+		return &v2.HeartbeatResponse{Status: &v2.Status{Code: v2.Code_UNRECOGNIZED_CLIENT_TYPE, Message: "unknown client: send settings on the telemetry stream"}}, nil
+	}
+	return &v2.HeartbeatResponse{Status: okStatus}, nil
+}
+
+// NotifyClientTermination forgets a client that is shutting down.
+func (s *Server) NotifyClientTermination(ctx context.Context, req *v2.NotifyClientTerminationRequest) (*v2.NotifyClientTerminationResponse, error) {
+	if id := infoOf(ctx).clientID; id != "" {
+		s.clients.remove(id)
+	}
+	return &v2.NotifyClientTerminationResponse{Status: okStatus}, nil
+}

@@ -1,0 +1,301 @@
+// Package grpcapi serves the gRPC protocol of the official Apache RocketMQ 5 clients
+// (apache.rocketmq.v2.MessagingService) on the same core as the HTTP API: a message sent
+// over one is received over the other. It runs in the ingest and reader roles, on one port
+// that takes TLS (ALPN h2; a self-signed certificate unless one is configured) and
+// plaintext alike, as the RocketMQ proxy does. docs/grpc.md lists what is supported.
+package grpcapi
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	grpcmd "google.golang.org/grpc/metadata"
+
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/ingest"
+	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/namespace"
+	"github.com/floemq/floe/reader"
+)
+
+// Header names the RocketMQ clients send with every call.
+const (
+	headerClientID  = "x-mq-client-id"
+	headerNamespace = "x-mq-namespace"
+	headerDateTime  = "x-mq-date-time"
+	headerAuth      = "authorization"
+)
+
+// Config configures the gRPC front end.
+type Config struct {
+	// CertFile and KeyFile name a PEM certificate and key for TLS; empty, a self-signed
+	// certificate is made at start.
+	CertFile, KeyFile string
+	// Advertise is the host:port put into routes; empty, the endpoint the client dialed.
+	Advertise string
+	// MaxRecvBytes bounds one inbound gRPC message; default 16 MiB (a 4 MiB body with its
+	// headers fits several times over).
+	MaxRecvBytes int
+	// MaxBodyBytes is the body limit told to producers; default 4 MiB, ingest's default.
+	MaxBodyBytes int
+	// DefaultInvisible hides messages received by push consumers, which name no
+	// invisible time; default 60 s.
+	DefaultInvisible time.Duration
+	// LongPolling is the long-polling time told to push consumers; default 20 s.
+	LongPolling time.Duration
+	// CheckPoll is how often unresolved transactions of connected producers are looked
+	// for; default 1 s.
+	CheckPoll time.Duration
+	// Authenticate, when set, checks every call's RocketMQ signature; nil accepts all.
+	Authenticate func(ctx context.Context, c Credentials) error
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Credentials are what a call's RocketMQ "authorization" header says.
+type Credentials struct {
+	AccessKey string
+	DateTime  string
+	Signature string
+	Namespace string
+}
+
+// Server implements v2.MessagingServiceServer on the ingest and reader roles of a node
+// (either may be nil: the calls of the missing role answer UNSUPPORTED).
+type Server struct {
+	v2.UnimplementedMessagingServiceServer
+
+	cfg      Config
+	store    *metadata.Store
+	ingest   *ingest.Service
+	consumer *reader.Consumer
+	logger   *slog.Logger
+	grpc     *grpc.Server
+	clients  *registry
+	metrics  *metrics
+	topics   topicCache
+
+	subsMu sync.Mutex
+	subs   map[[2]string]subscriptionEntry
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+type subscriptionEntry struct {
+	filter  string
+	checked time.Time
+}
+
+// New returns a server; metrics are registered on reg (nil: not registered).
+func New(cfg Config, store *metadata.Store, in *ingest.Service, consumer *reader.Consumer, reg prometheus.Registerer) (*Server, error) {
+	if cfg.MaxRecvBytes == 0 {
+		cfg.MaxRecvBytes = 16 << 20
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 4 << 20
+	}
+	if cfg.DefaultInvisible == 0 {
+		cfg.DefaultInvisible = 60 * time.Second
+	}
+	if cfg.LongPolling == 0 {
+		cfg.LongPolling = 20 * time.Second
+	}
+	if cfg.CheckPoll == 0 {
+		cfg.CheckPoll = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, store: store, ingest: in, consumer: consumer, logger: cfg.Logger,
+		clients: newRegistry(), metrics: newMetrics(reg), topics: topicCache{entries: map[string]topicEntry{}}, subs: map[[2]string]subscriptionEntry{}, stop: make(chan struct{})}
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.streamInterceptor),
+	)
+	v2.RegisterMessagingServiceServer(s.grpc, s)
+	return s, nil
+}
+
+// Serve serves on l (TLS and plaintext alike) until Stop; it starts the loop that hands
+// transaction checks to connected producers.
+func (s *Server) Serve(l net.Listener) error {
+	cfg, err := serverTLS(s.cfg.CertFile, s.cfg.KeyFile)
+	if err != nil {
+		return err
+	}
+	return s.serve(l, cfg)
+}
+
+func (s *Server) serve(l net.Listener, cfg *tls.Config) error {
+	if s.ingest != nil {
+		s.wg.Add(1)
+		go s.checkLoop()
+	}
+	err := s.grpc.Serve(newDualListener(l, cfg))
+	if errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return err
+}
+
+// Listen opens addr and serves on it in the background; it returns the listener's address.
+func (s *Server) Listen(addr string) (net.Addr, error) {
+	cfg, err := serverTLS(s.cfg.CertFile, s.cfg.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("gRPC listening on %s: %w", addr, err)
+	}
+	go func() {
+		if err := s.serve(l, cfg); err != nil {
+			s.logger.Error("gRPC server stopped", "err", err)
+		}
+	}()
+	return l.Addr(), nil
+}
+
+// Stop ends every call and stream (clients reconnect elsewhere) and waits for the
+// background loops.
+func (s *Server) Stop() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	s.grpc.Stop()
+	s.wg.Wait()
+}
+
+// callInfo is what the headers of a call say.
+type callInfo struct {
+	clientID  string
+	namespace string
+}
+
+func infoOf(ctx context.Context) callInfo {
+	md, _ := grpcmd.FromIncomingContext(ctx)
+	get := func(k string) string {
+		if v := md.Get(k); len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	return callInfo{clientID: get(headerClientID), namespace: get(headerNamespace)}
+}
+
+// name returns the stored name of a resource: the resource's own namespace, else the
+// call's x-mq-namespace header.
+func name(ctx context.Context, r *v2.Resource) (string, error) {
+	if r == nil || r.GetName() == "" {
+		return "", status(v2.Code_BAD_REQUEST, "a resource name is required")
+	}
+	ns := r.GetResourceNamespace()
+	if ns == "" {
+		ns = infoOf(ctx).namespace
+	}
+	if err := namespace.Validate(ns); err != nil {
+		return "", status(v2.Code_BAD_REQUEST, "%v", err)
+	}
+	return namespace.Wrap(ns, r.GetName()), nil
+}
+
+// statusError is a RocketMQ status carried as a Go error inside this package; the RPCs
+// put it into their responses (RocketMQ reports failures in the body, not as gRPC errors).
+type statusError struct{ st *v2.Status }
+
+func (e *statusError) Error() string { return fmt.Sprintf("%s: %s", e.st.Code, e.st.Message) }
+
+func status(code v2.Code, format string, args ...any) error {
+	return &statusError{st: &v2.Status{Code: code, Message: fmt.Sprintf(format, args...)}}
+}
+
+var okStatus = &v2.Status{Code: v2.Code_OK, Message: "OK"}
+
+// toStatus maps an error of the core (an *httpapi.Error, mostly) to a RocketMQ status.
+func toStatus(err error) *v2.Status {
+	if err == nil {
+		return okStatus
+	}
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.st
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &v2.Status{Code: v2.Code_PROXY_TIMEOUT, Message: err.Error()}
+	}
+	var he *httpapi.Error
+	if !errors.As(err, &he) {
+		return &v2.Status{Code: v2.Code_INTERNAL_SERVER_ERROR, Message: err.Error()}
+	}
+	code := v2.Code_BAD_REQUEST
+	switch he.Code {
+	case httpapi.CodeTopicNotFound:
+		code = v2.Code_TOPIC_NOT_FOUND
+	case "GROUP_NOT_FOUND":
+		code = v2.Code_CONSUMER_GROUP_NOT_FOUND
+	case "SUBSCRIPTION_NOT_FOUND":
+		code = v2.Code_CONSUMER_GROUP_NOT_FOUND
+	case httpapi.CodeMessageNotFound, httpapi.CodeNotFound:
+		code = v2.Code_NOT_FOUND
+	case "TRANSACTION_NOT_FOUND":
+		code = v2.Code_INVALID_TRANSACTION_ID
+	case "TRANSACTION_ALREADY_RESOLVED":
+		code = v2.Code_PRECONDITION_FAILED
+	case "INVALID_RECEIPT_HANDLE", "RECEIPT_HANDLE_EXPIRED":
+		code = v2.Code_INVALID_RECEIPT_HANDLE
+	case httpapi.CodeMessageTypeMismatch:
+		code = v2.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE
+	case httpapi.CodeBodyTooLarge, httpapi.CodeTooLarge:
+		code = v2.Code_MESSAGE_BODY_TOO_LARGE
+	case "MESSAGE_BODY_EMPTY":
+		code = v2.Code_MESSAGE_BODY_EMPTY
+	case "DELAY_TOO_LONG":
+		code = v2.Code_ILLEGAL_DELIVERY_TIME
+	case httpapi.CodeInvalidName:
+		code = v2.Code_ILLEGAL_TOPIC
+	case httpapi.CodeThrottled:
+		code = v2.Code_TOO_MANY_REQUESTS
+	case httpapi.CodeUnavailable:
+		code = v2.Code_INTERNAL_SERVER_ERROR
+	default:
+		switch {
+		case he.Status == http.StatusNotFound:
+			code = v2.Code_NOT_FOUND
+		case he.Status == http.StatusUnauthorized:
+			code = v2.Code_UNAUTHORIZED
+		case he.Status == http.StatusForbidden:
+			code = v2.Code_FORBIDDEN
+		case he.Status == http.StatusTooManyRequests:
+			code = v2.Code_TOO_MANY_REQUESTS
+		case he.Status >= 500:
+			code = v2.Code_INTERNAL_SERVER_ERROR
+		}
+	}
+	return &v2.Status{Code: code, Message: he.Message}
+}
+
+// needIngest and needReader refuse calls of a role this node does not run.
+func (s *Server) needIngest() error {
+	if s.ingest == nil {
+		return status(v2.Code_UNSUPPORTED, "this node does not run the ingest role: send to a node that does")
+	}
+	return nil
+}
+
+func (s *Server) needReader() error {
+	if s.consumer == nil {
+		return status(v2.Code_UNSUPPORTED, "this node does not run the reader role: consume from a node that does")
+	}
+	return nil
+}
