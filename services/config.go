@@ -14,15 +14,15 @@ import (
 // Config is everything a floe process needs. Every field is a flag and a FLOE_* variable
 // (flag --s3-bucket ⇔ FLOE_S3_BUCKET); a flag given on the command line wins.
 type Config struct {
-	Roles       string
-	Listen      string
+	Roles  string
+	Listen string
 	// gRPC front end of the RocketMQ 5 clients (ingest and reader roles).
 	GRPCListen    string
 	GRPCCert      string
 	GRPCKey       string
 	GRPCAdvertise string
-	DatabaseURL string
-	Migrate     bool
+	DatabaseURL   string
+	Migrate       bool
 
 	ObjectStore string // "s3" or "folder"
 	FolderDir   string
