@@ -5,6 +5,7 @@ package e2e_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,10 @@ import (
 	"github.com/apache/rocketmq-clients/golang/v5/credentials"
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	grpccreds "google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/floemq/floe/client"
 	"github.com/floemq/floe/services"
@@ -97,6 +102,20 @@ func receiveAll(t *testing.T, sc rmq.SimpleConsumer, want int, invisible time.Du
 		}
 	}
 	return out
+}
+
+// rawClient dials the gRPC port directly, over TLS (the self-signed certificate is not
+// verified, as the SDKs do by default) or plaintext.
+func rawClient(t *testing.T, ep string, plaintext bool) v2.MessagingServiceClient {
+	t.Helper()
+	creds := grpc.WithTransportCredentials(grpccreds.NewTLS(&tls.Config{InsecureSkipVerify: true}))
+	if plaintext {
+		creds = grpc.WithTransportCredentials(insecure.NewCredentials())
+	}
+	conn, err := grpc.NewClient(ep, creds)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	return v2.NewMessagingServiceClient(conn)
 }
 
 func TestRocketMQSDKNormalMessagesBothWays(t *testing.T) {
@@ -184,8 +203,13 @@ func TestRocketMQSDKInvisibleTimeAndRedelivery(t *testing.T) {
 	require.Equal(t, drop.GetMessageId(), again[0].GetMessageId())
 	require.Equal(t, "job-2", string(again[0].GetBody()))
 	require.Equal(t, int32(2), again[0].GetDeliveryAttempt())
-	// The stale handle of the first delivery no longer acks; the new one does.
-	require.Error(t, sc.Ack(ctx, drop))
+	// The stale handle of the first delivery no longer acks (the SDK's Ack hides the
+	// status, so ask over the raw protocol); the new one does.
+	raw := rawClient(t, ep, false)
+	resp, err := raw.AckMessage(ctx, &v2.AckMessageRequest{Group: &v2.Resource{Name: "workers"}, Topic: &v2.Resource{Name: "jobs"},
+		Entries: []*v2.AckMessageEntry{{MessageId: drop.GetMessageId(), ReceiptHandle: drop.ReceiptHandle}}})
+	require.NoError(t, err)
+	require.Equal(t, v2.Code_INVALID_RECEIPT_HANDLE, resp.GetStatus().GetCode())
 	require.NoError(t, sc.Ack(ctx, again[0]))
 	// The handle returned by ChangeInvisibleDuration acks job-1.
 	require.NoError(t, sc.Ack(ctx, keep))
@@ -381,4 +405,58 @@ func TestRocketMQSDKLitePushConsumer(t *testing.T) {
 		t.Fatalf("unsubscribed lite topic delivered: %s", s)
 	case <-time.After(2 * time.Second):
 	}
+}
+
+func TestRocketMQProtocolPlaintextAndBadInput(t *testing.T) {
+	_, hc, ep := sdkNode(t)
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-mq-client-id", "raw-client-1")
+	_, _, err := hc.CreateTopic(context.Background(), client.TopicSpec{Name: "plain", Type: client.TopicNormal, Queues: 3})
+	require.NoError(t, err)
+	for _, plaintext := range []bool{true, false} {
+		raw := rawClient(t, ep, plaintext)
+		route, err := raw.QueryRoute(ctx, &v2.QueryRouteRequest{Topic: &v2.Resource{Name: "plain"},
+			Endpoints: &v2.Endpoints{Scheme: v2.AddressScheme_IPv4, Addresses: []*v2.Address{{Host: "127.0.0.1", Port: 1}}}})
+		require.NoError(t, err)
+		require.Equal(t, v2.Code_OK, route.GetStatus().GetCode())
+		require.Len(t, route.GetMessageQueues(), 3)
+		require.Equal(t, []v2.MessageType{v2.MessageType_NORMAL}, route.GetMessageQueues()[0].GetAcceptMessageTypes())
+	}
+	raw := rawClient(t, ep, true)
+	route, err := raw.QueryRoute(ctx, &v2.QueryRouteRequest{Topic: &v2.Resource{Name: "missing"},
+		Endpoints: &v2.Endpoints{Addresses: []*v2.Address{{Host: "127.0.0.1", Port: 1}}}})
+	require.NoError(t, err)
+	require.Equal(t, v2.Code_TOPIC_NOT_FOUND, route.GetStatus().GetCode())
+
+	// A client that never sent settings is told to send them.
+	hb, err := raw.Heartbeat(ctx, &v2.HeartbeatRequest{ClientType: v2.ClientType_PRODUCER})
+	require.NoError(t, err)
+	require.Equal(t, v2.Code_UNRECOGNIZED_CLIENT_TYPE, hb.GetStatus().GetCode())
+
+	send := func(topic string, sp *v2.SystemProperties, body []byte) v2.Code {
+		resp, err := raw.SendMessage(ctx, &v2.SendMessageRequest{Messages: []*v2.Message{{Topic: &v2.Resource{Name: topic}, SystemProperties: sp, Body: body}}})
+		require.NoError(t, err)
+		return resp.GetStatus().GetCode()
+	}
+	require.Equal(t, v2.Code_TOPIC_NOT_FOUND, send("missing", &v2.SystemProperties{MessageId: "A1", MessageType: v2.MessageType_NORMAL}, []byte("x")))
+	group := "g"
+	require.Equal(t, v2.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE, send("plain", &v2.SystemProperties{MessageId: "A2", MessageType: v2.MessageType_FIFO, MessageGroup: &group}, []byte("x")))
+	require.Equal(t, v2.Code_MESSAGE_BODY_EMPTY, send("plain", &v2.SystemProperties{MessageId: "A3", MessageType: v2.MessageType_NORMAL}, nil))
+	require.Equal(t, v2.Code_MESSAGE_CORRUPTED, send("plain", &v2.SystemProperties{MessageId: "A4", MessageType: v2.MessageType_NORMAL,
+		BodyDigest: &v2.Digest{Type: v2.DigestType_MD5, Checksum: "00000000000000000000000000000000"}}, []byte("x")))
+	require.Equal(t, v2.Code_BAD_REQUEST, send("plain", &v2.SystemProperties{MessageId: "bad id!", MessageType: v2.MessageType_NORMAL}, []byte("x")))
+	// None of it was stored.
+	qs, err := hc.Queues(context.Background(), "plain")
+	require.NoError(t, err)
+	for _, q := range qs {
+		require.Zero(t, q.MaxOffset)
+	}
+
+	// SQL92 filters are refused with the protocol's code.
+	stream, err := raw.ReceiveMessage(ctx, &v2.ReceiveMessageRequest{Group: &v2.Resource{Name: "sql-group"},
+		MessageQueue: &v2.MessageQueue{Topic: &v2.Resource{Name: "plain"}}, BatchSize: 1,
+		FilterExpression: &v2.FilterExpression{Type: v2.FilterType_SQL, Expression: "a > 1"}})
+	require.NoError(t, err)
+	r, err := stream.Recv()
+	require.NoError(t, err)
+	require.Equal(t, v2.Code_ILLEGAL_FILTER_EXPRESSION, r.GetStatus().GetCode())
 }
