@@ -34,6 +34,7 @@ fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecords -fuzztime=30s ./segment/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeReceipt -fuzztime=30s ./reader/
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./trace/
+	$(GO) test -run='^$$' -fuzz=FuzzParseAuthorization -fuzztime=30s ./grpcapi/
 
 chaos: ## kill and pause every part under load, then check every ack (CHAOS_DURATION=5m CHAOS_SEEDS=1)
 	./scripts/chaos.sh

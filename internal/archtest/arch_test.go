@@ -86,6 +86,17 @@ var rules = append([]rule{
 		deny:   []string{"floe/services/..."},
 	},
 	{
+		name: "the gRPC front end sits on the ingest and reader roles: no compactor, scheduler or services",
+		pkgs: []string{"floe/grpcapi/..."},
+		deny: []string{"floe/compactor/...", "floe/scheduler/...", "floe/services/..."},
+	},
+	{
+		name:   "no role imports the gRPC front end: it is wired in services",
+		pkgs:   []string{"floe/..."},
+		except: []string{"floe/services/...", "floe/cmd/...", "floe/grpcapi/..."},
+		deny:   []string{"floe/grpcapi/..."},
+	},
+	{
 		name:  "the client speaks HTTP only: no server package of Floe, no Postgres, no HTTP server, no S3",
 		pkgs:  []string{"floe/client/..."},
 		deny:  []string{"floe/...", postgres, httpServer, s3SDK},
