@@ -55,7 +55,7 @@ type backing struct {
 	bucket string
 }
 
-func newBacking(t *testing.T) backing {
+func newBacking(t testing.TB) backing {
 	t.Helper()
 	ep := testenv.MinIO(t)
 	return backing{dbURL: testenv.Database(t), s3: ep, bucket: testenv.MinIOBucket(t, ep)}
