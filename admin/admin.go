@@ -59,9 +59,11 @@ func (s *Service) createTopic(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	tenant := httpapi.TenantOf(c)
+	t.Name = tenant.Stored(req.Name)
 	got, created, err := s.store.TopicCreate(c.Request().Context(), t)
 	if errors.Is(err, metadata.ErrConflict) {
-		return httpapi.Errorf(http.StatusConflict, httpapi.CodeTopicExists, "topic %s exists with other settings", t.Name)
+		return httpapi.Errorf(http.StatusConflict, httpapi.CodeTopicExists, "topic %s exists with other settings", req.Name)
 	}
 	if err != nil {
 		return storeError(err)
@@ -70,7 +72,7 @@ func (s *Service) createTopic(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
-	return c.JSON(status, topicView(got))
+	return c.JSON(status, topicView(tenant, got))
 }
 
 func topicFromRequest(req createTopicRequest) (metadata.Topic, error) {
@@ -128,23 +130,35 @@ func (s *Service) listTopics(c echo.Context) error {
 	if err != nil {
 		return storeError(err)
 	}
-	out := make([]httpapi.Topic, len(ts))
-	for i, t := range ts {
-		out[i] = topicView(t)
+	tenant := httpapi.TenantOf(c)
+	out := []httpapi.Topic{}
+	for _, t := range ts {
+		if _, ok := tenant.Visible(t.Name); ok {
+			out = append(out, topicView(tenant, t))
+		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"topics": out})
 }
 
 func (s *Service) getTopic(c echo.Context) error {
-	t, err := s.store.TopicGet(c.Request().Context(), c.Param("topic"))
+	tenant := httpapi.TenantOf(c)
+	topic, err := tenant.Param(c, "topic")
+	if err != nil {
+		return err
+	}
+	t, err := s.store.TopicGet(c.Request().Context(), topic)
 	if err != nil {
 		return storeError(err)
 	}
-	return c.JSON(http.StatusOK, topicView(t))
+	return c.JSON(http.StatusOK, topicView(tenant, t))
 }
 
 func (s *Service) deleteTopic(c echo.Context) error {
-	if err := s.store.TopicDelete(c.Request().Context(), c.Param("topic")); err != nil {
+	topic, err := httpapi.TenantOf(c).Param(c, "topic")
+	if err != nil {
+		return err
+	}
+	if err := s.store.TopicDelete(c.Request().Context(), topic); err != nil {
 		return storeError(err)
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -152,10 +166,14 @@ func (s *Service) deleteTopic(c echo.Context) error {
 
 func (s *Service) listQueues(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := s.store.TopicGet(ctx, c.Param("topic")); err != nil {
+	topic, err := httpapi.TenantOf(c).Param(c, "topic")
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.TopicGet(ctx, topic); err != nil {
 		return storeError(err)
 	}
-	qs, err := s.store.QueueList(ctx, c.Param("topic"))
+	qs, err := s.store.QueueList(ctx, topic)
 	if err != nil {
 		return storeError(err)
 	}
@@ -166,8 +184,8 @@ func (s *Service) listQueues(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"queues": out})
 }
 
-func topicView(t metadata.Topic) httpapi.Topic {
-	return httpapi.Topic{Name: t.Name, Type: t.Type, Queues: t.Queues, RetentionHours: t.RetentionHours,
+func topicView(tenant httpapi.Tenant, t metadata.Topic) httpapi.Topic {
+	return httpapi.Topic{Name: tenant.Show(t.Name), Type: t.Type, Queues: t.Queues, RetentionHours: t.RetentionHours,
 		LiteTTLMinutes: t.LiteTTLMinutes, Trace: t.Trace, CreatedAt: t.CreatedAt.UTC()}
 }
 
@@ -175,5 +193,17 @@ func storeError(err error) error {
 	if errors.Is(err, metadata.ErrNotFound) {
 		return httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "%v", err)
 	}
+	if errors.Is(err, metadata.ErrQuotaExceeded) {
+		return quotaError(err)
+	}
 	return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "metadata store: %v", err)
+}
+
+// quotaError answers a create refused by a namespace quota (metadata.QuotaError).
+func quotaError(err error) error {
+	var qe *metadata.QuotaError
+	if !errors.As(err, &qe) {
+		return storeError(err)
+	}
+	return httpapi.QuotaExceeded(qe.Resource, qe.Limit)
 }

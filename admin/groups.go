@@ -52,7 +52,8 @@ func (s *Service) createGroup(c echo.Context) error {
 	if err := httpapi.CheckName("group", req.Name); err != nil {
 		return err
 	}
-	g := metadata.Group{Name: req.Name, DeliveryOrder: req.DeliveryOrder, MaxDeliveryAttempts: DefaultMaxDeliveryAttempts, BackoffSeconds: DefaultBackoffSeconds}
+	tenant := httpapi.TenantOf(c)
+	g := metadata.Group{Name: tenant.Stored(req.Name), DeliveryOrder: req.DeliveryOrder, MaxDeliveryAttempts: DefaultMaxDeliveryAttempts, BackoffSeconds: DefaultBackoffSeconds}
 	if g.DeliveryOrder == "" {
 		g.DeliveryOrder = metadata.OrderConcurrent
 	}
@@ -79,7 +80,7 @@ func (s *Service) createGroup(c echo.Context) error {
 	}
 	got, created, err := s.store.GroupCreate(c.Request().Context(), g)
 	if errors.Is(err, metadata.ErrConflict) {
-		return httpapi.Errorf(http.StatusConflict, "GROUP_EXISTS", "group %s exists with other settings", g.Name)
+		return httpapi.Errorf(http.StatusConflict, "GROUP_EXISTS", "group %s exists with other settings", req.Name)
 	}
 	if err != nil {
 		return storeError(err)
@@ -95,19 +96,21 @@ func (s *Service) createGroup(c echo.Context) error {
 	return c.JSON(status, view)
 }
 
+// groupView shows a stored group with the caller's names.
 func (s *Service) groupView(c echo.Context, g metadata.Group) (httpapi.Group, error) {
 	subs, err := s.store.SubscriptionList(c.Request().Context(), g.Name)
 	if err != nil {
 		return httpapi.Group{}, storeError(err)
 	}
-	v := httpapi.Group{Name: g.Name, DeliveryOrder: g.DeliveryOrder, MaxDeliveryAttempts: g.MaxDeliveryAttempts,
+	tenant := httpapi.TenantOf(c)
+	v := httpapi.Group{Name: tenant.Show(g.Name), DeliveryOrder: g.DeliveryOrder, MaxDeliveryAttempts: g.MaxDeliveryAttempts,
 		RetryPolicy: httpapi.RetryPolicy{BackoffSeconds: g.BackoffSeconds}, Subscriptions: []httpapi.Subscription{}, CreatedAt: g.CreatedAt.UTC()}
 	for _, sub := range subs {
 		lites, err := s.store.LiteSubscriptionList(c.Request().Context(), g.Name, sub.Topic)
 		if err != nil {
 			return httpapi.Group{}, storeError(err)
 		}
-		v.Subscriptions = append(v.Subscriptions, httpapi.Subscription{Topic: sub.Topic, Filter: sub.Filter, LiteTopics: lites})
+		v.Subscriptions = append(v.Subscriptions, httpapi.Subscription{Topic: tenant.Show(sub.Topic), Filter: sub.Filter, LiteTopics: lites})
 	}
 	return v, nil
 }
@@ -117,8 +120,12 @@ func (s *Service) listGroups(c echo.Context) error {
 	if err != nil {
 		return storeError(err)
 	}
+	tenant := httpapi.TenantOf(c)
 	out := []httpapi.Group{}
 	for _, g := range gs {
+		if _, ok := tenant.Visible(g.Name); !ok {
+			continue
+		}
 		v, err := s.groupView(c, g)
 		if err != nil {
 			return err
@@ -129,7 +136,11 @@ func (s *Service) listGroups(c echo.Context) error {
 }
 
 func (s *Service) getGroup(c echo.Context) error {
-	g, err := s.store.GroupGet(c.Request().Context(), c.Param("group"))
+	group, err := httpapi.TenantOf(c).Param(c, "group")
+	if err != nil {
+		return err
+	}
+	g, err := s.store.GroupGet(c.Request().Context(), group)
 	if err != nil {
 		return groupError(err)
 	}
@@ -141,7 +152,11 @@ func (s *Service) getGroup(c echo.Context) error {
 }
 
 func (s *Service) deleteGroup(c echo.Context) error {
-	if err := s.store.GroupDelete(c.Request().Context(), c.Param("group")); err != nil {
+	group, err := httpapi.TenantOf(c).Param(c, "group")
+	if err != nil {
+		return err
+	}
+	if err := s.store.GroupDelete(c.Request().Context(), group); err != nil {
 		return groupError(err)
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -164,7 +179,12 @@ func (s *Service) putSubscription(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	if t, err := s.store.TopicGet(ctx, c.Param("topic")); err == nil && t.Type == metadata.TopicLite {
+	tenant := httpapi.TenantOf(c)
+	group, topic, err := tenant.GroupTopic(c)
+	if err != nil {
+		return err
+	}
+	if t, err := s.store.TopicGet(ctx, topic); err == nil && t.Type == metadata.TopicLite {
 		if req.Filter != nil && strings.TrimSpace(*req.Filter) != "*" {
 			return httpapi.Errorf(http.StatusBadRequest, "INVALID_FILTER", "a LITE topic subscription names lite topics, not a filter")
 		}
@@ -179,10 +199,10 @@ func (s *Service) putSubscription(c echo.Context) error {
 	if err := checkFilter(filter); err != nil {
 		return err
 	}
-	if _, err := s.store.GroupGet(ctx, c.Param("group")); err != nil {
+	if _, err := s.store.GroupGet(ctx, group); err != nil {
 		return groupError(err)
 	}
-	sub, created, err := s.store.SubscriptionPut(ctx, c.Param("group"), c.Param("topic"), filter)
+	sub, created, err := s.store.SubscriptionPut(ctx, group, topic, filter)
 	if err != nil {
 		return storeError(err)
 	}
@@ -190,7 +210,7 @@ func (s *Service) putSubscription(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
-	return c.JSON(status, map[string]any{"group": sub.Group, "topic": sub.Topic, "filter": sub.Filter})
+	return c.JSON(status, map[string]any{"group": tenant.Show(sub.Group), "topic": tenant.Show(sub.Topic), "filter": sub.Filter})
 }
 
 type patchSubscriptionRequest struct {
@@ -203,12 +223,16 @@ func (s *Service) patchSubscription(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
 		return err
 	}
-	t, err := s.store.TopicGet(c.Request().Context(), c.Param("topic"))
+	topic, err := httpapi.TenantOf(c).Param(c, "topic")
+	if err != nil {
+		return err
+	}
+	t, err := s.store.TopicGet(c.Request().Context(), topic)
 	if err != nil {
 		return storeError(err)
 	}
 	if t.Type != metadata.TopicLite {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "PATCH changes lite topic subscriptions; %s is %s", t.Name, t.Type)
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "PATCH changes lite topic subscriptions; %s is %s", c.Param("topic"), t.Type)
 	}
 	return s.changeLite(c, req.AddLiteTopics, req.RemoveLiteTopics, false)
 }
@@ -231,14 +255,19 @@ func (s *Service) changeLite(c echo.Context, add, remove []string, replace bool)
 	if add == nil {
 		add = []string{}
 	}
-	if _, err := s.store.GroupGet(c.Request().Context(), c.Param("group")); err != nil {
+	tenant := httpapi.TenantOf(c)
+	group, topic, err := tenant.GroupTopic(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.GroupGet(c.Request().Context(), group); err != nil {
 		return groupError(err)
 	}
-	err := s.store.LiteSubscriptionChange(c.Request().Context(), c.Param("group"), c.Param("topic"), add, remove, replace)
+	err = s.store.LiteSubscriptionChange(c.Request().Context(), group, topic, add, remove, replace)
 	if err != nil {
 		return storeError(err)
 	}
-	lites, err := s.store.LiteSubscriptionList(c.Request().Context(), c.Param("group"), c.Param("topic"))
+	lites, err := s.store.LiteSubscriptionList(c.Request().Context(), group, topic)
 	if err != nil {
 		return storeError(err)
 	}
@@ -262,7 +291,11 @@ func checkFilter(expr string) error {
 }
 
 func (s *Service) deleteSubscription(c echo.Context) error {
-	err := s.store.SubscriptionDelete(c.Request().Context(), c.Param("group"), c.Param("topic"))
+	group, topic, err := httpapi.TenantOf(c).GroupTopic(c)
+	if err != nil {
+		return err
+	}
+	err = s.store.SubscriptionDelete(c.Request().Context(), group, topic)
 	if errors.Is(err, metadata.ErrNotFound) {
 		return httpapi.Errorf(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "%v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -66,9 +67,19 @@ func HashSecret(secret string) [32]byte { return sha256.Sum256([]byte(secret)) }
 
 // Principal is the caller a request authenticated as.
 type Principal struct {
-	KeyID       string
-	Name        string
+	KeyID string
+	Name  string
+	// Namespace is the tenant the key belongs to; "" is the default namespace.
+	Namespace   string
 	Permissions []Permission
+}
+
+// Tenant is the namespace the principal's requests resolve names in. A key of the default
+// namespace that is admin on "*" (the bootstrap key is one) sees every namespace's
+// resources in lists.
+func (p *Principal) Tenant() httpapi.Tenant {
+	return httpapi.Tenant{Namespace: p.Namespace,
+		SeesAll: p.Namespace == "" && Allowed(p.Permissions, ActionAdmin, "*")}
 }
 
 // BootstrapKeyID names the bootstrap admin key in quotas, logs and metrics.
@@ -148,7 +159,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Princ
 	case err != nil:
 		return nil, err
 	default:
-		p = &Principal{KeyID: k.ID, Name: k.Name, Permissions: fromStored(k.Permissions)}
+		p = &Principal{KeyID: k.ID, Name: k.Name, Namespace: k.Namespace, Permissions: fromStored(k.Permissions)}
 	}
 	a.mu.Lock()
 	if len(a.cache) >= maxCacheEntries {

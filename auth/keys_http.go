@@ -9,6 +9,7 @@ import (
 
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/namespace"
 )
 
 const maxKeyRequestBytes = 64 << 10
@@ -18,16 +19,22 @@ const maxPermissions = 100
 
 // CreateKeyRequest is the body of POST /v1/keys.
 type CreateKeyRequest struct {
-	Name        string       `json:"name"`
+	Name string `json:"name"`
+	// Namespace is the tenant the key belongs to: its requests name topics and groups of
+	// that namespace only. Empty: the caller's own namespace (the default one for the
+	// bootstrap key). A key of a namespace creates keys of that namespace only.
+	Namespace   string       `json:"namespace,omitempty"`
 	Permissions []Permission `json:"permissions"`
 }
 
 // KeyView is a key as the API shows it. Secret is set only in the answers of create and
 // rotate: it is not stored and cannot be shown again.
 type KeyView struct {
-	ID          string       `json:"id"`
-	Secret      string       `json:"secret,omitempty"`
-	Name        string       `json:"name"`
+	ID     string `json:"id"`
+	Secret string `json:"secret,omitempty"`
+	Name   string `json:"name"`
+	// Namespace is "" for the default namespace.
+	Namespace   string       `json:"namespace"`
 	Permissions []Permission `json:"permissions"`
 	CreatedAt   time.Time    `json:"createdAt"`
 	RotatedAt   *time.Time   `json:"rotatedAt,omitempty"`
@@ -39,7 +46,7 @@ type KeyList struct {
 }
 
 func view(k metadata.APIKey, secret string) KeyView {
-	v := KeyView{ID: k.ID, Secret: secret, Name: k.Name, Permissions: fromStored(k.Permissions), CreatedAt: k.CreatedAt}
+	v := KeyView{ID: k.ID, Secret: secret, Name: k.Name, Namespace: k.Namespace, Permissions: fromStored(k.Permissions), CreatedAt: k.CreatedAt}
 	if !k.RotatedAt.IsZero() {
 		v.RotatedAt = &k.RotatedAt
 	}
@@ -57,6 +64,17 @@ func (s *Service) createKey(c echo.Context) error {
 	}
 	if err := httpapi.CheckName("key name", req.Name); err != nil {
 		return err
+	}
+	if err := namespace.Validate(req.Namespace); err != nil {
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "%v", err)
+	}
+	if own := callerNamespace(c); own != "" {
+		if req.Namespace == "" {
+			req.Namespace = own
+		}
+		if req.Namespace != own {
+			return httpapi.Errorf(http.StatusForbidden, CodeForbidden, "a key of namespace %s creates keys of that namespace only", own)
+		}
 	}
 	if len(req.Permissions) == 0 || len(req.Permissions) > maxPermissions {
 		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "a key needs 1-%d permissions", maxPermissions)
@@ -76,11 +94,11 @@ func (s *Service) createKey(c echo.Context) error {
 	}
 	h := HashSecret(secret)
 	k, err := s.store.KeyCreate(c.Request().Context(), metadata.KeyCreateParams{
-		ID: id, Name: req.Name, SecretHash: h[:], Permissions: toStored(req.Permissions)})
+		ID: id, Name: req.Name, Namespace: req.Namespace, SecretHash: h[:], Permissions: toStored(req.Permissions)})
 	if err != nil {
 		return unavailable("storing the key", err)
 	}
-	s.logger.Info("API key created", "key", k.ID, "name", k.Name, "by", callerID(c))
+	s.logger.Info("API key created", "key", k.ID, "name", k.Name, "namespace", k.Namespace, "by", callerID(c))
 	return c.JSON(http.StatusCreated, view(k, secret))
 }
 
@@ -89,15 +107,21 @@ func (s *Service) listKeys(c echo.Context) error {
 	if err != nil {
 		return unavailable("listing keys", err)
 	}
+	own := callerNamespace(c)
 	out := KeyList{Keys: make([]KeyView, 0, len(keys))}
 	for _, k := range keys {
-		out.Keys = append(out.Keys, view(k, ""))
+		if own == "" || k.Namespace == own {
+			out.Keys = append(out.Keys, view(k, ""))
+		}
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
 func (s *Service) revokeKey(c echo.Context) error {
 	id := c.Param("id")
+	if err := s.checkKeyNamespace(c, id); err != nil {
+		return err
+	}
 	err := s.store.KeyRevoke(c.Request().Context(), id)
 	if errors.Is(err, metadata.ErrNotFound) {
 		return httpapi.Errorf(http.StatusNotFound, CodeKeyNotFound, "no live key %s", id)
@@ -112,6 +136,9 @@ func (s *Service) revokeKey(c echo.Context) error {
 
 func (s *Service) rotateKey(c echo.Context) error {
 	id := c.Param("id")
+	if err := s.checkKeyNamespace(c, id); err != nil {
+		return err
+	}
 	secret, err := NewSecret()
 	if err != nil {
 		return err
@@ -127,6 +154,32 @@ func (s *Service) rotateKey(c echo.Context) error {
 	s.authn.Forget(id)
 	s.logger.Info("API key rotated", "key", id, "by", callerID(c))
 	return c.JSON(http.StatusOK, view(k, secret))
+}
+
+// callerNamespace is the namespace of the caller's key: "" for the default namespace
+// (whose key admins manage the keys of every namespace) and when auth is off.
+func callerNamespace(c echo.Context) string {
+	if p := PrincipalOf(c); p != nil {
+		return p.Namespace
+	}
+	return ""
+}
+
+// checkKeyNamespace answers 404 when a caller of a namespace names a key of another one:
+// to that caller, other namespaces' keys do not exist.
+func (s *Service) checkKeyNamespace(c echo.Context, id string) error {
+	own := callerNamespace(c)
+	if own == "" {
+		return nil
+	}
+	k, err := s.store.KeyGet(c.Request().Context(), id)
+	if errors.Is(err, metadata.ErrNotFound) || (err == nil && k.Namespace != own) {
+		return httpapi.Errorf(http.StatusNotFound, CodeKeyNotFound, "no live key %s", id)
+	}
+	if err != nil {
+		return unavailable("reading the key", err)
+	}
+	return nil
 }
 
 func callerID(c echo.Context) string {

@@ -23,7 +23,10 @@ func (m *memStore) KeyCreate(context.Context, metadata.KeyCreateParams) (metadat
 	return metadata.APIKey{}, nil
 }
 func (m *memStore) KeyList(context.Context) ([]metadata.APIKey, error) { return nil, nil }
-func (m *memStore) KeyRevoke(context.Context, string) error            { return nil }
+func (m *memStore) KeyGet(context.Context, string) (metadata.APIKey, error) {
+	return metadata.APIKey{}, metadata.ErrNotFound
+}
+func (m *memStore) KeyRevoke(context.Context, string) error { return nil }
 func (m *memStore) KeyRotate(context.Context, string, []byte) (metadata.APIKey, error) {
 	return metadata.APIKey{}, nil
 }

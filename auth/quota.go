@@ -35,27 +35,49 @@ func NewLimiter(rates map[string]float64, now func() time.Time) *Limiter {
 // bucket (n above one second's worth) passes when the bucket is full and leaves it in debt,
 // so no request is refused forever.
 func (l *Limiter) Take(keyID, quota string, n int) (ok bool, retryAfter time.Duration) {
-	rate := l.rates[quota]
-	if rate <= 0 || n <= 0 {
-		return true, 0
-	}
-	burst := math.Max(rate, 1)
+	ok, _, retryAfter = l.TakeAll(keyID, Tokens{Quota: quota, N: n})
+	return ok, retryAfter
+}
+
+// Tokens is a number of tokens of one quota.
+type Tokens struct {
+	Quota string
+	N     int
+}
+
+// TakeAll takes every one of takes from the key's buckets, or nothing: when one bucket
+// holds too few (as Take decides), it returns that quota and how long until it would hold
+// enough, so a refused request costs no quota.
+func (l *Limiter) TakeAll(keyID string, takes ...Tokens) (ok bool, quota string, retryAfter time.Duration) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[keyID+"/"+quota]
-	if b == nil {
-		b = &bucket{tokens: burst, last: now}
-		l.buckets[keyID+"/"+quota] = b
+	buckets := make([]*bucket, len(takes))
+	for i, t := range takes {
+		rate := l.rates[t.Quota]
+		if rate <= 0 || t.N <= 0 {
+			continue
+		}
+		burst := math.Max(rate, 1)
+		b := l.buckets[keyID+"/"+t.Quota]
+		if b == nil {
+			b = &bucket{tokens: burst, last: now}
+			l.buckets[keyID+"/"+t.Quota] = b
+		}
+		if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
+			b.tokens = math.Min(burst, b.tokens+elapsed*rate)
+		}
+		b.last = now
+		need := math.Min(float64(t.N), burst)
+		if b.tokens < need {
+			return false, t.Quota, time.Duration((need - b.tokens) / rate * float64(time.Second))
+		}
+		buckets[i] = b
 	}
-	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
-		b.tokens = math.Min(burst, b.tokens+elapsed*rate)
+	for i, b := range buckets {
+		if b != nil {
+			b.tokens -= float64(takes[i].N)
+		}
 	}
-	b.last = now
-	need := math.Min(float64(n), burst)
-	if b.tokens < need {
-		return false, time.Duration((need - b.tokens) / rate * float64(time.Second))
-	}
-	b.tokens -= float64(n)
-	return true, 0
+	return true, "", 0
 }

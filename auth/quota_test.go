@@ -40,3 +40,27 @@ func TestLimiter(t *testing.T) {
 		require.True(t, ok, "rate 0 is unlimited")
 	}
 }
+
+// TestLimiterTakeAll: a produce call takes messages and bytes together or not at all.
+func TestLimiterTakeAll(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	l := auth.NewLimiter(map[string]float64{auth.QuotaProduce: 100, auth.QuotaProduceBytes: 1000}, func() time.Time { return now })
+	take := func(msgs, bytes int) (bool, string) {
+		ok, quota, _ := l.TakeAll("k", auth.Tokens{Quota: auth.QuotaProduce, N: msgs}, auth.Tokens{Quota: auth.QuotaProduceBytes, N: bytes})
+		return ok, quota
+	}
+	ok, _ := take(10, 900)
+	require.True(t, ok)
+	ok, quota := take(10, 200)
+	require.False(t, ok)
+	require.Equal(t, auth.QuotaProduceBytes, quota)
+	ok, _ = take(90, 100)
+	require.True(t, ok, "the refused call took no message tokens")
+	ok, quota = take(1, 0)
+	require.False(t, ok)
+	require.Equal(t, auth.QuotaProduce, quota)
+	now = now.Add(time.Second)
+	ok, _ = take(100, 1000)
+	require.True(t, ok, "both refill")
+}

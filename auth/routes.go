@@ -27,8 +27,10 @@ type Rule struct {
 
 // Quotas a route may draw from.
 const (
-	QuotaProduce = "produce" // one token per message
-	QuotaReceive = "receive" // one token per call
+	QuotaProduce = "produce" // one token per message; the call also takes QuotaProduceBytes
+	// QuotaProduceBytes is taken with QuotaProduce: one token per byte of the request body.
+	QuotaProduceBytes = "produce_bytes"
+	QuotaReceive      = "receive" // one token per call
 )
 
 func on(action, kind, param string) Need { return Need{Action: action, Kind: kind, Param: param} }

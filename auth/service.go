@@ -43,6 +43,9 @@ type Config struct {
 	CacheTTL time.Duration
 	// ProduceRate is messages a second per key (0 = unlimited).
 	ProduceRate float64
+	// ProduceBytesRate is request body bytes a second of produce calls per key (0 =
+	// unlimited).
+	ProduceBytesRate float64
 	// ReceiveRate is receive calls a second per key (0 = unlimited).
 	ReceiveRate float64
 	// MaxPeekBytes bounds how much of a body is read before the handler to count messages
@@ -59,6 +62,7 @@ type Store interface {
 	KeyStore
 	KeyCreate(ctx context.Context, p metadata.KeyCreateParams) (metadata.APIKey, error)
 	KeyList(ctx context.Context) ([]metadata.APIKey, error)
+	KeyGet(ctx context.Context, id string) (metadata.APIKey, error)
 	KeyRevoke(ctx context.Context, id string) error
 	KeyRotate(ctx context.Context, id string, secretHash []byte) (metadata.APIKey, error)
 }
@@ -89,18 +93,19 @@ func New(cfg Config, store Store, reg prometheus.Registerer) (*Service, error) {
 		return nil, fmt.Errorf("auth cache TTL %s: at most 5s, so a revoked key stops within 5s", cfg.CacheTTL)
 	}
 	s := &Service{
-		cfg:     cfg,
-		store:   store,
-		authn:   NewAuthenticator(store, cfg.CacheTTL, cfg.BootstrapKey, cfg.Now),
-		limiter: NewLimiter(map[string]float64{QuotaProduce: cfg.ProduceRate, QuotaReceive: cfg.ReceiveRate}, cfg.Now),
-		logger:  cfg.Logger,
+		cfg:   cfg,
+		store: store,
+		authn: NewAuthenticator(store, cfg.CacheTTL, cfg.BootstrapKey, cfg.Now),
+		limiter: NewLimiter(map[string]float64{QuotaProduce: cfg.ProduceRate, QuotaProduceBytes: cfg.ProduceBytesRate,
+			QuotaReceive: cfg.ReceiveRate}, cfg.Now),
+		logger: cfg.Logger,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "floe_auth_requests_total",
 			Help: "Requests checked by auth, by result: ok, unauthenticated, forbidden.",
 		}, []string{"result"}),
 		throttled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "floe_auth_throttled_total",
-			Help: "Requests refused with 429 by a per-key quota, by quota (produce, receive).",
+			Help: "Requests refused with 429 by a per-key quota, by quota (produce, produce_bytes, receive).",
 		}, []string{"action"}),
 	}
 	if reg != nil {
@@ -114,7 +119,8 @@ func New(cfg Config, store Store, reg prometheus.Registerer) (*Service, error) {
 }
 
 // Register adds the /v1/keys routes and, when auth is required, the middleware that checks
-// every request.
+// every request. With auth off every caller is in the default namespace and sees all
+// namespaces (httpapi.Tenant.SeesAll), as anyone may do anything anyway.
 func (s *Service) Register(e *echo.Echo) {
 	e.POST("/v1/keys", s.createKey)
 	e.GET("/v1/keys", s.listKeys)
@@ -122,7 +128,14 @@ func (s *Service) Register(e *echo.Echo) {
 	e.POST("/v1/keys/:id/rotate", s.rotateKey)
 	if s.cfg.Required {
 		e.Use(s.Middleware(e))
+		return
 	}
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			httpapi.SetTenant(c, httpapi.Tenant{SeesAll: true})
+			return next(c)
+		}
+	})
 }
 
 // openRoutes need no key.
@@ -158,6 +171,7 @@ func (s *Service) Middleware(e *echo.Echo) echo.MiddlewareFunc {
 				return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "checking the API key: %v", err)
 			}
 			c.Set(principalKey, p)
+			httpapi.SetTenant(c, p.Tenant())
 			if route == "GET /metrics" {
 				s.requests.WithLabelValues("ok").Inc()
 				return next(c)
@@ -182,16 +196,16 @@ func (s *Service) Middleware(e *echo.Echo) echo.MiddlewareFunc {
 			}
 			s.requests.WithLabelValues("ok").Inc()
 			if rule.Quota != "" {
-				count := 1
+				takes := []Tokens{{Quota: rule.Quota, N: 1}}
 				if rule.Quota == QuotaProduce {
-					count = countMessages(body)
+					takes = []Tokens{{Quota: QuotaProduce, N: countMessages(body)}, {Quota: QuotaProduceBytes, N: len(body)}}
 				}
-				if ok, wait := s.limiter.Take(p.KeyID, rule.Quota, count); !ok {
-					s.throttled.WithLabelValues(rule.Quota).Inc()
+				if ok, quota, wait := s.limiter.TakeAll(p.KeyID, takes...); !ok {
+					s.throttled.WithLabelValues(quota).Inc()
 					secs := int(math.Ceil(wait.Seconds()))
 					c.Response().Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 					return httpapi.Errorf(http.StatusTooManyRequests, httpapi.CodeThrottled,
-						"key %s is over its %s quota; retry in %s", p.KeyID, rule.Quota, wait.Round(time.Millisecond))
+						"key %s is over its %s quota; retry in %s", p.KeyID, quota, wait.Round(time.Millisecond))
 				}
 			}
 			return next(c)

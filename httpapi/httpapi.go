@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/floemq/floe/namespace"
 )
 
 // Error codes of the contract.
@@ -27,6 +29,7 @@ const (
 	CodeTooLarge            = "REQUEST_TOO_LARGE"
 	CodeBodyTooLarge        = "BODY_TOO_LARGE"
 	CodeThrottled           = "THROTTLED"
+	CodeQuotaExceeded       = "QUOTA_EXCEEDED"
 	CodeUnavailable         = "STORAGE_UNAVAILABLE"
 	CodeNotFound            = "NOT_FOUND"
 	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"
@@ -47,6 +50,17 @@ func Errorf(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
+// QuotaExceeded is the answer to a create refused because the caller's namespace holds
+// as many resources ("topics", "groups", "lite_topics") as its quota allows: 409
+// QUOTA_EXCEEDED. Not 429, which clients retry after a wait that changes nothing here;
+// not 403, which says the key lacks a permission. Deleting resources, or a higher limit,
+// is the way out.
+func QuotaExceeded(resource string, limit int) *Error {
+	return Errorf(http.StatusConflict, CodeQuotaExceeded,
+		"the namespace already holds its limit of %d %s; delete some or ask the operator for a higher limit",
+		limit, strings.ReplaceAll(resource, "_", " "))
+}
+
 type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
@@ -54,7 +68,8 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// ErrorHandler renders every error as the contract's `{"error":{"code","message"}}`.
+// ErrorHandler renders every error as the contract's `{"error":{"code","message"}}`, with
+// the caller's names in the message (Tenant.Text).
 // Errors that are not *Error become 500 INTERNAL and are logged.
 func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
@@ -72,7 +87,7 @@ func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			apiErr = Errorf(http.StatusInternalServerError, CodeInternal, "internal error")
 		}
 		var body errorBody
-		body.Error.Code, body.Error.Message = apiErr.Code, apiErr.Message
+		body.Error.Code, body.Error.Message = apiErr.Code, TenantOf(c).Text(apiErr.Message)
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(apiErr.Status)
 			return
@@ -108,6 +123,22 @@ func CheckName(kind, s string) error {
 		return Errorf(http.StatusBadRequest, CodeInvalidName, "%s %q must be 1-127 characters of [A-Za-z0-9_-]", kind, s)
 	}
 	return nil
+}
+
+// CheckStoredName checks the name a tenant wrote inside a stored name ("orders" of
+// "acme%orders"), for code that is handed stored names.
+func CheckStoredName(kind, stored string) error {
+	ns := namespace.Of(stored)
+	name, _ := namespace.Unwrap(ns, stored)
+	return CheckName(kind, name)
+}
+
+// CheckStoredReadableTopic is CheckReadableTopic on the name a tenant wrote inside a
+// stored topic name.
+func CheckStoredReadableTopic(stored string) error {
+	ns := namespace.Of(stored)
+	name, _ := namespace.Unwrap(ns, stored)
+	return CheckReadableTopic(name)
 }
 
 // SystemPrefix starts the names of system topics, such as %DLQ%group.

@@ -293,7 +293,7 @@ func TestOpenAPIErrors(t *testing.T) {
 	for _, c := range []string{httpapi.CodeBadRequest, httpapi.CodeInvalidName, httpapi.CodeMalformedJSON,
 		httpapi.CodeTopicNotFound, httpapi.CodeQueueNotFound, httpapi.CodeMessageNotFound, httpapi.CodeTopicExists,
 		httpapi.CodeMessageTypeMismatch, httpapi.CodeTooLarge, httpapi.CodeBodyTooLarge, httpapi.CodeThrottled,
-		httpapi.CodeUnavailable, httpapi.CodeNotFound, httpapi.CodeMethodNotAllowed, httpapi.CodeInternal} {
+		httpapi.CodeUnavailable, httpapi.CodeNotFound, httpapi.CodeMethodNotAllowed, httpapi.CodeInternal, httpapi.CodeQuotaExceeded} {
 		require.Contains(t, codes, c, "x-floe-error-codes lacks %s", c)
 	}
 

@@ -23,7 +23,11 @@ func (s *Service) handleSend(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, s.cfg.MaxRequestBytes, &req); err != nil {
 		return err
 	}
-	res, err := s.Produce(c.Request().Context(), c.Param("topic"), req.Messages)
+	topic, err := httpapi.TenantOf(c).Param(c, "topic")
+	if err != nil {
+		return err
+	}
+	res, err := s.Produce(c.Request().Context(), topic, req.Messages)
 	if err != nil {
 		return err
 	}

@@ -118,7 +118,8 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 }
 
-// Produce validates and stores messages on a topic, returning once every one is durable
+// Produce validates and stores messages on a topic (its stored name, see httpapi.Tenant),
+// returning once every one is durable
 // (in the bucket and indexed). Errors are *httpapi.Error.
 func (s *Service) Produce(ctx context.Context, topic string, msgs []httpapi.Message) ([]httpapi.SendResult, error) {
 	return s.observe(func() ([]httpapi.SendResult, error) { return s.produce(ctx, topic, msgs, "", "", false) })
@@ -127,7 +128,7 @@ func (s *Service) Produce(ctx context.Context, topic string, msgs []httpapi.Mess
 // ProduceTransaction stores a transaction's half messages: durable but invisible until
 // the transaction is committed. It returns the transaction id.
 func (s *Service) ProduceTransaction(ctx context.Context, topic, producerGroup string, msgs []httpapi.Message) (string, []httpapi.SendResult, error) {
-	if err := httpapi.CheckName("producerGroup", producerGroup); err != nil {
+	if err := httpapi.CheckStoredName("producerGroup", producerGroup); err != nil {
 		return "", nil, err
 	}
 	return s.ProduceTransactionChecked(ctx, topic, producerGroup, msgs)
@@ -162,7 +163,7 @@ func (s *Service) observe(fn func() ([]httpapi.SendResult, error)) ([]httpapi.Se
 // internal ones are system messages that skip the producer checks.
 func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Message, txID, producerGroup string, internal bool) ([]httpapi.SendResult, error) {
 	if !internal {
-		if err := httpapi.CheckName("topic", topic); err != nil {
+		if err := httpapi.CheckStoredName("topic", topic); err != nil {
 			return nil, err
 		}
 	}
@@ -202,6 +203,10 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 		}
 		var err error
 		if liteQueues, err = s.topics.liteQueues(ctx, topic, lites); err != nil {
+			var qe *metadata.QuotaError
+			if errors.As(err, &qe) {
+				return nil, httpapi.QuotaExceeded(qe.Resource, qe.Limit)
+			}
 			return nil, unavailable("creating lite topics of %s: %v", topic, err)
 		}
 	} else if len(ti.queues) == 0 {

@@ -26,7 +26,15 @@ func (s *Service) handleSendTransaction(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, s.cfg.MaxRequestBytes, &req); err != nil {
 		return err
 	}
-	txID, res, err := s.ProduceTransaction(c.Request().Context(), c.Param("topic"), req.ProducerGroup, req.Messages)
+	tenant := httpapi.TenantOf(c)
+	topic, err := tenant.Param(c, "topic")
+	if err != nil {
+		return err
+	}
+	if err := httpapi.CheckName("producerGroup", req.ProducerGroup); err != nil {
+		return err
+	}
+	txID, res, err := s.ProduceTransaction(c.Request().Context(), topic, tenant.Stored(req.ProducerGroup), req.Messages)
 	if err != nil {
 		return err
 	}
@@ -40,6 +48,9 @@ func (s *Service) handleSendTransaction(c echo.Context) error {
 func (s *Service) handleResolve(commit bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
+		if err := s.checkTransactionTenant(c, id); err != nil {
+			return err
+		}
 		state, err := s.store.TransactionResolve(c.Request().Context(), id, commit)
 		switch {
 		case errors.Is(err, metadata.ErrNotFound):
@@ -53,9 +64,36 @@ func (s *Service) handleResolve(commit bool) echo.HandlerFunc {
 	}
 }
 
+// checkTransactionTenant answers 404 for a transaction of a topic outside the caller's
+// namespace, as if it did not exist (the id names no topic, so it is read first).
+func (s *Service) checkTransactionTenant(c echo.Context, id string) error {
+	tenant := httpapi.TenantOf(c)
+	if tenant.SeesAll && tenant.Namespace == "" {
+		return nil
+	}
+	_, topic, err := s.store.TransactionGet(c.Request().Context(), id)
+	if err == nil {
+		if _, ok := tenant.Visible(topic); !ok {
+			err = metadata.ErrNotFound
+		}
+	}
+	if errors.Is(err, metadata.ErrNotFound) {
+		return httpapi.Errorf(http.StatusNotFound, "TRANSACTION_NOT_FOUND", "no transaction %s", id)
+	}
+	if err != nil {
+		return unavailable("reading transaction %s: %v", id, err)
+	}
+	return nil
+}
+
 func (s *Service) handleTransactionGet(c echo.Context) error {
 	id := c.Param("id")
-	state, _, err := s.store.TransactionGet(c.Request().Context(), id)
+	state, topic, err := s.store.TransactionGet(c.Request().Context(), id)
+	if err == nil {
+		if _, ok := httpapi.TenantOf(c).Visible(topic); !ok {
+			err = metadata.ErrNotFound
+		}
+	}
 	if errors.Is(err, metadata.ErrNotFound) {
 		return httpapi.Errorf(http.StatusNotFound, "TRANSACTION_NOT_FOUND", "no transaction %s", id)
 	}
@@ -66,8 +104,9 @@ func (s *Service) handleTransactionGet(c echo.Context) error {
 }
 
 func (s *Service) handleTransactionChecks(c echo.Context) error {
-	pg := c.Param("pg")
-	if err := httpapi.CheckName("producer group", pg); err != nil {
+	tenant := httpapi.TenantOf(c)
+	pg, err := tenant.Param(c, "pg")
+	if err != nil {
 		return err
 	}
 	wait := time.Duration(0)
@@ -81,6 +120,13 @@ func (s *Service) handleTransactionChecks(c echo.Context) error {
 	checks, err := s.TransactionChecks(c.Request().Context(), pg, wait)
 	if err != nil {
 		return err
+	}
+	for i := range checks {
+		// A producer group's transactions are of its namespace's topics.
+		checks[i].Topic = tenant.Show(checks[i].Topic)
+		for j := range checks[i].Messages {
+			checks[i].Messages[j].Topic = checks[i].Topic
+		}
 	}
 	return c.JSON(http.StatusOK, httpapi.TransactionChecksResponse{Checks: checks})
 }

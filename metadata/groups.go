@@ -34,11 +34,15 @@ type Subscription struct {
 }
 
 // GroupCreate creates a consumer group. Same name and settings again returns the stored
-// group with created = false; other settings give ErrConflict.
+// group with created = false; other settings give ErrConflict; a new group past its
+// namespace's quota, a *QuotaError (ErrQuotaExceeded).
 func (s *Store) GroupCreate(ctx context.Context, g Group) (Group, bool, error) {
 	var out Group
 	created := false
 	err := s.inTx(ctx, "group_create", func(tx pgx.Tx) error {
+		if err := s.checkCountQuota(ctx, tx, QuotaGroups, "consumer_groups", g.Name, s.quotas.Groups); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `INSERT INTO consumer_groups (name, delivery_order, max_delivery_attempts, backoff_seconds)
 			VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING`, g.Name, g.DeliveryOrder, g.MaxDeliveryAttempts, g.BackoffSeconds)
 		if err != nil {

@@ -18,8 +18,10 @@ type KeyPermission struct {
 
 // APIKey is a stored API key. The secret itself is never stored, only its SHA-256 hash.
 type APIKey struct {
-	ID          string
-	Name        string
+	ID   string
+	Name string
+	// Namespace is the tenant whose names the key's requests use; "" is the default one.
+	Namespace   string
 	Permissions []KeyPermission
 	CreatedAt   time.Time
 	// RotatedAt is when the secret last changed; zero if never.
@@ -30,16 +32,17 @@ type APIKey struct {
 type KeyCreateParams struct {
 	ID          string
 	Name        string
+	Namespace   string
 	SecretHash  []byte
 	Permissions []KeyPermission
 }
 
-const keyColumns = `id, name, permissions, created_at, rotated_at`
+const keyColumns = `id, name, namespace, permissions, created_at, rotated_at`
 
 func scanKey(row pgx.Row) (APIKey, error) {
 	var k APIKey
 	var rotated *time.Time
-	if err := row.Scan(&k.ID, &k.Name, &k.Permissions, &k.CreatedAt, &rotated); err != nil {
+	if err := row.Scan(&k.ID, &k.Name, &k.Namespace, &k.Permissions, &k.CreatedAt, &rotated); err != nil {
 		return APIKey{}, err
 	}
 	if rotated != nil {
@@ -53,8 +56,8 @@ func (s *Store) KeyCreate(ctx context.Context, p KeyCreateParams) (APIKey, error
 	var k APIKey
 	err := s.observe("key_create", func() error {
 		var err error
-		k, err = scanKey(s.pool.QueryRow(ctx, `INSERT INTO api_keys (id, name, secret_hash, permissions)
-			VALUES ($1, $2, $3, $4) RETURNING `+keyColumns, p.ID, p.Name, p.SecretHash, p.Permissions))
+		k, err = scanKey(s.pool.QueryRow(ctx, `INSERT INTO api_keys (id, name, namespace, secret_hash, permissions)
+			VALUES ($1, $2, $3, $4, $5) RETURNING `+keyColumns, p.ID, p.Name, p.Namespace, p.SecretHash, p.Permissions))
 		if isUniqueViolation(err) {
 			return fmt.Errorf("key %s: %w", p.ID, ErrConflict)
 		}
@@ -100,6 +103,23 @@ func (s *Store) KeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
 		}
 		if err != nil {
 			return fmt.Errorf("reading key: %w", err)
+		}
+		return nil
+	})
+	return k, err
+}
+
+// KeyGet returns a live key by id, or ErrNotFound.
+func (s *Store) KeyGet(ctx context.Context, id string) (APIKey, error) {
+	var k APIKey
+	err := s.observe("key_get", func() error {
+		var err error
+		k, err = scanKey(s.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1 AND revoked_at IS NULL`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("key %s: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("reading key %s: %w", id, err)
 		}
 		return nil
 	})

@@ -55,3 +55,25 @@ func TestKeyLifecycle(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, list)
 }
+
+func TestKeyNamespace(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := context.Background()
+	h := sha256.Sum256([]byte("secret-ns"))
+	perms := []metadata.KeyPermission{{Action: "admin", Resource: "*"}}
+	k, err := s.KeyCreate(ctx, metadata.KeyCreateParams{ID: "key_ns", Name: "acme-admin", Namespace: "acme", SecretHash: h[:], Permissions: perms})
+	require.NoError(t, err)
+	require.Equal(t, "acme", k.Namespace)
+	got, err := s.KeyByHash(ctx, h[:])
+	require.NoError(t, err)
+	require.Equal(t, "acme", got.Namespace)
+	got, err = s.KeyGet(ctx, "key_ns")
+	require.NoError(t, err)
+	require.Equal(t, "acme", got.Namespace)
+	_, err = s.KeyGet(ctx, "key_none")
+	require.ErrorIs(t, err, metadata.ErrNotFound)
+	require.NoError(t, s.KeyRevoke(ctx, "key_ns"))
+	_, err = s.KeyGet(ctx, "key_ns")
+	require.ErrorIs(t, err, metadata.ErrNotFound, "a revoked key is not live")
+}

@@ -9,9 +9,14 @@ import (
 
 // LiteQueuesEnsure returns the queues of several lite topics of one topic, creating the
 // missing ones (with the cursors of groups already subscribed to them) in ONE transaction.
+// When the new ones would take the namespace past its quota, none is created and the error
+// is a *QuotaError (ErrQuotaExceeded).
 func (s *Store) LiteQueuesEnsure(ctx context.Context, topic string, lites []string) (map[string]Queue, error) {
 	out := make(map[string]Queue, len(lites))
 	err := s.inTx(ctx, "lite_queues_ensure", func(tx pgx.Tx) error {
+		if err := s.checkLiteQuota(ctx, tx, topic, lites); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `INSERT INTO queues (topic, queue_id, lite_topic, last_write_at)
 			SELECT $1, 0, l, now() FROM unnest($2::text[]) AS l
 			ON CONFLICT DO NOTHING RETURNING id`, topic, lites)

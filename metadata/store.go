@@ -27,9 +27,11 @@ var ErrConflict = errors.New("conflict")
 
 // Store is the Postgres-backed metadata store. It is safe for concurrent use.
 type Store struct {
-	pool    *pgxpool.Pool
-	txTotal *prometheus.CounterVec
-	txSecs  *prometheus.HistogramVec
+	pool          *pgxpool.Pool
+	quotas        Quotas
+	txTotal       *prometheus.CounterVec
+	txSecs        *prometheus.HistogramVec
+	quotaExceeded *prometheus.CounterVec
 }
 
 // Config tunes the connection pool.
@@ -38,6 +40,8 @@ type Config struct {
 	URL string
 	// MaxConns bounds the pool; default 16.
 	MaxConns int32
+	// Quotas bound the topics, groups and lite topics of each namespace; zero: none.
+	Quotas Quotas
 }
 
 // Open connects to Postgres. Metrics are registered on reg (nil: not registered).
@@ -55,7 +59,8 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 		return nil, fmt.Errorf("connecting to Postgres: %w", err)
 	}
 	s := &Store{
-		pool: pool,
+		pool:   pool,
+		quotas: cfg.Quotas,
 		txTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "floe_metadata_transactions_total",
 			Help: "Postgres transactions (a single statement counts as one), by operation and result.",
@@ -65,9 +70,13 @@ func Open(ctx context.Context, cfg Config, reg prometheus.Registerer) (*Store, e
 			Help:    "Time spent in Postgres transactions, by operation.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"operation"}),
+		quotaExceeded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floe_metadata_quota_exceeded_total",
+			Help: "Creates refused because the namespace holds its limit, by resource (topics, groups, lite_topics).",
+		}, []string{"resource"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{s.txTotal, s.txSecs} {
+		for _, c := range []prometheus.Collector{s.txTotal, s.txSecs, s.quotaExceeded} {
 			if err := reg.Register(c); err != nil {
 				pool.Close()
 				return nil, fmt.Errorf("registering metadata metrics: %w", err)
@@ -91,7 +100,7 @@ func (s *Store) observe(op string, fn func() error) error {
 	err := fn()
 	s.txSecs.WithLabelValues(op).Observe(time.Since(start).Seconds())
 	result := "ok"
-	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrConflict) {
+	if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrQuotaExceeded) {
 		result = "error"
 	}
 	s.txTotal.WithLabelValues(op, result).Inc()

@@ -42,11 +42,15 @@ type Queue struct {
 }
 
 // TopicCreate creates a topic and its queues. If a topic of that name exists with the same
-// settings it is returned with created = false; with other settings, ErrConflict.
+// settings it is returned with created = false; with other settings, ErrConflict. A new
+// topic past its namespace's quota gives a *QuotaError (ErrQuotaExceeded).
 func (s *Store) TopicCreate(ctx context.Context, t Topic) (Topic, bool, error) {
 	var out Topic
 	created := false
 	err := s.inTx(ctx, "topic_create", func(tx pgx.Tx) error {
+		if err := s.checkCountQuota(ctx, tx, QuotaTopics, "topics", t.Name, s.quotas.Topics); err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `INSERT INTO topics (name, type, queue_count, retention_hours, lite_ttl_minutes, trace)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
 			t.Name, t.Type, t.Queues, t.RetentionHours, t.LiteTTLMinutes, t.Trace)

@@ -58,3 +58,18 @@ func Unwrap(ns, stored string) (string, bool) {
 	}
 	return strings.CutPrefix(stored, prefix)
 }
+
+// Of returns the namespace a stored name belongs to: "acme" for "acme%orders" and
+// "%DLQ%acme%billing", "" for a name of the default namespace ("orders", "%DLQ%billing")
+// and for other system names ("%TRACE%").
+func Of(stored string) string {
+	rest := strings.TrimPrefix(stored, dlqPrefix)
+	if strings.HasPrefix(rest, Separator) {
+		return "" // a system name such as %TRACE%
+	}
+	ns, _, found := strings.Cut(rest, Separator)
+	if !found {
+		return ""
+	}
+	return ns
+}

@@ -48,3 +48,17 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestOf(t *testing.T) {
+	for stored, want := range map[string]string{
+		"orders": "", "%DLQ%billing": "", "%TRACE%": "",
+		"acme%orders": "acme", "%DLQ%acme%billing": "acme",
+	} {
+		if got := Of(stored); got != want {
+			t.Errorf("Of(%q) = %q, want %q", stored, got, want)
+		}
+		if name, ok := Unwrap(want, stored); stored != "%TRACE%" && (!ok || Wrap(want, name) != stored) {
+			t.Errorf("Of(%q) = %q does not round-trip: %q, %v", stored, want, name, ok)
+		}
+	}
+}

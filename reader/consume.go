@@ -174,10 +174,10 @@ func (c *Consumer) forget(group, topic string) {
 }
 
 func (c *Consumer) load(ctx context.Context, group, topic string) (*target, error) {
-	if err := httpapi.CheckName("group", group); err != nil {
+	if err := httpapi.CheckStoredName("group", group); err != nil {
 		return nil, err
 	}
-	if err := httpapi.CheckReadableTopic(topic); err != nil {
+	if err := httpapi.CheckStoredReadableTopic(topic); err != nil {
 		return nil, err
 	}
 	g, err := c.store.GroupGet(ctx, group)

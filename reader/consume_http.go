@@ -36,9 +36,17 @@ func (c *Consumer) handleReceive(ctx echo.Context) error {
 	if req.WaitSeconds != nil {
 		opts.Wait = time.Duration(*req.WaitSeconds) * time.Second
 	}
-	msgs, err := c.Receive(ctx.Request().Context(), ctx.Param("group"), ctx.Param("topic"), opts)
+	tenant := httpapi.TenantOf(ctx)
+	group, topic, err := tenant.GroupTopic(ctx)
 	if err != nil {
 		return err
+	}
+	msgs, err := c.Receive(ctx.Request().Context(), group, topic, opts)
+	if err != nil {
+		return err
+	}
+	for i := range msgs {
+		msgs[i].Topic = ctx.Param("topic")
 	}
 	return ctx.JSON(http.StatusOK, httpapi.ReceiveResponse{Messages: msgs})
 }
@@ -48,7 +56,11 @@ func (c *Consumer) handleAck(ctx echo.Context) error {
 	if err := httpapi.DecodeJSON(ctx, maxConsumeRequestBytes, &req); err != nil {
 		return err
 	}
-	res, err := c.Ack(ctx.Request().Context(), ctx.Param("group"), ctx.Param("topic"), req.ReceiptHandles)
+	group, topic, err := httpapi.TenantOf(ctx).GroupTopic(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := c.Ack(ctx.Request().Context(), group, topic, req.ReceiptHandles)
 	if err != nil {
 		return err
 	}
@@ -60,7 +72,11 @@ func (c *Consumer) handleNack(ctx echo.Context) error {
 	if err := httpapi.DecodeJSON(ctx, maxConsumeRequestBytes, &req); err != nil {
 		return err
 	}
-	res, err := c.Nack(ctx.Request().Context(), ctx.Param("group"), ctx.Param("topic"), req.ReceiptHandles)
+	group, topic, err := httpapi.TenantOf(ctx).GroupTopic(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := c.Nack(ctx.Request().Context(), group, topic, req.ReceiptHandles)
 	if err != nil {
 		return err
 	}
@@ -72,7 +88,11 @@ func (c *Consumer) handleChangeInvisible(ctx echo.Context) error {
 	if err := httpapi.DecodeJSON(ctx, maxConsumeRequestBytes, &req); err != nil {
 		return err
 	}
-	h, err := c.ChangeInvisible(ctx.Request().Context(), ctx.Param("group"), ctx.Param("topic"), req.ReceiptHandle,
+	group, topic, err := httpapi.TenantOf(ctx).GroupTopic(ctx)
+	if err != nil {
+		return err
+	}
+	h, err := c.ChangeInvisible(ctx.Request().Context(), group, topic, req.ReceiptHandle,
 		time.Duration(req.InvisibleSeconds)*time.Second)
 	if err != nil {
 		return err
@@ -88,7 +108,11 @@ func (c *Consumer) handleReset(ctx echo.Context) error {
 	if req.Timestamp.IsZero() {
 		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "timestamp (RFC 3339) is required")
 	}
-	if err := c.Reset(ctx.Request().Context(), ctx.Param("group"), ctx.Param("topic"), req.Timestamp); err != nil {
+	group, topic, err := httpapi.TenantOf(ctx).GroupTopic(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.Reset(ctx.Request().Context(), group, topic, req.Timestamp); err != nil {
 		return err
 	}
 	return ctx.JSON(http.StatusOK, map[string]any{"group": ctx.Param("group"), "topic": ctx.Param("topic"), "timestamp": req.Timestamp})
@@ -98,9 +122,19 @@ func (c *Consumer) handleLag(ctx echo.Context) error {
 	if err := httpapi.CheckName("group", ctx.Param("group")); err != nil {
 		return err
 	}
-	lag, err := c.Lag(ctx.Request().Context(), ctx.Param("group"))
+	tenant := httpapi.TenantOf(ctx)
+	group, err := tenant.Param(ctx, "group")
 	if err != nil {
 		return err
+	}
+	lag, err := c.Lag(ctx.Request().Context(), group)
+	if err != nil {
+		return err
+	}
+	// A group subscribes to topics of its own namespace only (plus its dead letters).
+	lag.Group = ctx.Param("group")
+	for i := range lag.Topics {
+		lag.Topics[i].Topic = tenant.Show(lag.Topics[i].Topic)
 	}
 	return ctx.JSON(http.StatusOK, lag)
 }

@@ -30,10 +30,15 @@ func (s *Service) handleReadQueue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	views, err := s.ReadQueue(c.Request().Context(), c.Param("topic"), queueID, c.QueryParam("liteTopic"), offset, int(limit))
+	topic, err := httpapi.TenantOf(c).Param(c, "topic")
 	if err != nil {
 		return err
 	}
+	views, err := s.ReadQueue(c.Request().Context(), topic, queueID, c.QueryParam("liteTopic"), offset, int(limit))
+	if err != nil {
+		return err
+	}
+	showTopic(c, views)
 	return c.JSON(http.StatusOK, httpapi.MessagesResponse{Messages: views})
 }
 
@@ -41,10 +46,15 @@ func (s *Service) handleGetMessage(c echo.Context) error {
 	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
 		return err
 	}
-	v, err := s.GetMessage(c.Request().Context(), c.Param("topic"), c.Param("id"))
+	topic, err := httpapi.TenantOf(c).Param(c, "topic")
 	if err != nil {
 		return err
 	}
+	v, err := s.GetMessage(c.Request().Context(), topic, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	v.Topic = c.Param("topic")
 	return c.JSON(http.StatusOK, v)
 }
 
@@ -56,11 +66,23 @@ func (s *Service) handleByKey(c echo.Context) error {
 	if key == "" {
 		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "query parameter key is required")
 	}
-	views, err := s.MessagesByKey(c.Request().Context(), c.Param("topic"), key)
+	topic, err := httpapi.TenantOf(c).Param(c, "topic")
 	if err != nil {
 		return err
 	}
+	views, err := s.MessagesByKey(c.Request().Context(), topic, key)
+	if err != nil {
+		return err
+	}
+	showTopic(c, views)
 	return c.JSON(http.StatusOK, httpapi.MessagesResponse{Messages: views})
+}
+
+// showTopic names the topic of views as the caller wrote it in the path.
+func showTopic(c echo.Context, views []httpapi.MessageView) {
+	for i := range views {
+		views[i].Topic = c.Param("topic")
+	}
 }
 
 func intParam(c echo.Context, name string, def int64) (int64, error) {

@@ -50,9 +50,27 @@ func (s *Service) handleTrace(c echo.Context) error {
 	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
 		return err
 	}
-	evs, err := s.Trace(c.Request().Context(), c.Param("topic"), c.Param("id"))
+	tenant := httpapi.TenantOf(c)
+	topic, err := tenant.Param(c, "topic")
 	if err != nil {
 		return err
 	}
+	evs, err := s.Trace(c.Request().Context(), topic, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	shown := make([]trace.Event, 0, len(evs))
+	for _, e := range evs {
+		e.Topic = c.Param("topic")
+		if e.Group != "" {
+			g, ok := tenant.Visible(e.Group)
+			if !ok {
+				continue // never expected: groups subscribe within their namespace
+			}
+			e.Group = g
+		}
+		shown = append(shown, e)
+	}
+	evs = shown
 	return c.JSON(http.StatusOK, map[string]any{"messageId": c.Param("id"), "topic": c.Param("topic"), "events": evs})
 }

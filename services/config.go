@@ -64,6 +64,14 @@ type Config struct {
 	QuotaProduceRate  float64
 	QuotaReceiveRate  float64
 	AuthCacheTTL      time.Duration
+	// Produce bytes a second per key; topics, groups and lite topics per namespace.
+	QuotaProduceBytesRate float64
+	QuotaTopics           int
+	QuotaGroups           int
+	QuotaLiteTopics       int
+	// TLSCert and TLSKey (PEM files) make the listener serve HTTPS only.
+	TLSCert string
+	TLSKey  string
 
 	LogFormat string
 	LogLevel  string
@@ -109,6 +117,12 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.MetricsAuth, "metrics-auth", false, "require an API key (any) on /metrics too")
 	fs.Float64Var(&c.QuotaProduceRate, "quota-produce-rate", 0, "messages a second one API key may produce (0 = unlimited)")
 	fs.Float64Var(&c.QuotaReceiveRate, "quota-receive-rate", 0, "receive calls a second one API key may make (0 = unlimited)")
+	fs.Float64Var(&c.QuotaProduceBytesRate, "quota-produce-bytes-rate", 0, "request body bytes a second one API key may send to the produce routes (0 = unlimited)")
+	fs.IntVar(&c.QuotaTopics, "quota-topics", 0, "topics one namespace may hold (0 = unlimited)")
+	fs.IntVar(&c.QuotaGroups, "quota-groups", 0, "consumer groups one namespace may hold (0 = unlimited)")
+	fs.IntVar(&c.QuotaLiteTopics, "quota-lite-topics", 0, "lite topics one namespace may hold over all its LITE topics (0 = unlimited)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS only, with --tls-key")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 2*time.Second, "how long a node remembers an API key lookup (at most 5s: a revoked key works that long)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -163,6 +177,12 @@ func (c *Config) validate() error {
 	}
 	if c.TransactionPolicy != "" && c.TransactionPolicy != "rollback" && c.TransactionPolicy != "commit" {
 		return fmt.Errorf("transaction-policy %q: want rollback or commit", c.TransactionPolicy)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("tls-cert and tls-key go together: give both or neither")
+	}
+	if c.QuotaTopics < 0 || c.QuotaGroups < 0 || c.QuotaLiteTopics < 0 || c.QuotaProduceBytesRate < 0 {
+		return fmt.Errorf("quotas must not be negative (0 = unlimited)")
 	}
 	return nil
 }

@@ -17,12 +17,14 @@ import (
 )
 
 const keysUsage = `Usage:
-  floe keys create --name NAME --perm ACTION:RESOURCE [--perm ...]   prints the new key (its secret once)
+  floe keys create --name NAME [--namespace NS] --perm ACTION:RESOURCE [--perm ...]
+                                                                     prints the new key (its secret once)
   floe keys list                                                     keys, without secrets
   floe keys revoke ID
   floe keys rotate ID                                                prints the new secret; the old one stops
 Common flags: --url (FLOE_URL) --key (FLOE_KEY, an admin key on key:*, such as the bootstrap key).
 A permission is ACTION:RESOURCE, e.g. produce:topic:orders, consume:group:billing, admin:topic:*.
+A key of namespace NS names the topics and groups of NS only (the permissions use those names).
 `
 
 // permFlags collects repeated --perm values.
@@ -56,10 +58,11 @@ func runKeys(args []string, stdout, stderr io.Writer) error {
 	base := fs.String("url", "http://127.0.0.1:8080", "URL of a floe node")
 	key := fs.String("key", "", "API key with admin on key:* (the bootstrap key works)")
 	timeout := fs.Duration("timeout", 10*time.Second, "request timeout")
-	var name string
+	var name, ns string
 	var perms permFlags
 	if sub == "create" {
 		fs.StringVar(&name, "name", "", "name of the key, such as billing-app")
+		fs.StringVar(&ns, "namespace", "", "the tenant the key belongs to (default: the caller's own namespace)")
 		fs.Var(&perms, "perm", "ACTION:RESOURCE, repeated")
 	}
 	if err := parseFlags(fs, args[1:]); err != nil {
@@ -82,7 +85,7 @@ func runKeys(args []string, stdout, stderr io.Writer) error {
 			return errors.New("floe keys create: want --name and at least one --perm")
 		}
 		var out auth.KeyView
-		if err := call(http.MethodPost, "/v1/keys", auth.CreateKeyRequest{Name: name, Permissions: perms}, &out); err != nil {
+		if err := call(http.MethodPost, "/v1/keys", auth.CreateKeyRequest{Name: name, Namespace: ns, Permissions: perms}, &out); err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "key %s created; its secret is shown this once:\n", out.ID)

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/floemq/floe/auth"
 	"github.com/floemq/floe/client"
 	"github.com/floemq/floe/compactor"
 	"github.com/floemq/floe/metadata"
@@ -156,15 +157,39 @@ func runDev(args []string, stderr io.Writer) error {
 		}()
 		cfg.DatabaseURL = pg.URL()
 	}
+	// With --require-auth and no bootstrap key, nobody could create the first key: make one
+	// for this run and show it below (never logged).
+	generatedKey := false
+	if cfg.RequireAuth && cfg.BootstrapAdminKey == "" {
+		if cfg.BootstrapAdminKey, err = auth.NewSecret(); err != nil {
+			return err
+		}
+		generatedKey = true
+	}
 	node, err := StartNode(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "\nFloe is running at http://%s (data in %s). Try:\n"+
-		"  curl -s -XPOST http://%[1]s/v1/topics -d '{\"name\":\"orders\",\"type\":\"NORMAL\",\"queues\":4}'\n"+
-		"  curl -s -XPOST http://%[1]s/v1/topics/orders/messages -d '{\"messages\":[{\"body\":\"aGVsbG8=\",\"keys\":[\"order-1\"]}]}'\n"+
-		"  curl -s 'http://%[1]s/v1/topics/orders/messages?key=order-1'\n"+
-		"Ctrl-C stops it.\n\n", node.Addr(), cfg.DataDir)
+	scheme, curl := "http", "curl -s"
+	if cfg.TLSCert != "" {
+		scheme, curl = "https", "curl -s --cacert "+cfg.TLSCert
+	}
+	if cfg.RequireAuth {
+		curl += ` -H "Authorization: Bearer $FLOE_KEY"`
+	}
+	base := scheme + "://" + node.Addr()
+	fmt.Fprintf(stderr, "\nFloe is running at %s (data in %s).\n", base, cfg.DataDir)
+	if generatedKey {
+		fmt.Fprintf(stderr, "API keys are required. The bootstrap admin key of this run (a new one each start;\n"+
+			"set --bootstrap-admin-key or FLOE_BOOTSTRAP_ADMIN_KEY to keep one):\n  export FLOE_KEY=%s\n", cfg.BootstrapAdminKey)
+	} else if cfg.RequireAuth {
+		fmt.Fprintf(stderr, "API keys are required: export FLOE_KEY=<your bootstrap admin key or an API key>\n")
+	}
+	fmt.Fprintf(stderr, "Try:\n"+
+		"  %[2]s -XPOST %[1]s/v1/topics -d '{\"name\":\"orders\",\"type\":\"NORMAL\",\"queues\":4}'\n"+
+		"  %[2]s -XPOST %[1]s/v1/topics/orders/messages -d '{\"messages\":[{\"body\":\"aGVsbG8=\",\"keys\":[\"order-1\"]}]}'\n"+
+		"  %[2]s '%[1]s/v1/topics/orders/messages?key=order-1'\n"+
+		"Ctrl-C stops it.\n\n", base, curl)
 	return waitAndShutdown(ctx, node)
 }
 

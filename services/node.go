@@ -6,6 +6,7 @@ package services
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -78,7 +79,8 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	if cfg.DatabaseURL == "" {
 		return nil, errors.New("no database URL: set --database-url or FLOE_DATABASE_URL")
 	}
-	n.store, err = metadata.Open(ctx, metadata.Config{URL: cfg.DatabaseURL}, n.registry)
+	n.store, err = metadata.Open(ctx, metadata.Config{URL: cfg.DatabaseURL, Quotas: metadata.Quotas{
+		Topics: cfg.QuotaTopics, Groups: cfg.QuotaGroups, LiteTopics: cfg.QuotaLiteTopics}}, n.registry)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +106,8 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	authSvc, err := auth.New(auth.Config{
 		Required: cfg.RequireAuth, BootstrapKey: cfg.BootstrapAdminKey, MetricsAuth: cfg.MetricsAuth,
 		CacheTTL: cfg.AuthCacheTTL, ProduceRate: cfg.QuotaProduceRate, ReceiveRate: cfg.QuotaReceiveRate,
-		Logger: logger.With("component", "auth"),
+		ProduceBytesRate: cfg.QuotaProduceBytesRate,
+		Logger:           logger.With("component", "auth"),
 	}, n.store, n.registry)
 	if err != nil {
 		return nil, err
@@ -164,12 +167,12 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		return nil, err
 	}
 
-	n.listener, err = net.Listen("tcp", cfg.Listen)
+	n.listener, err = listen(cfg)
 	if err != nil {
 		if n.ingest != nil {
 			_ = n.ingest.Stop(ctx)
 		}
-		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+		return nil, err
 	}
 	if err := n.startGRPC(); err != nil {
 		if n.ingest != nil {
@@ -180,7 +183,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	}
 	n.server = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() { n.serveErr <- n.server.Serve(n.listener) }()
-	logger.Info("floe serving", "addr", n.listener.Addr().String(), "roles", cfg.Roles)
+	logger.Info("floe serving", "addr", n.listener.Addr().String(), "roles", cfg.Roles, "tls", cfg.TLSCert != "")
 	ok = true
 	return n, nil
 }
@@ -357,6 +360,27 @@ func (n *Node) readyz(c echo.Context) error {
 		status["objectStore"], code = err.Error(), http.StatusServiceUnavailable
 	}
 	return c.JSON(code, status)
+}
+
+// listen opens the API's listener: TLS only when a certificate is configured, so a plain
+// HTTP request never reaches a handler (Go's server answers it 400 itself).
+func listen(cfg Config) (net.Listener, error) {
+	var tlsCfg *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("loading the TLS certificate and key: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+	}
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	if tlsCfg != nil {
+		l = tls.NewListener(l, tlsCfg)
+	}
+	return l, nil
 }
 
 func openBucket(ctx context.Context, cfg Config) (objstore.Bucket, error) {

@@ -68,11 +68,18 @@ var rules = append([]rule{
 		// net/http is allowed: the S3 client speaks it.
 	},
 	{
-		name:       "metadata (Postgres) knows nothing of HTTP or object storage; below it only bloom and migrations",
+		name:       "metadata (Postgres) knows nothing of HTTP or object storage; below it only bloom, migrations and namespace",
 		pkgs:       []string{"floe/metadata/..."},
 		deny:       []string{"floe/...", httpServer, s3SDK},
 		denyDirect: []string{"net/http"},
-		allow:      []string{"floe/metadata/...", "floe/bloom/...", "floe/migrations/..."},
+		allow:      []string{"floe/metadata/...", "floe/bloom/...", "floe/migrations/...", "floe/namespace/..."},
+	},
+	{
+		// The gRPC front end and the HTTP one resolve names the same way through it.
+		name:  "namespace (tenant names to stored names) imports nothing of Floe",
+		pkgs:  []string{"floe/namespace/..."},
+		deny:  []string{"floe/..."},
+		allow: []string{"floe/namespace/..."},
 	},
 	{
 		name: "the storage layer's helpers (httpapi, bloom, migrations) never import a role or services",
