@@ -32,7 +32,10 @@ type CreateKeyRequest struct {
 type KeyView struct {
 	ID     string `json:"id"`
 	Secret string `json:"secret,omitempty"`
-	Name   string `json:"name"`
+	// RocketMQSecret is the secret the RocketMQ 5 clients sign gRPC calls with (their
+	// AccessSecret; the key id is their AccessKey), shown with Secret.
+	RocketMQSecret string `json:"rocketmqSecret,omitempty"`
+	Name           string `json:"name"`
 	// Namespace is "" for the default namespace.
 	Namespace   string       `json:"namespace"`
 	Permissions []Permission `json:"permissions"`
@@ -47,6 +50,9 @@ type KeyList struct {
 
 func view(k metadata.APIKey, secret string) KeyView {
 	v := KeyView{ID: k.ID, Secret: secret, Name: k.Name, Namespace: k.Namespace, Permissions: fromStored(k.Permissions), CreatedAt: k.CreatedAt}
+	if secret != "" {
+		v.RocketMQSecret = RocketMQSecret(secret)
+	}
 	if !k.RotatedAt.IsZero() {
 		v.RotatedAt = &k.RotatedAt
 	}

@@ -5,11 +5,15 @@ package e2e_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"sort"
 	"sync"
@@ -21,10 +25,13 @@ import (
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	grpccreds "google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	grpcstatus "google.golang.org/grpc/status"
 
+	"github.com/floemq/floe/auth"
 	"github.com/floemq/floe/client"
 	"github.com/floemq/floe/services"
 )
@@ -558,4 +565,103 @@ func BenchmarkRocketMQSDKSendReceive(b *testing.B) {
 	require.LessOrEqual(b, left, 0, "not every message was received")
 	b.ReportMetric(float64(b.N)/sendSecs, "sent/s")
 	b.ReportMetric(float64(b.N)/recvSecs, "received+acked/s")
+}
+
+// TestRocketMQSDKSignaturesPermissionsAndNamespaces runs a node that requires keys: the
+// SDK signs with a key's id and rocketmqSecret; its namespace resolves names; permissions
+// allow exactly what they name; unsigned or wrongly signed calls are refused.
+func TestRocketMQSDKSignaturesPermissionsAndNamespaces(t *testing.T) {
+	b := newBacking(t)
+	cfg := b.config("ingest,reader")
+	cfg.RequireAuth = true
+	cfg.BootstrapAdminKey = bootstrapKey
+	cfg.GRPCListen = "127.0.0.1:0"
+	n, _ := startNode(t, cfg)
+	url, ep := "http://"+n.Addr(), n.GRPCAddr().String()
+	sdkLogOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "floe-rmq-logs-")
+		require.NoError(t, err)
+		os.Setenv("rocketmq.client.logRoot", dir)
+		os.Setenv("rocketmq.client.logLevel", "error")
+		rmq.ResetLogger()
+	})
+	ctx := context.Background()
+
+	admin := createNamespacedKey(t, url, bootstrapKey, "acme-admin", "acme", perm("admin", "*"))
+	ac := client.New(url, client.WithAPIKey(admin.Secret))
+	_, _, err := ac.CreateTopic(ctx, client.TopicSpec{Name: "orders", Type: client.TopicNormal, Queues: 2})
+	require.NoError(t, err)
+	require.NotEmpty(t, admin.RocketMQSecret)
+	writer := createNamespacedKey(t, url, bootstrapKey, "acme-writer", "acme", perm("produce", "topic:orders"))
+	reader := createNamespacedKey(t, url, bootstrapKey, "acme-reader", "acme",
+		perm("consume", "group:billing"), perm("read", "topic:orders"))
+
+	signed := func(k auth.KeyView, ns, group string) *rmq.Config {
+		return &rmq.Config{Endpoint: ep, NameSpace: ns, ConsumerGroup: group,
+			Credentials: &credentials.SessionCredentials{AccessKey: k.ID, AccessSecret: k.RocketMQSecret}}
+	}
+	// The reader subscribes first (a group sees messages from its subscription on).
+	sc, err := rmq.NewSimpleConsumer(signed(reader, "acme", "billing"), rmq.WithSimpleAwaitDuration(2*time.Second),
+		rmq.WithSimpleSubscriptionExpressions(map[string]*rmq.FilterExpression{"orders": rmq.SUB_ALL}))
+	require.NoError(t, err)
+	require.NoError(t, sc.Start())
+	t.Cleanup(func() { _ = sc.GracefulStop() })
+
+	p, err := rmq.NewProducer(signed(writer, "acme", ""), rmq.WithTopics("orders"))
+	require.NoError(t, err)
+	require.NoError(t, p.Start())
+	t.Cleanup(func() { _ = p.GracefulStop() })
+	rs, err := p.Send(ctx, &rmq.Message{Topic: "orders", Body: []byte("signed")})
+	require.NoError(t, err)
+	// Stored in acme's orders: its admin finds it over HTTP; the default namespace has no orders.
+	v, err := ac.GetMessage(ctx, "orders", rs[0].MessageID)
+	require.NoError(t, err)
+	require.Equal(t, "signed", string(v.Body))
+	_, err = client.New(url, client.WithAPIKey(bootstrapKey)).GetTopic(ctx, "orders")
+	require.Error(t, err, "the default namespace must not have acme's topic")
+
+	got := receiveAll(t, sc, 1, 20*time.Second, true)
+	require.Len(t, got, 1)
+	require.Equal(t, "signed", string(got[0].GetBody()))
+
+	// The writer may not consume: its consumer cannot start (settings refused).
+	bad, err := rmq.NewSimpleConsumer(signed(writer, "acme", "billing"), rmq.WithSimpleAwaitDuration(time.Second),
+		rmq.WithSimpleSubscriptionExpressions(map[string]*rmq.FilterExpression{"orders": rmq.SUB_ALL}))
+	require.NoError(t, err)
+	err = bad.Start()
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "FORBIDDEN")
+
+	// The raw protocol: unsigned, wrongly signed and other-namespace calls are refused.
+	raw := rawClient(t, ep, true)
+	route := &v2.QueryRouteRequest{Topic: &v2.Resource{Name: "orders"},
+		Endpoints: &v2.Endpoints{Addresses: []*v2.Address{{Host: "127.0.0.1", Port: 1}}}}
+	_, err = raw.QueryRoute(ctx, route)
+	require.Equal(t, codes.Unauthenticated, grpcstatus.Code(err), "unsigned: %v", err)
+	sign := func(ak, secret, ns string) context.Context {
+		now := time.Now().UTC().Format("20060102T150405Z")
+		mac := hmac.New(sha1.New, []byte(secret))
+		mac.Write([]byte(now))
+		return metadata.AppendToOutgoingContext(ctx, "x-mq-date-time", now, "x-mq-namespace", ns, "x-mq-client-id", "raw",
+			"authorization", fmt.Sprintf("MQv2-HMAC-SHA1 Credential=%s/cn/Rocketmq, SignedHeaders=x-mq-date-time, Signature=%s", ak, hex.EncodeToString(mac.Sum(nil))))
+	}
+	_, err = raw.QueryRoute(sign(writer.ID, "not-the-secret", "acme"), route)
+	require.Equal(t, codes.Unauthenticated, grpcstatus.Code(err), "bad signature: %v", err)
+	resp, err := raw.QueryRoute(sign(writer.ID, writer.RocketMQSecret, "acme"), route)
+	require.NoError(t, err)
+	require.Equal(t, v2.Code_OK, resp.GetStatus().GetCode())
+	resp, err = raw.QueryRoute(sign(writer.ID, writer.RocketMQSecret, "globex"), route)
+	require.NoError(t, err)
+	require.Equal(t, v2.Code_FORBIDDEN, resp.GetStatus().GetCode())
+	sent, err := raw.SendMessage(sign(reader.ID, reader.RocketMQSecret, "acme"), &v2.SendMessageRequest{Messages: []*v2.Message{{
+		Topic: &v2.Resource{Name: "orders"}, SystemProperties: &v2.SystemProperties{MessageId: "R1", MessageType: v2.MessageType_NORMAL}, Body: []byte("x")}}})
+	require.NoError(t, err)
+	require.Equal(t, v2.Code_FORBIDDEN, sent.GetStatus().GetCode(), "a reader key must not produce")
+	// A revoked key stops working within the cache TTL.
+	a := call(t, http.MethodDelete, url+"/v1/keys/"+writer.ID, bootstrapKey, nil)
+	require.Equal(t, http.StatusNoContent, a.status)
+	require.Eventually(t, func() bool {
+		_, err := raw.QueryRoute(sign(writer.ID, writer.RocketMQSecret, "acme"), route)
+		return grpcstatus.Code(err) == codes.Unauthenticated
+	}, 10*time.Second, 200*time.Millisecond)
 }

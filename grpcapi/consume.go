@@ -113,6 +113,9 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 	if err := s.needReader(); err != nil {
 		return nil, "", err
 	}
+	if err := allowConsume(ctx, req.GetGroup(), req.GetMessageQueue().GetTopic()); err != nil {
+		return nil, "", err
+	}
 	group, err := name(ctx, req.GetGroup())
 	if err != nil {
 		return nil, "", err
@@ -209,7 +212,12 @@ func (s *Server) ack(ctx context.Context, req *v2.AckMessageRequest) ([]*v2.AckM
 	return out, nil
 }
 
+// groupTopic returns the stored names of a consuming call's group and topic, once the
+// caller may consume them.
 func groupTopic(ctx context.Context, g, t *v2.Resource) (string, string, error) {
+	if err := allowConsume(ctx, g, t); err != nil {
+		return "", "", err
+	}
 	group, err := name(ctx, g)
 	if err != nil {
 		return "", "", err

@@ -55,7 +55,8 @@ func methodName(full string) string { return path.Base(full) }
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 	method := methodName(info.FullMethod)
 	start := time.Now()
-	if err := s.authenticate(ctx); err != nil {
+	ctx, err := s.authenticate(ctx)
+	if err != nil {
 		s.metrics.calls.WithLabelValues(method, v2.Code_UNAUTHORIZED.String()).Inc()
 		return nil, err
 	}
@@ -73,11 +74,12 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 
 func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 	method := methodName(info.FullMethod)
-	if err := s.authenticate(ss.Context()); err != nil {
+	ctx, err := s.authenticate(ss.Context())
+	if err != nil {
 		s.metrics.calls.WithLabelValues(method, v2.Code_UNAUTHORIZED.String()).Inc()
 		return err
 	}
-	err := handler(srv, ss)
+	err = handler(srv, &streamWithContext{ServerStream: ss, ctx: ctx})
 	code := "OK"
 	if err != nil {
 		code = "GRPC_ERROR"
@@ -86,12 +88,21 @@ func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.Str
 	return err
 }
 
-// authenticate checks a call's RocketMQ signature when the server is configured to.
-// The header reads "MQv2-HMAC-SHA1 Credential=AK/…, SignedHeaders=x-mq-date-time,
-// Signature=HEX": an HMAC-SHA1 over the x-mq-date-time header with the key's secret.
-func (s *Server) authenticate(ctx context.Context) error {
+// streamWithContext is a server stream whose context carries the caller.
+type streamWithContext struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *streamWithContext) Context() context.Context { return s.ctx }
+
+// authenticate checks a call's RocketMQ signature when the server is configured to, and
+// returns the context with the caller. The header reads "MQv2-HMAC-SHA1
+// Credential=AK/…, SignedHeaders=x-mq-date-time, Signature=HEX": an HMAC-SHA1 over the
+// x-mq-date-time header with the key's secret.
+func (s *Server) authenticate(ctx context.Context) (context.Context, error) {
 	if s.cfg.Authenticate == nil {
-		return nil
+		return ctx, nil
 	}
 	md, _ := grpcmd.FromIncomingContext(ctx)
 	first := func(k string) string {
@@ -102,14 +113,15 @@ func (s *Server) authenticate(ctx context.Context) error {
 	}
 	c, ok := ParseAuthorization(first(headerAuth))
 	if !ok {
-		return grpcstatus.Error(grpccodes.Unauthenticated, "UNAUTHORIZED: no or malformed authorization header (set the client's credentials)")
+		return ctx, grpcstatus.Error(grpccodes.Unauthenticated, "UNAUTHORIZED: no or malformed authorization header (set the client's credentials)")
 	}
 	c.DateTime = first(headerDateTime)
 	c.Namespace = first(headerNamespace)
-	if err := s.cfg.Authenticate(ctx, c); err != nil {
-		return grpcstatus.Error(grpccodes.Unauthenticated, "UNAUTHORIZED: "+err.Error())
+	caller, err := s.cfg.Authenticate(ctx, c)
+	if err != nil {
+		return ctx, grpcstatus.Error(grpccodes.Unauthenticated, "UNAUTHORIZED: "+err.Error())
 	}
-	return nil
+	return context.WithValue(ctx, callerKey{}, caller), nil
 }
 
 // ParseAuthorization reads a RocketMQ 5 authorization header; ok is false when it is

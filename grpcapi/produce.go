@@ -50,6 +50,9 @@ func (s *Server) send(ctx context.Context, req *v2.SendMessageRequest) ([]*v2.Se
 	if err != nil {
 		return nil, err
 	}
+	if err := allow(ctx, actProduce, kindTopic, req.GetMessages()[0].GetTopic().GetName()); err != nil {
+		return nil, err
+	}
 	msgs := make([]httpapi.Message, len(req.GetMessages()))
 	tx := false
 	for i, m := range req.GetMessages() {
@@ -178,6 +181,9 @@ func (s *Server) endTransaction(ctx context.Context, req *v2.EndTransactionReque
 	}
 	topic, err := name(ctx, req.GetTopic())
 	if err != nil {
+		return err
+	}
+	if err := allow(ctx, actProduce, kindTopic, req.GetTopic().GetName()); err != nil {
 		return err
 	}
 	_, txTopic, err := s.store.TransactionGet(ctx, req.GetTransactionId())

@@ -108,6 +108,12 @@ func (s *Server) queryRoute(ctx context.Context, req *v2.QueryRouteRequest) ([]*
 	if err != nil {
 		return nil, err
 	}
+	// Producers and consumers both ask for routes.
+	if allow(ctx, actProduce, kindTopic, req.GetTopic().GetName()) != nil {
+		if err := allow(ctx, actRead, kindTopic, req.GetTopic().GetName()); err != nil {
+			return nil, err
+		}
+	}
 	t, err := s.topic(ctx, stored)
 	if err != nil {
 		return nil, err
@@ -135,6 +141,9 @@ func (s *Server) QueryAssignment(ctx context.Context, req *v2.QueryAssignmentReq
 
 func (s *Server) queryAssignment(ctx context.Context, req *v2.QueryAssignmentRequest) ([]*v2.Assignment, error) {
 	if err := s.needReader(); err != nil {
+		return nil, err
+	}
+	if err := allowConsume(ctx, req.GetGroup(), req.GetTopic()); err != nil {
 		return nil, err
 	}
 	stored, err := name(ctx, req.GetTopic())

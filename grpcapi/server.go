@@ -56,8 +56,9 @@ type Config struct {
 	// CheckPoll is how often unresolved transactions of connected producers are looked
 	// for; default 1 s.
 	CheckPoll time.Duration
-	// Authenticate, when set, checks every call's RocketMQ signature; nil accepts all.
-	Authenticate func(ctx context.Context, c Credentials) error
+	// Authenticate, when set, checks every call's RocketMQ signature and returns who made
+	// it; nil accepts every call, in the namespace its headers name.
+	Authenticate func(ctx context.Context, c Credentials) (*Caller, error)
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -68,6 +69,48 @@ type Credentials struct {
 	DateTime  string
 	Signature string
 	Namespace string
+}
+
+// Caller is who a signed call comes from.
+type Caller struct {
+	// Namespace is the caller's tenant: every name of its calls is resolved in it.
+	Namespace string
+	// Allowed reports whether the caller may do action (produce, consume, read, admin) on
+	// the resource kind:name (topic or group, as the tenant names it).
+	Allowed func(action, kind, name string) bool
+}
+
+type callerKey struct{}
+
+func callerOf(ctx context.Context) *Caller {
+	c, _ := ctx.Value(callerKey{}).(*Caller)
+	return c
+}
+
+// Actions and kinds of the permission model (package auth).
+const (
+	actProduce = "produce"
+	actConsume = "consume"
+	actRead    = "read"
+	kindTopic  = "topic"
+	kindGroup  = "group"
+)
+
+// allow refuses a call whose caller lacks action on kind:name (a tenant name).
+func allow(ctx context.Context, action, kind, name string) error {
+	c := callerOf(ctx)
+	if c == nil || c.Allowed(action, kind, name) {
+		return nil
+	}
+	return status(v2.Code_FORBIDDEN, "the access key may not %s %s:%s", action, kind, name)
+}
+
+// allowConsume is what consuming needs: consume on the group and read on the topic.
+func allowConsume(ctx context.Context, group, topic *v2.Resource) error {
+	if err := allow(ctx, actConsume, kindGroup, group.GetName()); err != nil {
+		return err
+	}
+	return allow(ctx, actRead, kindTopic, topic.GetName())
 }
 
 // Server implements v2.MessagingServiceServer on the ingest and reader roles of a node
@@ -203,6 +246,13 @@ func name(ctx context.Context, r *v2.Resource) (string, error) {
 	ns := r.GetResourceNamespace()
 	if ns == "" {
 		ns = infoOf(ctx).namespace
+	}
+	if c := callerOf(ctx); c != nil {
+		// A key belongs to one namespace; naming another is refused, naming none is its own.
+		if ns != "" && ns != c.Namespace {
+			return "", status(v2.Code_FORBIDDEN, "the access key belongs to namespace %q, not %q", c.Namespace, ns)
+		}
+		ns = c.Namespace
 	}
 	if err := namespace.Validate(ns); err != nil {
 		return "", status(v2.Code_BAD_REQUEST, "%v", err)

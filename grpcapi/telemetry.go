@@ -182,6 +182,9 @@ func (s *Server) applySettings(ctx context.Context, c *client, in *v2.Settings) 
 			if err != nil {
 				return nil, err
 			}
+			if err := allow(ctx, actProduce, kindTopic, r.GetName()); err != nil {
+				return nil, err
+			}
 			topics = append(topics, n)
 		}
 		c.mu.Lock()
@@ -199,6 +202,14 @@ func (s *Server) applySettings(ctx context.Context, c *client, in *v2.Settings) 
 		sub := in.GetSubscription()
 		group, err := name(ctx, sub.GetGroup())
 		if err != nil {
+			return nil, err
+		}
+		for _, e := range sub.GetSubscriptions() {
+			if err := allowConsume(ctx, sub.GetGroup(), e.GetTopic()); err != nil {
+				return nil, err
+			}
+		}
+		if err := allow(ctx, actConsume, kindGroup, sub.GetGroup().GetName()); err != nil {
 			return nil, err
 		}
 		g, err := s.ensureGroup(ctx, group)

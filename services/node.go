@@ -278,10 +278,27 @@ func (n *Node) startGRPC() error {
 		return nil
 	}
 	var err error
-	n.grpc, err = grpcapi.New(grpcapi.Config{
+	gcfg := grpcapi.Config{
 		CertFile: n.cfg.GRPCCert, KeyFile: n.cfg.GRPCKey, Advertise: n.cfg.GRPCAdvertise,
 		Logger: n.logger.With("component", "grpc"),
-	}, n.store, n.ingest, n.consumer, n.registry)
+	}
+	if n.cfg.RequireAuth {
+		ttl := n.cfg.AuthCacheTTL
+		if ttl == 0 {
+			ttl = 2 * time.Second
+		}
+		verifier := auth.NewSignatureVerifier(n.store, ttl, n.cfg.BootstrapAdminKey, nil)
+		gcfg.Authenticate = func(ctx context.Context, c grpcapi.Credentials) (*grpcapi.Caller, error) {
+			p, err := verifier.Verify(ctx, c.AccessKey, c.DateTime, c.Signature)
+			if err != nil {
+				return nil, err
+			}
+			return &grpcapi.Caller{Namespace: p.Namespace, Allowed: func(action, kind, name string) bool {
+				return auth.Allowed(p.Permissions, action, kind+":"+name)
+			}}, nil
+		}
+	}
+	n.grpc, err = grpcapi.New(gcfg, n.store, n.ingest, n.consumer, n.registry)
 	if err != nil {
 		return err
 	}
