@@ -118,6 +118,10 @@ func New(cfg Config, store Store, reg prometheus.Registerer) (*Service, error) {
 	return s, nil
 }
 
+// Limiter is the service's per-key quota buckets, for front ends other than HTTP (the
+// gRPC port) to draw from the same quotas.
+func (s *Service) Limiter() *Limiter { return s.limiter }
+
 // Register adds the /v1/keys routes and, when auth is required, the middleware that checks
 // every request. With auth off every caller is in the default namespace and sees all
 // namespaces (httpapi.Tenant.SeesAll), as anyone may do anything anyway.

@@ -576,6 +576,7 @@ func TestRocketMQSDKSignaturesPermissionsAndNamespaces(t *testing.T) {
 	cfg.RequireAuth = true
 	cfg.BootstrapAdminKey = bootstrapKey
 	cfg.GRPCListen = "127.0.0.1:0"
+	cfg.QuotaProduceRate = 5 // messages a second per key, over HTTP and gRPC alike
 	n, _ := startNode(t, cfg)
 	url, ep := "http://"+n.Addr(), n.GRPCAddr().String()
 	sdkLogOnce.Do(func() {
@@ -657,6 +658,25 @@ func TestRocketMQSDKSignaturesPermissionsAndNamespaces(t *testing.T) {
 		Topic: &v2.Resource{Name: "orders"}, SystemProperties: &v2.SystemProperties{MessageId: "R1", MessageType: v2.MessageType_NORMAL}, Body: []byte("x")}}})
 	require.NoError(t, err)
 	require.Equal(t, v2.Code_FORBIDDEN, sent.GetStatus().GetCode(), "a reader key must not produce")
+	// Quotas: a batch past the bucket passes on a full bucket and leaves it in debt; the
+	// next send is throttled until the bucket refills.
+	batch := &v2.SendMessageRequest{}
+	for i := 0; i < 10; i++ {
+		batch.Messages = append(batch.Messages, &v2.Message{Topic: &v2.Resource{Name: "orders"},
+			SystemProperties: &v2.SystemProperties{MessageId: fmt.Sprintf("Q%d", i), MessageType: v2.MessageType_NORMAL}, Body: []byte("q")})
+	}
+	sent, err = raw.SendMessage(sign(admin.ID, admin.RocketMQSecret, "acme"), batch)
+	require.NoError(t, err)
+	require.Equal(t, v2.Code_OK, sent.GetStatus().GetCode())
+	batch.Messages = batch.Messages[:1]
+	sent, err = raw.SendMessage(sign(admin.ID, admin.RocketMQSecret, "acme"), batch)
+	require.NoError(t, err)
+	require.Equal(t, v2.Code_TOO_MANY_REQUESTS, sent.GetStatus().GetCode())
+	require.Eventually(t, func() bool {
+		sent, err := raw.SendMessage(sign(admin.ID, admin.RocketMQSecret, "acme"), batch)
+		return err == nil && sent.GetStatus().GetCode() == v2.Code_OK
+	}, 10*time.Second, 250*time.Millisecond)
+
 	// A revoked key stops working within the cache TTL.
 	a := call(t, http.MethodDelete, url+"/v1/keys/"+writer.ID, bootstrapKey, nil)
 	require.Equal(t, http.StatusNoContent, a.status)

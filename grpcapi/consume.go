@@ -131,6 +131,9 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 	if err := s.ensureTarget(ctx, group, topic, req.GetFilterExpression()); err != nil {
 		return nil, "", err
 	}
+	if err := throttle(ctx, 0, 0, 1); err != nil {
+		return nil, "", err
+	}
 	batch := int(req.GetBatchSize())
 	if batch <= 0 {
 		batch = defaultBatch

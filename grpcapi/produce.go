@@ -73,6 +73,13 @@ func (s *Server) send(ctx context.Context, req *v2.SendMessageRequest) ([]*v2.Se
 		}
 		tx = isTx
 	}
+	size := 0
+	for _, m := range msgs {
+		size += len(m.Body)
+	}
+	if err := throttle(ctx, len(msgs), size, 0); err != nil {
+		return nil, err
+	}
 	var res []httpapi.SendResult
 	txID := ""
 	if tx {

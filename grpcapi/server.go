@@ -78,6 +78,19 @@ type Caller struct {
 	// Allowed reports whether the caller may do action (produce, consume, read, admin) on
 	// the resource kind:name (topic or group, as the tenant names it).
 	Allowed func(action, kind, name string) bool
+	// Take draws produced messages and bytes and receive calls from the caller's quotas;
+	// false (nothing taken) when one is exhausted. Nil: no quotas.
+	Take func(messages, bytes, receives int) bool
+}
+
+// throttle refuses a call over the caller's quotas with TOO_MANY_REQUESTS (the clients
+// back off and retry).
+func throttle(ctx context.Context, messages, bytes, receives int) error {
+	c := callerOf(ctx)
+	if c == nil || c.Take == nil || c.Take(messages, bytes, receives) {
+		return nil
+	}
+	return status(v2.Code_TOO_MANY_REQUESTS, "the access key's quota is exhausted; retry later")
 }
 
 type callerKey struct{}

@@ -174,7 +174,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		}
 		return nil, err
 	}
-	if err := n.startGRPC(); err != nil {
+	if err := n.startGRPC(authSvc.Limiter()); err != nil {
 		if n.ingest != nil {
 			_ = n.ingest.Stop(ctx)
 		}
@@ -273,7 +273,7 @@ func (n *Node) startTracing() error {
 }
 
 // startGRPC serves the RocketMQ 5 gRPC protocol on a node with the ingest or reader role.
-func (n *Node) startGRPC() error {
+func (n *Node) startGRPC(limiter *auth.Limiter) error {
 	if n.cfg.GRPCListen == "" || (n.ingest == nil && n.consumer == nil) {
 		return nil
 	}
@@ -293,9 +293,16 @@ func (n *Node) startGRPC() error {
 			if err != nil {
 				return nil, err
 			}
-			return &grpcapi.Caller{Namespace: p.Namespace, Allowed: func(action, kind, name string) bool {
-				return auth.Allowed(p.Permissions, action, kind+":"+name)
-			}}, nil
+			return &grpcapi.Caller{Namespace: p.Namespace,
+				Allowed: func(action, kind, name string) bool {
+					return auth.Allowed(p.Permissions, action, kind+":"+name)
+				},
+				Take: func(messages, bytes, receives int) bool {
+					ok, _, _ := limiter.TakeAll(p.KeyID, auth.Tokens{Quota: auth.QuotaProduce, N: messages},
+						auth.Tokens{Quota: auth.QuotaProduceBytes, N: bytes}, auth.Tokens{Quota: auth.QuotaReceive, N: receives})
+					return ok
+				},
+			}, nil
 		}
 	}
 	n.grpc, err = grpcapi.New(gcfg, n.store, n.ingest, n.consumer, n.registry)
