@@ -482,14 +482,26 @@ func TestComposeGateway(t *testing.T) {
 	s := loadStack(t)
 	gw := s.service(t, "gateway")
 
-	published := false
+	// host port -> container port, as .env.example sets them.
+	published := map[string]string{}
 	for _, p := range stringList(gw["ports"]) {
 		parts := strings.Split(p, ":")
-		if len(parts) >= 2 && parts[len(parts)-2] == "8080" && parts[len(parts)-1] == "8080" {
-			published = true
+		if len(parts) >= 2 {
+			published[parts[len(parts)-1]] = parts[len(parts)-2]
 		}
 	}
-	require.True(t, published, "gateway must publish host port 8080 -> 8080, got %v", gw["ports"])
+	require.Equal(t, "8080", published["8080"], "gateway must publish host port 8080 -> 8080, got %v", gw["ports"])
+	require.Equal(t, "8081", published["8081"], "gateway must publish host port 8081 -> 8081 (gRPC), got %v", gw["ports"])
+	require.Equal(t, s.env["GATEWAY_GRPC_PORT"], published["8081"])
+	require.Contains(t, s.raw, "${GATEWAY_GRPC_PORT:-8081}:8081", "the gRPC host port is set by GATEWAY_GRPC_PORT")
+
+	// The gateway's gRPC upstreams dial the port the nodes serve gRPC on.
+	for _, name := range []string{"ingest", "reader"} {
+		listen := environment(t, s.service(t, name))["FLOE_GRPC_LISTEN"]
+		_, port, err := net.SplitHostPort(listen)
+		require.NoError(t, err, "%s: FLOE_GRPC_LISTEN=%q", name, listen)
+		require.Equal(t, "8081", port, "%s: FLOE_GRPC_LISTEN", name)
+	}
 
 	mounted := false
 	for _, v := range stringList(gw["volumes"]) {
@@ -665,8 +677,10 @@ func parseNginx(t *testing.T, toks []string) *directive {
 
 type nginxConf struct {
 	http      *directive
-	server    *directive
+	server    *directive                     // the HTTP API (listen 8080)
+	grpc      *directive                     // the RocketMQ gRPC protocol (listen 8081)
 	upstreams map[string][]string            // name -> server host:port
+	hash      map[string][]string            // name -> args of its hash directive, if any
 	maps      map[string]map[string][]string // $var -> source var + value table
 }
 
@@ -677,14 +691,27 @@ func loadNginx(t *testing.T) *nginxConf {
 	root := parseNginx(t, tokenizeNginx(t, string(raw)))
 	https := root.find("http")
 	require.Len(t, https, 1, "nginx.conf: one http block")
-	c := &nginxConf{http: https[0], upstreams: map[string][]string{}, maps: map[string]map[string][]string{}}
+	c := &nginxConf{http: https[0], upstreams: map[string][]string{}, hash: map[string][]string{}, maps: map[string]map[string][]string{}}
+	// Two server blocks, told apart by their port: the HTTP API and gRPC.
 	servers := c.http.find("server")
-	require.Len(t, servers, 1, "nginx.conf: one server block")
-	c.server = servers[0]
+	require.Len(t, servers, 2, "nginx.conf: two server blocks (HTTP API on 8080, gRPC on 8081)")
+	for _, srv := range servers {
+		switch firstArgs(srv.find("listen"))[0] {
+		case "8080":
+			c.server = srv
+		case "8081":
+			c.grpc = srv
+		}
+	}
+	require.NotNil(t, c.server, "nginx.conf: no server block listens on 8080")
+	require.NotNil(t, c.grpc, "nginx.conf: no server block listens on 8081")
 	for _, u := range c.http.find("upstream") {
 		require.Len(t, u.args, 1)
 		for _, srv := range u.find("server") {
 			c.upstreams[u.args[0]] = append(c.upstreams[u.args[0]], srv.args[0])
+		}
+		if h := u.find("hash"); len(h) > 0 {
+			c.hash[u.args[0]] = h[0].args
 		}
 	}
 	for _, m := range c.http.find("map") {
@@ -704,9 +731,15 @@ func loadNginx(t *testing.T) *nginxConf {
 // the longest prefix only if none matches.
 func (c *nginxConf) route(t *testing.T, method, path string) *directive {
 	t.Helper()
+	return routeIn(t, c.server, method, path)
+}
+
+// routeIn is route within one server block.
+func routeIn(t *testing.T, server *directive, method, path string) *directive {
+	t.Helper()
 	var best *directive
 	bestLen := -1
-	for _, loc := range c.server.find("location") {
+	for _, loc := range server.find("location") {
 		require.NotEmpty(t, loc.args)
 		if loc.args[0] == "=" && len(loc.args) == 2 && loc.args[1] == path {
 			return loc
@@ -727,7 +760,7 @@ func (c *nginxConf) route(t *testing.T, method, path string) *directive {
 	if best != nil && best.args[0] == "^~" {
 		return best
 	}
-	for _, loc := range c.server.find("location") {
+	for _, loc := range server.find("location") {
 		if len(loc.args) != 2 || (loc.args[0] != "~" && loc.args[0] != "~*") {
 			continue
 		}

@@ -23,7 +23,7 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "floe" {
-  for_each = local.roles
+  for_each = local.deployed_roles
 
   name              = "/ecs/${local.name}/${each.key}"
   retention_in_days = var.log_retention_days
@@ -35,22 +35,24 @@ locals {
   # the database URL and the receipt secret from Secrets Manager (floe_secrets).
   floe_environment = merge(
     {
-      FLOE_LISTEN     = ":${local.floe_port}"
-      FLOE_S3_BUCKET  = aws_s3_bucket.segments.id
-      FLOE_S3_REGION  = var.region
-      FLOE_LOG_FORMAT = "json"
-      FLOE_LOG_LEVEL  = var.log_level
-      FLOE_LINGER     = var.linger
-      FLOE_MIGRATE    = tostring(var.auto_migrate)
+      FLOE_LISTEN      = ":${local.floe_port}"
+      FLOE_GRPC_LISTEN = ":${local.grpc_port}"
+      FLOE_S3_BUCKET   = aws_s3_bucket.segments.id
+      FLOE_S3_REGION   = var.region
+      FLOE_LOG_FORMAT  = "json"
+      FLOE_LOG_LEVEL   = var.log_level
+      FLOE_LINGER      = var.linger
+      FLOE_MIGRATE     = tostring(var.auto_migrate)
     },
     var.extra_environment,
   )
 
-  # Per-role additions to floe_environment (FLOE_ROLES is added to each).
+  # Per-service additions to floe_environment (FLOE_ROLES is added to each).
   role_environment = {
     ingest    = {}
     reader    = var.reader_cache_bytes == null ? {} : { FLOE_CACHE_BYTES = tostring(var.reader_cache_bytes) }
     compactor = {}
+    grpc      = var.reader_cache_bytes == null ? {} : { FLOE_CACHE_BYTES = tostring(var.reader_cache_bytes) }
   }
 
   # Injected by ECS from Secrets Manager at task start; never plain environment.
@@ -71,7 +73,7 @@ locals {
 }
 
 resource "aws_ecs_task_definition" "floe" {
-  for_each = local.roles
+  for_each = local.deployed_roles
 
   family                   = "${local.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
@@ -93,16 +95,23 @@ resource "aws_ecs_task_definition" "floe" {
       essential = true
       command   = ["serve"]
 
+      # gRPC is served by the ingest and reader roles; the compactor opens no
+      # such port, and only the grpc service is reachable on it (grpc.tf).
       portMappings = [
         {
           name          = "http"
           containerPort = local.floe_port
           protocol      = "tcp"
         },
+        {
+          name          = "grpc"
+          containerPort = local.grpc_port
+          protocol      = "tcp"
+        },
       ]
 
       environment = [
-        for k, v in merge(local.floe_environment, local.role_environment[each.key], { FLOE_ROLES = each.key }) :
+        for k, v in merge(local.floe_environment, local.role_environment[each.key], { FLOE_ROLES = each.value.floe_roles }) :
         { name = k, value = v }
       ]
       secrets = local.floe_secrets

@@ -120,7 +120,8 @@ resource "aws_vpc_endpoint" "s3" {
 }
 
 # ---- Security groups ------------------------------------------------------------
-# Internet -> ALB (80/443) -> tasks (8080) -> RDS (5432). Nothing else gets in.
+# Internet -> ALB (80/443) -> tasks (8080) -> RDS (5432). Nothing else gets in,
+# besides gRPC: Internet -> NLB (8081) -> grpc tasks (8081, 8080 for health; grpc.tf).
 
 resource "aws_security_group" "alb" {
   name        = "${local.name}-alb"

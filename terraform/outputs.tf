@@ -3,6 +3,11 @@ output "endpoint_url" {
   value       = "${local.https ? "https" : "http"}://${aws_lb.this.dns_name}"
 }
 
+output "grpc_endpoint" {
+  description = "Endpoint of the official RocketMQ 5 clients (host:port of the gRPC NLB; TLS on, as the clients default to, or off). Null when grpc_enabled is false."
+  value       = var.grpc_enabled ? "${aws_lb.grpc[0].dns_name}:${local.grpc_port}" : null
+}
+
 output "alb_dns_name" {
   description = "DNS name of the load balancer, for a CNAME or Route 53 alias record."
   value       = aws_lb.this.dns_name
@@ -38,6 +43,7 @@ output "ecs_service_names" {
   value = merge(
     { for role, svc in aws_ecs_service.floe : role => svc.name },
     { compactor = aws_ecs_service.compactor.name },
+    { for svc in aws_ecs_service.grpc : "grpc" => svc.name },
   )
 }
 

@@ -788,15 +788,29 @@ func TestECSServices(t *testing.T) {
 		names = append(names, keyName(it.KeyExpr))
 	}
 	sort.Strings(names)
-	require.Equal(t, []string{"compactor", "ingest", "reader"}, names)
+	require.Equal(t, []string{"compactor", "grpc", "ingest", "reader"}, names)
+	// The roles each service's tasks run: one each, and both client-facing ones
+	// behind the gRPC endpoint (a connection's calls all reach one task).
+	for _, it := range roles.Items {
+		obj, ok := it.ValueExpr.(*hclsyntax.ObjectConsExpr)
+		require.True(t, ok)
+		fr, ok := literalString(field(obj, "floe_roles"))
+		require.True(t, ok, "local.roles.%s.floe_roles: a literal", keyName(it.KeyExpr))
+		want := map[string]string{"ingest": "ingest", "reader": "reader", "compactor": "compactor", "grpc": "ingest,reader"}
+		require.Equal(t, want[keyName(it.KeyExpr)], fr, "local.roles.%s.floe_roles", keyName(it.KeyExpr))
+	}
+	deployed := m.text(m.locals()["deployed_roles"].Expr)
+	require.Contains(t, deployed, "local.roles")
+	require.Contains(t, deployed, "var.grpc_enabled", "the grpc service exists only when enabled")
 
 	td := m.resources("aws_ecs_task_definition")["floe"]
 	require.NotNil(t, td)
-	require.Equal(t, "local.roles", m.text(attr(td, "for_each")))
+	require.Equal(t, "local.deployed_roles", m.text(attr(td, "for_each")))
+	require.Equal(t, "local.deployed_roles", m.text(attr(m.resources("aws_cloudwatch_log_group")["floe"], "for_each")))
 	require.Equal(t, []string{"FARGATE"}, literalStrings(t, attr(td, "requires_compatibilities")))
 	for _, c := range containerDefs(t, td) {
 		require.Equal(t, []string{"serve"}, literalStrings(t, field(c, "command")))
-		require.Regexp(t, `FLOE_ROLES\s*=\s*each\.key`, m.text(field(c, "environment")), "FLOE_ROLES is the role")
+		require.Regexp(t, `FLOE_ROLES\s*=\s*each\.value\.floe_roles`, m.text(field(c, "environment")), "FLOE_ROLES is the service's roles")
 
 		hc, ok := field(c, "healthCheck").(*hclsyntax.ObjectConsExpr)
 		require.True(t, ok, "container health check")
@@ -822,7 +836,11 @@ func TestECSServices(t *testing.T) {
 	compactor := m.resources("aws_ecs_service")["compactor"]
 	require.NotNil(t, compactor)
 	require.Contains(t, m.text(attr(compactor, "task_definition")), `["compactor"]`)
-	for _, svc := range []*hclsyntax.Block{lb, compactor} {
+	grpc := m.resources("aws_ecs_service")["grpc"]
+	require.NotNil(t, grpc)
+	require.Contains(t, m.text(attr(grpc, "task_definition")), `["grpc"]`)
+	require.Len(t, m.resources("aws_ecs_service"), 3)
+	for _, svc := range []*hclsyntax.Block{lb, compactor, grpc} {
 		lt, _ := literalString(attr(svc, "launch_type"))
 		require.Equal(t, "FARGATE", lt)
 		net := nested(svc, "network_configuration")
@@ -831,18 +849,23 @@ func TestECSServices(t *testing.T) {
 		require.Equal(t, "local.private_subnet_ids", m.text(attr(net[0], "subnets")))
 	}
 	// Autoscaling owns the desired count of the load-balanced services.
-	lc := nested(lb, "lifecycle")
-	require.Len(t, lc, 1)
-	require.Contains(t, m.text(attr(lc[0], "ignore_changes")), "desired_count")
+	for _, svc := range []*hclsyntax.Block{lb, grpc} {
+		lc := nested(svc, "lifecycle")
+		require.Len(t, lc, 1)
+		require.Contains(t, m.text(attr(lc[0], "ignore_changes")), "desired_count")
+	}
 }
 
 // ---- ALB -----------------------------------------------------------------------
 
 func TestLoadBalancer(t *testing.T) {
 	m := load(t)
-	albs := m.resources("aws_lb")
-	require.Len(t, albs, 1)
-	alb := albs["this"]
+	lbs := m.resources("aws_lb")
+	require.Len(t, lbs, 2, "the ALB (HTTP API) and the gRPC NLB")
+	alb := lbs["this"]
+	require.NotNil(t, alb)
+	lt, _ := literalString(attr(alb, "load_balancer_type"))
+	require.Equal(t, "application", lt)
 	m.requireBool(t, alb, "internal", false)
 	require.Equal(t, "local.public_subnet_ids", m.text(attr(alb, "subnets")))
 	idle, floor := m.number(t, attr(alb, "idle_timeout"))
@@ -1056,4 +1079,122 @@ func TestVariablesDescribed(t *testing.T) {
 	for _, o := range []string{"endpoint_url", "bucket_name", "db_endpoint"} {
 		require.True(t, outputs[o], "output %s", o)
 	}
+}
+
+// ---- gRPC -------------------------------------------------------------------------
+
+// TestGRPCEndpoint checks the RocketMQ 5 gRPC endpoint: an NLB TCP listener on 8081
+// passing connections to the grpc service's tasks, which run the ingest and reader
+// roles and listen on 8081, reachable from the NLB only.
+func TestGRPCEndpoint(t *testing.T) {
+	m := load(t)
+	locals := m.locals()
+	port, _ := m.number(t, locals["grpc_port"].Expr)
+	require.Equal(t, 8081.0, port, "local.grpc_port")
+	enabled, ok := m.value(&hclsyntax.ScopeTraversalExpr{Traversal: hcl.Traversal{hcl.TraverseRoot{Name: "var"}, hcl.TraverseAttr{Name: "grpc_enabled"}}})
+	require.True(t, ok)
+	require.True(t, enabled.True(), "gRPC is on by default")
+	require.Contains(t, m.text(locals["grpc_count"].Expr), "var.grpc_enabled")
+
+	// Every client-facing resource exists only when gRPC is enabled.
+	for typ, name := range map[string]string{"aws_lb": "grpc", "aws_lb_target_group": "grpc", "aws_lb_listener": "grpc",
+		"aws_ecs_service": "grpc", "aws_security_group": "grpc_lb", "aws_appautoscaling_target": "grpc"} {
+		b := m.resources(typ)[name]
+		require.NotNil(t, b, "%s.%s", typ, name)
+		require.Equal(t, "local.grpc_count", m.text(attr(b, "count")), "%s.%s", typ, name)
+	}
+
+	// The NLB: public, in the public subnets, cross-zone, behind its own security group.
+	nlb := m.resources("aws_lb")["grpc"]
+	lt, _ := literalString(attr(nlb, "load_balancer_type"))
+	require.Equal(t, "network", lt)
+	m.requireBool(t, nlb, "internal", false)
+	m.requireBool(t, nlb, "enable_cross_zone_load_balancing", true)
+	require.Equal(t, "local.public_subnet_ids", m.text(attr(nlb, "subnets")))
+	require.True(t, m.refersTo(attr(nlb, "security_groups"), "aws_security_group.grpc_lb"))
+
+	// TCP passthrough on 8081: TLS is Floe's own, plaintext HTTP/2 passes too.
+	l := m.resources("aws_lb_listener")["grpc"]
+	require.True(t, m.refersTo(attr(l, "load_balancer_arn"), "aws_lb.grpc"))
+	require.Equal(t, "local.grpc_port", m.text(attr(l, "port")))
+	proto, _ := literalString(attr(l, "protocol"))
+	require.Equal(t, "TCP", proto, "a TLS listener would end the clients' TLS at the NLB")
+	require.Nil(t, attr(l, "certificate_arn"))
+	da := nested(l, "default_action")
+	require.Len(t, da, 1)
+	require.True(t, m.refersTo(attr(da[0], "target_group_arn"), "aws_lb_target_group.grpc"))
+
+	tg := m.resources("aws_lb_target_group")["grpc"]
+	proto, _ = literalString(attr(tg, "protocol"))
+	require.Equal(t, "TCP", proto)
+	require.Equal(t, "local.grpc_port", m.text(attr(tg, "port")))
+	pci, _ := literalString(attr(tg, "preserve_client_ip"))
+	require.Equal(t, "false", pci, "the tasks admit the NLB's security group, so they must see the NLB's address")
+	hc := nested(tg, "health_check")[0]
+	hp, _ := literalString(attr(hc, "protocol"))
+	require.Equal(t, "HTTP", hp)
+	require.Contains(t, m.text(attr(hc, "port")), "local.floe_port", "health over HTTP on the API port")
+	delay, _ := m.number(t, attr(tg, "deregistration_delay"))
+	require.Less(t, delay, 60.0, "connections close before the task's stopTimeout ends")
+
+	// The service: the grpc task definition, registered by its gRPC port.
+	svc := m.resources("aws_ecs_service")["grpc"]
+	lbs := nested(svc, "load_balancer")
+	require.Len(t, lbs, 1)
+	require.True(t, m.refersTo(attr(lbs[0], "target_group_arn"), "aws_lb_target_group.grpc"))
+	require.Equal(t, "local.grpc_port", m.text(attr(lbs[0], "container_port")))
+	require.Contains(t, m.text(attr(svc, "depends_on")), "aws_lb_listener.grpc")
+	as := m.resources("aws_appautoscaling_target")["grpc"]
+	require.Contains(t, m.text(attr(as, "resource_id")), "aws_ecs_service.grpc")
+	require.True(t, m.refersTo(attr(as, "min_capacity"), "var.grpc_count"))
+	require.True(t, m.refersTo(attr(as, "max_capacity"), "var.grpc_max"))
+
+	// The container listens on 8081 for gRPC and maps the port.
+	td := m.resources("aws_ecs_task_definition")["floe"]
+	for _, c := range containerDefs(t, td) {
+		ports, ok := field(c, "portMappings").(*hclsyntax.TupleConsExpr)
+		require.True(t, ok, "portMappings: a list")
+		var mapped []string
+		for _, e := range ports.Exprs {
+			mapped = append(mapped, m.text(field(e.(*hclsyntax.ObjectConsExpr), "containerPort")))
+		}
+		require.ElementsMatch(t, []string{"local.floe_port", "local.grpc_port"}, mapped)
+	}
+	env, ok := m.resolve(&hclsyntax.ScopeTraversalExpr{Traversal: hcl.Traversal{hcl.TraverseRoot{Name: "local"}, hcl.TraverseAttr{Name: "floe_environment"}}}).(*hclsyntax.FunctionCallExpr)
+	require.True(t, ok, "local.floe_environment = merge(...)")
+	require.Regexp(t, `FLOE_GRPC_LISTEN\s*=\s*":\$\{local\.grpc_port}"`, m.text(env))
+
+	// Security groups: clients reach the NLB on 8081 only; the tasks admit the NLB's
+	// group (gRPC and health check) and the ALB's, never a CIDR.
+	in := m.resources("aws_vpc_security_group_ingress_rule")
+	clients := in["grpc_lb_clients"]
+	require.NotNil(t, clients)
+	require.Equal(t, "aws_security_group.grpc_lb[0].id", m.text(attr(clients, "security_group_id")))
+	require.Contains(t, m.text(attr(clients, "for_each")), "var.allowed_cidr_blocks")
+	require.Equal(t, "local.grpc_port", m.text(attr(clients, "from_port")))
+	require.Equal(t, "local.grpc_port", m.text(attr(clients, "to_port")))
+	fromNLB := in["tasks_from_grpc_lb"]
+	require.NotNil(t, fromNLB)
+	require.Equal(t, "aws_security_group.tasks.id", m.text(attr(fromNLB, "security_group_id")))
+	require.Equal(t, "aws_security_group.grpc_lb[0].id", m.text(attr(fromNLB, "referenced_security_group_id")))
+	for _, p := range []string{"local.grpc_port", "local.floe_port"} {
+		require.Contains(t, m.text(attr(fromNLB, "for_each")), p)
+		require.Contains(t, m.text(m.resources("aws_vpc_security_group_egress_rule")["grpc_lb_to_tasks"]), p)
+	}
+	for name, r := range in {
+		if m.text(attr(r, "security_group_id")) == "aws_security_group.tasks.id" {
+			require.Nil(t, attr(r, "cidr_ipv4"), "%s: the tasks admit load balancers only", name)
+			require.NotNil(t, attr(r, "referenced_security_group_id"), name)
+		}
+	}
+
+	// The endpoint is an output, host:8081.
+	for _, b := range m.blocks {
+		if b.Type == "output" && b.Labels[0] == "grpc_endpoint" {
+			require.Contains(t, m.text(attr(b, "value")), "aws_lb.grpc[0].dns_name")
+			require.Contains(t, m.text(attr(b, "value")), "local.grpc_port")
+			return
+		}
+	}
+	t.Fatal("no grpc_endpoint output")
 }

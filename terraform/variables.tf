@@ -119,7 +119,7 @@ variable "alb_idle_timeout" {
 }
 
 variable "alb_deletion_protection" {
-  description = "Protect the load balancer from deletion (terraform destroy fails until it is turned off)."
+  description = "Protect the load balancers (the ALB and the gRPC NLB) from deletion (terraform destroy fails until it is turned off)."
   type        = bool
   default     = false
 }
@@ -284,6 +284,49 @@ variable "lag_metric_name" {
 
 variable "ingest_cpu_target" {
   description = "Target average CPU utilization (%) of the ingest service (when ingest_max > ingest_count)."
+  type        = number
+  default     = 60
+}
+
+# ---- gRPC (RocketMQ 5 clients) -----------------------------------------------------
+
+variable "grpc_enabled" {
+  description = "Serve the RocketMQ 5 gRPC protocol: a Network Load Balancer on port 8081 in front of the grpc service (tasks running the ingest and reader roles). See README: gRPC."
+  type        = bool
+  default     = true
+}
+
+variable "grpc_count" {
+  description = "Number of grpc tasks (ingest and reader roles, behind the gRPC NLB). Also the floor of their autoscaling."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.grpc_count >= 1
+    error_message = "grpc_count must be at least 1 (turn gRPC off with grpc_enabled = false)."
+  }
+}
+
+variable "grpc_max" {
+  description = "Ceiling of the grpc service's CPU autoscaling. Set equal to grpc_count to turn it off."
+  type        = number
+  default     = 6
+}
+
+variable "grpc_cpu" {
+  description = "Fargate CPU units of a grpc task (1024 = 1 vCPU)."
+  type        = number
+  default     = 1024
+}
+
+variable "grpc_memory" {
+  description = "Fargate memory (MiB) of a grpc task."
+  type        = number
+  default     = 2048
+}
+
+variable "grpc_cpu_target" {
+  description = "Target average CPU utilization (%) of the grpc service (when grpc_max > grpc_count)."
   type        = number
   default     = 60
 }
