@@ -139,6 +139,11 @@ func TestRocketMQSDKNormalMessagesBothWays(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, g.Subscriptions, 1)
 
+	// An HTTP consumer group on the same topic, to receive what the SDK sends.
+	_, _, err = hc.CreateGroup(ctx, client.GroupSpec{Name: "http-billing"})
+	require.NoError(t, err)
+	require.NoError(t, hc.Subscribe(ctx, "http-billing", "orders", client.SubscriptionSpec{Filter: "*"}))
+
 	p := startProducer(t, ep, rmq.WithTopics("orders"))
 	sent := map[string]string{}
 	for i := 0; i < 20; i++ {
@@ -169,6 +174,17 @@ func TestRocketMQSDKNormalMessagesBothWays(t *testing.T) {
 			require.Len(t, mv.GetKeys(), 1)
 		}
 	}
+	// The HTTP group receives every message, the SDK's under the ids the SDK chose.
+	overHTTP := map[string]string{}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(overHTTP) < len(sent) && time.Now().Before(deadline) {
+		ms, err := hc.Receive(ctx, "http-billing", "orders", client.ReceiveRequest{MaxMessages: 32, InvisibleSeconds: 30, WaitSeconds: 2})
+		require.NoError(t, err)
+		for _, m := range ms {
+			overHTTP[m.MessageID] = string(m.Body)
+		}
+	}
+	require.Equal(t, sent, overHTTP)
 	// A message the SDK sent is readable over HTTP under the id the SDK chose.
 	for id, body := range sent {
 		if body == "from-http" {
