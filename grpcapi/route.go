@@ -125,10 +125,15 @@ func (s *Server) queryRoute(ctx context.Context, req *v2.QueryRouteRequest) ([]*
 	n := max(t.Queues, 1)
 	out := make([]*v2.MessageQueue, n)
 	for i := range out {
-		out[i] = &v2.MessageQueue{Topic: req.GetTopic(), Id: int32(i), Permission: v2.Permission_READ_WRITE,
-			Broker: &v2.Broker{Name: brokerName, Id: 0, Endpoints: ep}, AcceptMessageTypes: []v2.MessageType{messageType(t.Type)}}
+		out[i] = messageQueue(req.GetTopic(), int32(i), t, ep)
 	}
 	return out, nil
+}
+
+// messageQueue is one queue of a route or an assignment: readable and writable on ep.
+func messageQueue(topic *v2.Resource, id int32, t metadata.Topic, ep *v2.Endpoints) *v2.MessageQueue {
+	return &v2.MessageQueue{Topic: topic, Id: id, Permission: v2.Permission_READ_WRITE,
+		Broker: &v2.Broker{Name: brokerName, Id: 0, Endpoints: ep}, AcceptMessageTypes: []v2.MessageType{messageType(t.Type)}}
 }
 
 // QueryAssignment gives a push consumer one assignment per topic: Floe hands out
@@ -158,8 +163,7 @@ func (s *Server) queryAssignment(ctx context.Context, req *v2.QueryAssignmentReq
 	if err != nil {
 		return nil, err
 	}
-	return []*v2.Assignment{{MessageQueue: &v2.MessageQueue{Topic: req.GetTopic(), Id: -1, Permission: v2.Permission_READ_WRITE,
-		Broker: &v2.Broker{Name: brokerName, Id: 0, Endpoints: ep}, AcceptMessageTypes: []v2.MessageType{messageType(t.Type)}}}}, nil
+	return []*v2.Assignment{{MessageQueue: messageQueue(req.GetTopic(), -1, t, ep)}}, nil
 }
 
 // Heartbeat keeps a client known. A client this node has no settings of (it restarted, or
