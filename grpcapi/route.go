@@ -114,11 +114,7 @@ func (s *Server) queryRoute(ctx context.Context, req *v2.QueryRouteRequest) ([]*
 			return nil, err
 		}
 	}
-	t, err := s.topic(ctx, stored)
-	if err != nil {
-		return nil, err
-	}
-	ep, err := s.endpoints(req.GetEndpoints())
+	t, ep, err := s.topicAt(ctx, stored, req.GetEndpoints())
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +124,16 @@ func (s *Server) queryRoute(ctx context.Context, req *v2.QueryRouteRequest) ([]*
 		out[i] = messageQueue(req.GetTopic(), int32(i), t, ep)
 	}
 	return out, nil
+}
+
+// topicAt returns a stored topic and the endpoints its queues are served at.
+func (s *Server) topicAt(ctx context.Context, stored string, asked *v2.Endpoints) (metadata.Topic, *v2.Endpoints, error) {
+	t, err := s.topic(ctx, stored)
+	if err != nil {
+		return t, nil, err
+	}
+	ep, err := s.endpoints(asked)
+	return t, ep, err
 }
 
 // messageQueue is one queue of a route or an assignment: readable and writable on ep.
@@ -155,11 +161,7 @@ func (s *Server) queryAssignment(ctx context.Context, req *v2.QueryAssignmentReq
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.topic(ctx, stored)
-	if err != nil {
-		return nil, err
-	}
-	ep, err := s.endpoints(req.GetEndpoints())
+	t, ep, err := s.topicAt(ctx, stored, req.GetEndpoints())
 	if err != nil {
 		return nil, err
 	}
