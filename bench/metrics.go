@@ -42,9 +42,12 @@ var (
 	metricFlushes    = counter{Name: "floe_ingest_flushes_total"}
 	metricPgTxRecv   = counter{Name: "floe_metadata_transactions_total", Labels: map[string]string{"operation": "receive"}}
 	metricPgTxAck    = counter{Name: "floe_metadata_transactions_total", Labels: map[string]string{"operation": "ack"}}
+	metricServerCPU  = counter{Name: "process_cpu_seconds_total"}
 	produceCounters  = []counter{metricPuts, metricPutBytes, metricPgTx, metricFlushes}
 	consumeCounters  = []counter{metricPgTxRecv, metricPgTxAck}
-	allBenchCounters = append(slices.Clone(produceCounters), consumeCounters...)
+	// allBenchCounters adds the server's CPU time, which the consume report divides by the
+	// messages consumed: a cost figure that does not depend on the machine's other load.
+	allBenchCounters = append(append(slices.Clone(produceCounters), consumeCounters...), metricServerCPU)
 )
 
 // counterValues maps a counter's selector (counter.String) to its value.

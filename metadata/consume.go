@@ -72,6 +72,8 @@ type ReceiveState struct {
 	// Contended is true when some queues with work were skipped because another receive
 	// held them.
 	Contended bool
+	// ReadyQueues counts the queues marked ready (with new messages) when the receive began.
+	ReadyQueues int
 	// ChunksFrom reads the chunk index inside the receive's transaction (see
 	// Store.ChunksFrom), so a receive stays one transaction.
 	ChunksFrom func(ctx context.Context, queueRef, offset int64, max int) ([]Chunk, error)
@@ -181,8 +183,7 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 		if next != nil {
 			st.NextVisible = *next
 		}
-		var withNew int
-		if err := br.QueryRow().Scan(&withNew); err != nil {
+		if err := br.QueryRow().Scan(&st.ReadyQueues); err != nil {
 			br.Close()
 			return fmt.Errorf("counting queues with new messages: %w", err)
 		}
@@ -251,7 +252,7 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 				break
 			}
 		}
-		st.Contended = withNew > lockedWithNew && len(locked) < p.MaxQueues
+		st.Contended = st.ReadyQueues > lockedWithNew && len(locked) < p.MaxQueues
 		if len(locked) == 0 {
 			return nil
 		}
@@ -390,66 +391,111 @@ const (
 	AckExpired = "EXPIRED"
 )
 
-// Ack marks messages finished for a group in ONE transaction. A receipt whose delivery was
-// handed out again since (its version moved on) is EXPIRED, unless the message is already
-// finished, which makes acking idempotent.
+// Ack marks messages finished for a group in ONE transaction. A receipt
+// whose delivery was handed out again since (its version moved on) is EXPIRED, unless the
+// message is already finished, which makes acking idempotent.
 // With notify, the transaction also notifies ChannelAcks (orderly groups wait on acks).
+//
+// The cost does not grow with the messages of a row: the receipts of one delivery row
+// (usually all of a receive's) update that row once, setting every acked bit.
 func (s *Store) Ack(ctx context.Context, group string, items []AckItem, notify bool) ([]string, error) {
 	out := make([]string, len(items))
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
+	ids := make([]int64, len(items))
+	versions := make([]int32, len(items))
+	offsets := make([]int64, len(items))
+	queues := make([]int64, len(items))
+	for i, it := range items {
+		ids[i], versions[i], offsets[i], queues[i] = it.DeliveryID, int32(it.Version), it.Offset, it.QueueRef
+		out[i] = AckExpired
 	}
-	// Row locks in id order, like receive, so the two cannot deadlock.
-	sort.Slice(order, func(a, b int) bool { return items[order[a]].DeliveryID < items[order[b]].DeliveryID })
+	// One pipeline of statements inside BEGIN and COMMIT. (Without them Postgres would run
+	// the pipeline as one implicit transaction and commit it even if this process died
+	// meanwhile; with an explicit COMMIT, an ack whose caller got no answer was, but for
+	// the COMMIT's own round trip, not applied.)
+	batch := &pgx.Batch{}
+	// Row locks first, in id order like receive takes them, so the two cannot deadlock;
+	// the statements after touch only these rows.
+	batch.Queue(`SELECT id FROM deliveries WHERE id = ANY($1) AND group_name = $2 ORDER BY id FOR UPDATE`, ids, group)
+	// Receipts that name no current row: OK if their message was finished before this call
+	// (acked through another receipt, or dead-lettered).
+	batch.Queue(`SELECT t.i FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS t(id, version, off, queue_ref, i)
+		WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = t.id AND d.version = t.version AND d.group_name = $5
+				AND t.off >= d.first_offset AND t.off < d.first_offset + d.record_count)
+		  AND EXISTS (SELECT 1 FROM group_queues WHERE group_name = $5 AND queue_ref = t.queue_ref AND cursor > t.off)
+		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.group_name = $5 AND d.queue_ref = t.queue_ref
+				AND t.off >= d.first_offset AND t.off < d.first_offset + d.record_count
+				AND get_bit(d.done, (t.off - d.first_offset)::int) = 0)`, ids, versions, offsets, queues, group)
+	// Set every acked bit of each row in one update (an update per message would write a
+	// row version, and run the foreign-key checks, per message).
+	batch.Queue(`WITH it AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(id, version, off)),
+			hit AS (SELECT d.id, array_agg((it.off - d.first_offset)::int) AS pos FROM it
+				JOIN deliveries d ON d.id = it.id AND d.version = it.version AND d.group_name = $4
+				WHERE it.off >= d.first_offset AND it.off < d.first_offset + d.record_count GROUP BY d.id)
+		UPDATE deliveries d SET done = floe_set_bits(d.done, hit.pos) FROM hit WHERE d.id = hit.id
+		RETURNING d.id, d.version, d.first_offset, d.record_count`, ids, versions, offsets, group)
+	batch.Queue(`DELETE FROM deliveries WHERE id = ANY($1) AND group_name = $2 AND bit_count(done) >= record_count`, ids, group)
+	if notify {
+		batch.Queue(`SELECT pg_notify($1, $2)`, ChannelAcks, group)
+	}
 	err := s.inTx(ctx, "ack", func(tx pgx.Tx) error {
-		batch := &pgx.Batch{}
-		for _, i := range order {
-			it := items[i]
-			batch.Queue(`UPDATE deliveries SET done = set_bit(done, ($4 - first_offset)::int, 1)
-				WHERE id = $1 AND version = $2 AND group_name = $3 AND $4 >= first_offset AND $4 < first_offset + record_count
-				RETURNING id`, it.DeliveryID, it.Version, group, it.Offset)
-			batch.Queue(`SELECT EXISTS (SELECT 1 FROM group_queues WHERE group_name = $1 AND queue_ref = $2 AND cursor > $3)
-				AND NOT EXISTS (SELECT 1 FROM deliveries WHERE group_name = $1 AND queue_ref = $2
-					AND $3 >= first_offset AND $3 < first_offset + record_count AND get_bit(done, ($3 - first_offset)::int) = 0)`,
-				group, it.QueueRef, it.Offset)
-		}
 		br := tx.SendBatch(ctx, batch)
-		var touched []int64
-		for _, i := range order {
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("locking deliveries: %w", err)
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("checking acked messages: %w", err)
+		}
+		for rows.Next() {
+			var i int64
+			if err := rows.Scan(&i); err != nil {
+				rows.Close()
+				return fmt.Errorf("checking acked messages: %w", err)
+			}
+			out[i-1] = AckOK
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("checking acked messages: %w", err)
+		}
+		type hit struct {
+			version     int
+			first       int64
+			recordCount int
+		}
+		hits := map[int64]hit{}
+		rows, err = br.Query()
+		if err != nil {
+			return fmt.Errorf("acking: %w", err)
+		}
+		for rows.Next() {
 			var id int64
-			err := br.QueryRow().Scan(&id)
-			switch {
-			case err == nil:
-				out[i] = AckOK
-				touched = append(touched, id)
-			case errors.Is(err, pgx.ErrNoRows):
-				out[i] = AckExpired
-			default:
-				br.Close()
+			var h hit
+			if err := rows.Scan(&id, &h.version, &h.first, &h.recordCount); err != nil {
+				rows.Close()
 				return fmt.Errorf("acking: %w", err)
 			}
-			var finished bool
-			if err := br.QueryRow().Scan(&finished); err != nil {
-				br.Close()
-				return fmt.Errorf("checking acked message: %w", err)
-			}
-			if finished {
+			hits[id] = h
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("acking: %w", err)
+		}
+		for i, it := range items {
+			h, ok := hits[it.DeliveryID]
+			if ok && h.version == it.Version && it.Offset >= h.first && it.Offset < h.first+int64(h.recordCount) {
 				out[i] = AckOK
+			}
+		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("removing finished deliveries: %w", err)
+		}
+		if notify {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("notifying ack: %w", err)
 			}
 		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("acking: %w", err)
-		}
-		if len(touched) > 0 {
-			if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE id = ANY($1) AND bit_count(done) >= record_count`, touched); err != nil {
-				return fmt.Errorf("removing finished deliveries: %w", err)
-			}
-			if notify {
-				if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelAcks, group); err != nil {
-					return fmt.Errorf("notifying ack: %w", err)
-				}
-			}
 		}
 		return nil
 	})
