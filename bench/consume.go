@@ -105,6 +105,10 @@ type ConsumeResult struct {
 	// server does not label them: all transactions less one per ingest flush, over all
 	// receive and ack calls. Background work (timers, compaction) is counted in.
 	PgTxPerConsumeCall float64
+	// ServerCPUPer1000 is the server process's CPU seconds (process_cpu_seconds_total, its
+	// producing work included) per 1000 messages consumed; 0 if the server has no such
+	// series.
+	ServerCPUPer1000 float64
 	// Metrics maps each consumption counter read from /metrics to its increase.
 	Metrics map[string]float64
 	// MissingMetrics lists the consumption counters /metrics did not have.
@@ -259,6 +263,9 @@ func (r *ConsumeResult) addCost(d counterDeltas) {
 	r.MissingMetrics = own.missing
 	r.PgTxPerReceive = ratio(d.get(metricPgTxRecv), float64(r.Receives))
 	r.PgTxPerAck = ratio(d.get(metricPgTxAck), float64(r.Acks))
+	if d.has(metricServerCPU) {
+		r.ServerCPUPer1000 = ratio(d.get(metricServerCPU), float64(r.Messages)/1000)
+	}
 	if !d.has(metricPgTxRecv) || !d.has(metricPgTxAck) {
 		if d.has(metricPgTx) && d.has(metricFlushes) {
 			consumeTx := d.get(metricPgTx) - d.get(metricFlushes)
@@ -402,6 +409,10 @@ func (r ConsumeResult) Markdown() string {
 	} else {
 		rows = append(rows,
 			[2]string{"Postgres transactions per receive or ack (estimate)", fmt.Sprintf("%.2f", r.PgTxPerConsumeCall)})
+	}
+	if r.ServerCPUPer1000 > 0 {
+		rows = append(rows, [2]string{"server CPU-seconds per 1000 messages consumed (produce work included)",
+			fmt.Sprintf("%.3f", r.ServerCPUPer1000)})
 	}
 	writeTable(&b, "consume", rows)
 	first := ""

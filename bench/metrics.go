@@ -36,15 +36,18 @@ func (c counter) String() string {
 
 // The server counters the benchmarks read.
 var (
-	metricPuts       = counter{Name: "floe_objstore_requests_total", Labels: map[string]string{"operation": "put"}}
-	metricPutBytes   = counter{Name: "floe_objstore_bytes_total", Labels: map[string]string{"operation": "put"}}
-	metricPgTx       = counter{Name: "floe_metadata_transactions_total"}
-	metricFlushes    = counter{Name: "floe_ingest_flushes_total"}
-	metricPgTxRecv   = counter{Name: "floe_metadata_transactions_total", Labels: map[string]string{"operation": "receive"}}
-	metricPgTxAck    = counter{Name: "floe_metadata_transactions_total", Labels: map[string]string{"operation": "ack"}}
-	produceCounters  = []counter{metricPuts, metricPutBytes, metricPgTx, metricFlushes}
-	consumeCounters  = []counter{metricPgTxRecv, metricPgTxAck}
-	allBenchCounters = append(slices.Clone(produceCounters), consumeCounters...)
+	metricPuts      = counter{Name: "floe_objstore_requests_total", Labels: map[string]string{"operation": "put"}}
+	metricPutBytes  = counter{Name: "floe_objstore_bytes_total", Labels: map[string]string{"operation": "put"}}
+	metricPgTx      = counter{Name: "floe_metadata_transactions_total"}
+	metricFlushes   = counter{Name: "floe_ingest_flushes_total"}
+	metricPgTxRecv  = counter{Name: "floe_metadata_transactions_total", Labels: map[string]string{"operation": "receive"}}
+	metricPgTxAck   = counter{Name: "floe_metadata_transactions_total", Labels: map[string]string{"operation": "ack"}}
+	metricServerCPU = counter{Name: "process_cpu_seconds_total"}
+	produceCounters = []counter{metricPuts, metricPutBytes, metricPgTx, metricFlushes}
+	consumeCounters = []counter{metricPgTxRecv, metricPgTxAck}
+	// allBenchCounters adds the server's CPU time, which the consume report divides by the
+	// messages consumed: a cost figure that does not depend on the machine's other load.
+	allBenchCounters = append(append(slices.Clone(produceCounters), consumeCounters...), metricServerCPU)
 )
 
 // counterValues maps a counter's selector (counter.String) to its value.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/floemq/floe/client"
@@ -435,4 +436,52 @@ func TestConsumeBadInput(t *testing.T) {
 	require.True(t, client.IsStatus(err, 400), "a bad filter: %v", err)
 	_, _, err = c.CreateGroup(ctx, client.GroupSpec{Name: "bad", DeliveryOrder: "SIDEWAYS"})
 	require.True(t, client.IsStatus(err, 400), "%v", err)
+}
+
+// The cost of consuming in Postgres transactions, read from the store's counter (what an
+// operator sees on /metrics): a receive that finds messages and an ack of a whole batch
+// are one transaction each, whatever the batch size; receives waiting on a topic do not
+// each pay a transaction per commit that brings them nothing.
+func TestConsumeCostsOneTransactionPerCall(t *testing.T) {
+	t.Parallel()
+	c := consumeNode(t)
+	ctx := context.Background()
+	txs := func(op string) float64 {
+		return metricValue(t, c, "floe_metadata_transactions_total", `operation="`+op+`"`)
+	}
+
+	setupGroup(t, c, "costly", client.TopicNormal, "payers", client.Concurrent, "*", 16, nil)
+	sendN(t, c, "costly", 8*32, func(i int) client.Message { return client.Message{Body: []byte(fmt.Sprint(i))} })
+	recv0, ack0 := txs("receive"), txs("ack")
+	for range 8 {
+		msgs := receive(t, c, "payers", "costly", 32, 30, 0)
+		require.Len(t, msgs, 32)
+		ackAll(t, c, "payers", "costly", msgs)
+	}
+	require.Equal(t, 8.0, txs("receive")-recv0, "one transaction per receive call")
+	require.Equal(t, 8.0, txs("ack")-ack0, "one transaction per ack call of 32 handles")
+
+	// 16 receives wait on a topic while 5 commits bring messages their filter rejects.
+	setupGroup(t, c, "noisy", client.TopicNormal, "picky", client.Concurrent, "wanted", 16, nil)
+	recv0 = txs("receive")
+	const waiters, commits = 16, 5
+	var wg sync.WaitGroup
+	for range waiters {
+		wg.Go(func() {
+			msgs, err := c.Receive(ctx, "picky", "noisy", client.ReceiveRequest{MaxMessages: 32, InvisibleSeconds: 30, WaitSeconds: 2})
+			assert.NoError(t, err)
+			assert.Empty(t, msgs)
+		})
+	}
+	for range commits {
+		time.Sleep(150 * time.Millisecond)
+		sendN(t, c, "noisy", 4, func(i int) client.Message { return client.Message{Body: []byte("x"), Tag: "other"} })
+	}
+	wg.Wait()
+	spent := txs("receive") - recv0
+	t.Logf("%d waiting receives and %d commits cost %.0f receive transactions", waiters, commits, spent)
+	// One look when the first receive comes, one per commit, one per idle re-check (1 s)
+	// of the 2 s wait; every other receive waits in memory.
+	require.LessOrEqual(t, spent, float64(1+commits+3))
+	require.LessOrEqual(t, spent, float64(waiters), "at most one transaction per receive call")
 }

@@ -328,16 +328,23 @@ func (s *Store) ChunksFrom(ctx context.Context, queueRef, offset int64, max int)
 	return out, err
 }
 
-func chunksFrom(ctx context.Context, q querier, queueRef, offset int64, max int) ([]Chunk, error) {
-	rows, err := q.Query(ctx, `(SELECT `+chunkColumns+` FROM chunks c JOIN segments s ON s.id = c.segment_id
+// chunksFromSQL reads the chunks from an offset on: the one holding the offset and up to
+// $3 after it. collectChunksFrom turns its rows into chunksFrom's answer.
+const chunksFromSQL = `(SELECT ` + chunkColumns + ` FROM chunks c JOIN segments s ON s.id = c.segment_id
 			WHERE c.queue_ref = $1 AND c.first_offset <= $2 ORDER BY c.first_offset DESC LIMIT 1)
 		UNION ALL
-		(SELECT `+chunkColumns+` FROM chunks c JOIN segments s ON s.id = c.segment_id
-			WHERE c.queue_ref = $1 AND c.first_offset > $2 ORDER BY c.first_offset LIMIT $3)`,
-		queueRef, offset, max)
+		(SELECT ` + chunkColumns + ` FROM chunks c JOIN segments s ON s.id = c.segment_id
+			WHERE c.queue_ref = $1 AND c.first_offset > $2 ORDER BY c.first_offset LIMIT $3)`
+
+func chunksFrom(ctx context.Context, q querier, queueRef, offset int64, max int) ([]Chunk, error) {
+	rows, err := q.Query(ctx, chunksFromSQL, queueRef, offset, max)
 	if err != nil {
 		return nil, fmt.Errorf("reading chunk index of queue %d: %w", queueRef, err)
 	}
+	return collectChunksFrom(rows, queueRef, offset, max)
+}
+
+func collectChunksFrom(rows pgx.Rows, queueRef, offset int64, max int) ([]Chunk, error) {
 	out, err := pgx.CollectRows(rows, scanChunk)
 	if err != nil {
 		return nil, fmt.Errorf("reading chunk index of queue %d: %w", queueRef, err)

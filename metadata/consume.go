@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -72,6 +73,8 @@ type ReceiveState struct {
 	// Contended is true when some queues with work were skipped because another receive
 	// held them.
 	Contended bool
+	// ReadyQueues counts the queues marked ready (with new messages) when the receive began.
+	ReadyQueues int
 	// ChunksFrom reads the chunk index inside the receive's transaction (see
 	// Store.ChunksFrom), so a receive stays one transaction.
 	ChunksFrom func(ctx context.Context, queueRef, offset int64, max int) ([]Chunk, error)
@@ -156,74 +159,60 @@ type ReceivePlanner interface {
 // Locks never form a cycle with acks: with AllDeliveries (orderly groups, one queue per
 // receive) a queue's delivery rows are locked in id order in one statement, like acks lock
 // theirs; otherwise delivery rows another transaction holds are skipped.
+//
+// Statements travel in pipelines, so that a receive of one queue costs four round trips
+// (begin and lock a queue; its deliveries and chunk index; the plan; commit): a queue stays
+// locked for as short a time as the planner allows.
 func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePlanner) (ReceiveState, ReceiveResult, error) {
 	var res ReceiveResult
 	var st ReceiveState
-	err := s.inTx(ctx, "receive", func(tx pgx.Tx) error {
+	err := s.inPipelinedTx(ctx, "receive", func(c *pgx.Conn) error {
+		// The chunk index from the cursor of the queue just locked, read with its
+		// deliveries: the planner's first look at new messages needs no round trip.
+		var pre struct {
+			ref, offset int64
+			chunks      []Chunk
+		}
 		st = ReceiveState{ChunksFrom: func(ctx context.Context, queueRef, offset int64, max int) ([]Chunk, error) {
-			return chunksFrom(ctx, tx, queueRef, offset, max)
+			if pre.chunks != nil && queueRef == pre.ref && offset == pre.offset && max == prefetchChunks {
+				out := pre.chunks
+				pre.chunks = nil
+				return out, nil
+			}
+			return chunksFrom(ctx, c, queueRef, offset, max)
 		}}
-		batch := &pgx.Batch{}
+		batch := txBatch()
 		batch.Queue(`SELECT now()`)
-		batch.Queue(`SELECT min(d.visible_at) FROM deliveries d JOIN queues q ON q.id = d.queue_ref
-			WHERE d.group_name = $1 AND q.topic = $2 AND d.visible_at > now()`, p.Group, p.Topic)
 		batch.Queue(`SELECT count(*) FROM ready_queues WHERE group_name = $1 AND topic = $2`, p.Group, p.Topic)
-		br := tx.SendBatch(ctx, batch)
+		locked := []int64{}
+		batch.Queue(lockQueueSQL, p.Group, p.Topic, locked)
+		br := c.SendBatch(ctx, batch)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return fmt.Errorf("beginning: %w", err)
+		}
 		if err := br.QueryRow().Scan(&st.Now); err != nil {
 			br.Close()
 			return fmt.Errorf("reading clock: %w", err)
 		}
-		var next *time.Time
-		if err := br.QueryRow().Scan(&next); err != nil {
-			br.Close()
-			return fmt.Errorf("reading next visibility: %w", err)
-		}
-		if next != nil {
-			st.NextVisible = *next
-		}
-		var withNew int
-		if err := br.QueryRow().Scan(&withNew); err != nil {
+		if err := br.QueryRow().Scan(&st.ReadyQueues); err != nil {
 			br.Close()
 			return fmt.Errorf("counting queues with new messages: %w", err)
+		}
+		qs, err := collectLockedQueue(br)
+		if err != nil {
+			br.Close()
+			return err
 		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("reading receive state: %w", err)
 		}
 
-		locked := []int64{}
 		lockedWithNew := 0
-		for len(locked) < p.MaxQueues {
-			// Candidates: queues marked ready by commits, and queues with deliveries due
-			// again; both found by index, never by scanning every queue the group consumes.
-			rows, err := tx.Query(ctx, `SELECT gq.queue_ref, r.seq, q.queue_id, q.lite_topic, gq.cursor, q.next_offset, q.min_offset
-				FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
-				LEFT JOIN ready_queues r ON r.group_name = gq.group_name AND r.queue_ref = gq.queue_ref
-				WHERE gq.group_name = $1 AND gq.queue_ref <> ALL($3)
-				  AND gq.queue_ref IN (
-				        SELECT r2.queue_ref FROM ready_queues r2 WHERE r2.group_name = $1 AND r2.topic = $2
-				        UNION
-				        SELECT d.queue_ref FROM deliveries d JOIN queues q2 ON q2.id = d.queue_ref
-				        WHERE d.group_name = $1 AND d.visible_at <= now() AND q2.topic = $2)
-				  AND (gq.cursor < q.next_offset OR EXISTS (SELECT 1 FROM deliveries d
-				        WHERE d.group_name = $1 AND d.queue_ref = gq.queue_ref AND d.visible_at <= now()))
-				ORDER BY random() LIMIT 1
-				FOR UPDATE OF gq SKIP LOCKED`, p.Group, p.Topic, locked)
-			if err != nil {
-				return fmt.Errorf("locking a queue: %w", err)
-			}
-			qs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConsumeQueue, error) {
-				var q ConsumeQueue
-				err := r.Scan(&q.Ref, &q.ReadySeq, &q.QueueID, &q.LiteTopic, &q.Cursor, &q.NextOffset, &q.MinOffset)
-				return q, err
-			})
-			if err != nil {
-				return fmt.Errorf("locking a queue: %w", err)
-			}
-			if len(qs) == 0 {
-				break
-			}
+		for len(qs) > 0 {
 			q := qs[0]
 			locked = append(locked, q.Ref)
+			cursor := max(q.Cursor, q.MinOffset)
 			if q.Cursor < q.NextOffset {
 				lockedWithNew++
 			}
@@ -231,14 +220,38 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 			if p.AllDeliveries {
 				lock = "FOR UPDATE"
 			}
-			drows, err := tx.Query(ctx, `SELECT id, queue_ref, first_offset, record_count, done, attempt, version, visible_at
+			batch := &pgx.Batch{}
+			batch.Queue(`SELECT id, queue_ref, first_offset, record_count, done, attempt, version, visible_at
 				FROM deliveries WHERE group_name = $1 AND queue_ref = $2 AND ($3 OR visible_at <= now())
 				ORDER BY id `+lock, p.Group, q.Ref, p.AllDeliveries)
+			if cursor < q.NextOffset {
+				batch.Queue(chunksFromSQL, q.Ref, cursor, prefetchChunks)
+			}
+			br := c.SendBatch(ctx, batch)
+			drows, err := br.Query()
 			if err != nil {
+				br.Close()
 				return fmt.Errorf("loading deliveries: %w", err)
 			}
 			q.Deliveries, err = pgx.CollectRows(drows, scanDelivery)
 			if err != nil {
+				br.Close()
+				return fmt.Errorf("loading deliveries: %w", err)
+			}
+			if cursor < q.NextOffset {
+				crows, err := br.Query()
+				if err != nil {
+					br.Close()
+					return fmt.Errorf("reading chunk index of queue %d: %w", q.Ref, err)
+				}
+				chunks, err := collectChunksFrom(crows, q.Ref, cursor, prefetchChunks)
+				if err != nil {
+					br.Close()
+					return err
+				}
+				pre.ref, pre.offset, pre.chunks = q.Ref, cursor, chunks
+			}
+			if err := br.Close(); err != nil {
 				return fmt.Errorf("loading deliveries: %w", err)
 			}
 			sort.Slice(q.Deliveries, func(a, b int) bool { return q.Deliveries[a].FirstOffset < q.Deliveries[b].FirstOffset })
@@ -247,19 +260,70 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 			if err != nil {
 				return err
 			}
-			if !more {
+			pre.chunks = nil
+			if !more || len(locked) >= p.MaxQueues {
 				break
 			}
+			rows, err := c.Query(ctx, lockQueueSQL, p.Group, p.Topic, locked)
+			if err != nil {
+				return fmt.Errorf("locking a queue: %w", err)
+			}
+			if qs, err = pgx.CollectRows(rows, scanLockedQueue); err != nil {
+				return fmt.Errorf("locking a queue: %w", err)
+			}
 		}
-		st.Contended = withNew > lockedWithNew && len(locked) < p.MaxQueues
-		if len(locked) == 0 {
-			return nil
+		st.Contended = st.ReadyQueues > lockedWithNew && len(locked) < p.MaxQueues
+		plan := ReceivePlan{}
+		if len(locked) > 0 {
+			plan = planner.Plan()
 		}
-		var err error
-		res, err = applyPlan(ctx, tx, p.Group, planner.Plan())
+		// When is the next hidden delivery due? Only a receive that hands nothing out
+		// needs to know (to sleep until then); it is asked with the plan.
+		wantNext := len(plan.Inserts) == 0 && len(plan.Updates) == 0
+		res, st.NextVisible, err = applyPlan(ctx, c, p, plan, wantNext)
 		return err
 	})
 	return st, res, err
+}
+
+// prefetchChunks is how many index rows a receive reads with a queue's deliveries (the
+// planner's ChunksFrom asks for as many).
+const prefetchChunks = 4
+
+// lockQueueSQL locks one queue of the group with work, at random among those another
+// receive does not hold: $1 group, $2 topic, $3 queues already locked.
+// Candidates are queues marked ready by commits, and queues with deliveries due again;
+// both found by index, never by scanning every queue the group consumes.
+const lockQueueSQL = `SELECT gq.queue_ref, r.seq, q.queue_id, q.lite_topic, gq.cursor, q.next_offset, q.min_offset
+	FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
+	LEFT JOIN ready_queues r ON r.group_name = gq.group_name AND r.queue_ref = gq.queue_ref
+	WHERE gq.group_name = $1 AND gq.queue_ref <> ALL($3)
+	  AND gq.queue_ref IN (
+	        SELECT r2.queue_ref FROM ready_queues r2 WHERE r2.group_name = $1 AND r2.topic = $2
+	        UNION
+	        SELECT d.queue_ref FROM deliveries d JOIN queues q2 ON q2.id = d.queue_ref
+	        WHERE d.group_name = $1 AND d.visible_at <= now() AND q2.topic = $2)
+	  AND (gq.cursor < q.next_offset OR EXISTS (SELECT 1 FROM deliveries d
+	        WHERE d.group_name = $1 AND d.queue_ref = gq.queue_ref AND d.visible_at <= now()))
+	ORDER BY random() LIMIT 1
+	FOR UPDATE OF gq SKIP LOCKED`
+
+func collectLockedQueue(br pgx.BatchResults) ([]ConsumeQueue, error) {
+	rows, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("locking a queue: %w", err)
+	}
+	qs, err := pgx.CollectRows(rows, scanLockedQueue)
+	if err != nil {
+		return nil, fmt.Errorf("locking a queue: %w", err)
+	}
+	return qs, nil
+}
+
+func scanLockedQueue(r pgx.CollectableRow) (ConsumeQueue, error) {
+	var q ConsumeQueue
+	err := r.Scan(&q.Ref, &q.ReadySeq, &q.QueueID, &q.LiteTopic, &q.Cursor, &q.NextOffset, &q.MinOffset)
+	return q, err
 }
 
 func scanDelivery(r pgx.CollectableRow) (Delivery, error) {
@@ -268,8 +332,12 @@ func scanDelivery(r pgx.CollectableRow) (Delivery, error) {
 	return d, err
 }
 
-func applyPlan(ctx context.Context, tx pgx.Tx, group string, plan ReceivePlan) (ReceiveResult, error) {
+// applyPlan writes a receive's decisions in one pipeline (and, with wantNext, reads when
+// the group's earliest hidden delivery of the topic turns visible).
+func applyPlan(ctx context.Context, c conn, p ReceiveParams, plan ReceivePlan, wantNext bool) (ReceiveResult, time.Time, error) {
 	res := ReceiveResult{Versions: map[int64]int{}}
+	var next time.Time
+	group := p.Group
 	batch := &pgx.Batch{}
 	for _, u := range plan.Updates {
 		setDone := u.SetDone
@@ -294,60 +362,76 @@ func applyPlan(ctx context.Context, tx pgx.Tx, group string, plan ReceivePlan) (
 	for _, d := range plan.Drained {
 		batch.Queue(`DELETE FROM ready_queues WHERE group_name = $1 AND queue_ref = $2 AND seq = $3`, group, d.QueueRef, d.Seq)
 	}
-	br := tx.SendBatch(ctx, batch)
-	for range plan.Updates {
-		var id int64
-		var v int
-		if err := br.QueryRow().Scan(&id, &v); err != nil {
-			br.Close()
-			return res, fmt.Errorf("updating delivery: %w", err)
-		}
-		res.Versions[id] = v
-	}
-	for range plan.Inserts {
-		var id int64
-		if err := br.QueryRow().Scan(&id); err != nil {
-			br.Close()
-			return res, fmt.Errorf("inserting delivery: %w", err)
-		}
-		res.InsertIDs = append(res.InsertIDs, id)
-	}
-	for range plan.Cursors {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return res, fmt.Errorf("moving cursor: %w", err)
-		}
-	}
-	for range plan.Drained {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			return res, fmt.Errorf("clearing a drained queue: %w", err)
-		}
-	}
-	if err := br.Close(); err != nil {
-		return res, fmt.Errorf("applying receive: %w", err)
-	}
-	if len(plan.DeadLetters) > 0 {
-		if err := appendDeadLetters(ctx, tx, group, plan.DeadLetters); err != nil {
-			return res, err
-		}
-	}
 	// Only rows this receive holds locked: touching others could deadlock with an ack.
 	touched := make([]int64, 0, len(plan.Updates))
 	for _, u := range plan.Updates {
 		touched = append(touched, u.ID)
 	}
 	if len(touched) > 0 {
-		if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE id = ANY($1) AND bit_count(done) >= record_count`, touched); err != nil {
-			return res, fmt.Errorf("removing finished deliveries: %w", err)
+		batch.Queue(`DELETE FROM deliveries WHERE id = ANY($1) AND bit_count(done) >= record_count`, touched)
+	}
+	if wantNext {
+		batch.Queue(`SELECT min(d.visible_at) FROM deliveries d JOIN queues q ON q.id = d.queue_ref
+			WHERE d.group_name = $1 AND q.topic = $2 AND d.visible_at > now()`, p.Group, p.Topic)
+	}
+	if batch.Len() == 0 {
+		return res, next, nil
+	}
+	br := c.SendBatch(ctx, batch)
+	defer br.Close()
+	for range plan.Updates {
+		var id int64
+		var v int
+		if err := br.QueryRow().Scan(&id, &v); err != nil {
+			return res, next, fmt.Errorf("updating delivery: %w", err)
+		}
+		res.Versions[id] = v
+	}
+	for range plan.Inserts {
+		var id int64
+		if err := br.QueryRow().Scan(&id); err != nil {
+			return res, next, fmt.Errorf("inserting delivery: %w", err)
+		}
+		res.InsertIDs = append(res.InsertIDs, id)
+	}
+	for range plan.Cursors {
+		if _, err := br.Exec(); err != nil {
+			return res, next, fmt.Errorf("moving cursor: %w", err)
 		}
 	}
-	return res, nil
+	for range plan.Drained {
+		if _, err := br.Exec(); err != nil {
+			return res, next, fmt.Errorf("clearing a drained queue: %w", err)
+		}
+	}
+	if len(touched) > 0 {
+		if _, err := br.Exec(); err != nil {
+			return res, next, fmt.Errorf("removing finished deliveries: %w", err)
+		}
+	}
+	if wantNext {
+		var n *time.Time
+		if err := br.QueryRow().Scan(&n); err != nil {
+			return res, next, fmt.Errorf("reading next visibility: %w", err)
+		}
+		if n != nil {
+			next = *n
+		}
+	}
+	if err := br.Close(); err != nil {
+		return res, next, fmt.Errorf("applying receive: %w", err)
+	}
+	if len(plan.DeadLetters) > 0 {
+		if err := appendDeadLetters(ctx, c, group, plan.DeadLetters); err != nil {
+			return res, next, err
+		}
+	}
+	return res, next, nil
 }
 
 // appendDeadLetters indexes messages into the group's dead-letter topic (created on first
 // use), pointing at the bytes already stored.
-func appendDeadLetters(ctx context.Context, tx pgx.Tx, group string, dls []DeadLetter) error {
+func appendDeadLetters(ctx context.Context, tx conn, group string, dls []DeadLetter) error {
 	topic := DLQTopic(group)
 	if _, err := tx.Exec(ctx, `INSERT INTO topics (name, type, queue_count, retention_hours, trace) VALUES ($1, 'NORMAL', 1, 72, false)
 		ON CONFLICT (name) DO NOTHING`, topic); err != nil {
@@ -390,66 +474,117 @@ const (
 	AckExpired = "EXPIRED"
 )
 
-// Ack marks messages finished for a group in ONE transaction. A receipt whose delivery was
-// handed out again since (its version moved on) is EXPIRED, unless the message is already
-// finished, which makes acking idempotent.
+// Ack marks messages finished for a group in ONE transaction. A receipt
+// whose delivery was handed out again since (its version moved on) is EXPIRED, unless the
+// message is already finished, which makes acking idempotent.
 // With notify, the transaction also notifies ChannelAcks (orderly groups wait on acks).
+//
+// The cost does not grow with the messages of a row: the receipts of one delivery row
+// (usually all of a receive's) update that row once, setting every acked bit.
 func (s *Store) Ack(ctx context.Context, group string, items []AckItem, notify bool) ([]string, error) {
 	out := make([]string, len(items))
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
+	ids := make([]int64, len(items))
+	versions := make([]int32, len(items))
+	offsets := make([]int64, len(items))
+	queues := make([]int64, len(items))
+	for i, it := range items {
+		ids[i], versions[i], offsets[i], queues[i] = it.DeliveryID, int32(it.Version), it.Offset, it.QueueRef
+		out[i] = AckExpired
 	}
-	// Row locks in id order, like receive, so the two cannot deadlock.
-	sort.Slice(order, func(a, b int) bool { return items[order[a]].DeliveryID < items[order[b]].DeliveryID })
-	err := s.inTx(ctx, "ack", func(tx pgx.Tx) error {
-		batch := &pgx.Batch{}
-		for _, i := range order {
-			it := items[i]
-			batch.Queue(`UPDATE deliveries SET done = set_bit(done, ($4 - first_offset)::int, 1)
-				WHERE id = $1 AND version = $2 AND group_name = $3 AND $4 >= first_offset AND $4 < first_offset + record_count
-				RETURNING id`, it.DeliveryID, it.Version, group, it.Offset)
-			batch.Queue(`SELECT EXISTS (SELECT 1 FROM group_queues WHERE group_name = $1 AND queue_ref = $2 AND cursor > $3)
-				AND NOT EXISTS (SELECT 1 FROM deliveries WHERE group_name = $1 AND queue_ref = $2
-					AND $3 >= first_offset AND $3 < first_offset + record_count AND get_bit(done, ($3 - first_offset)::int) = 0)`,
-				group, it.QueueRef, it.Offset)
+	uniq := slices.Compact(slices.Sorted(slices.Values(ids)))
+	// BEGIN and every statement in one pipeline, then COMMIT: two round trips. (Without
+	// BEGIN, Postgres would run the pipeline as one implicit transaction and commit it
+	// even if this process died meanwhile; with an explicit COMMIT, an ack whose caller
+	// got no answer was, but for the COMMIT's own round trip, not applied.)
+	batch := txBatch()
+	// Row locks first, in id order like receive takes them, so the two cannot deadlock;
+	// the statements after touch only these rows. Rows are found by id alone (ids are
+	// never reused, and a signed receipt names a row of its group): a condition on the
+	// group would let the planner scan the group's index, dead rows and all.
+	batch.Queue(`SELECT id FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE`, uniq)
+	// Receipts that name no current row: OK if their message was finished before this call
+	// (acked through another receipt, or dead-lettered).
+	batch.Queue(`SELECT t.i FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS t(id, version, off, queue_ref, i)
+		WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = t.id AND d.version = t.version AND d.group_name = $5
+				AND t.off >= d.first_offset AND t.off < d.first_offset + d.record_count)
+		  AND EXISTS (SELECT 1 FROM group_queues WHERE group_name = $5 AND queue_ref = t.queue_ref AND cursor > t.off)
+		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.group_name = $5 AND d.queue_ref = t.queue_ref
+				AND t.off >= d.first_offset AND t.off < d.first_offset + d.record_count
+				AND get_bit(d.done, (t.off - d.first_offset)::int) = 0)`, ids, versions, offsets, queues, group)
+	// Set every acked bit of each row in one update (an update per message would write a
+	// row version, and run the foreign-key checks, per message).
+	batch.Queue(`WITH it AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(id, version, off)),
+			hit AS (SELECT d.id, array_agg((it.off - d.first_offset)::int) AS pos FROM it
+				JOIN deliveries d ON d.id = it.id AND d.version = it.version
+				WHERE d.group_name = $4 AND it.off >= d.first_offset AND it.off < d.first_offset + d.record_count GROUP BY d.id)
+		UPDATE deliveries d SET done = floe_set_bits(d.done, hit.pos) FROM hit WHERE d.id = hit.id
+		RETURNING d.id, d.version, d.first_offset, d.record_count`, ids, versions, offsets, group)
+	batch.Queue(`DELETE FROM deliveries WHERE id = ANY($1) AND bit_count(done) >= record_count`, uniq)
+	if notify {
+		batch.Queue(`SELECT pg_notify($1, $2)`, ChannelAcks, group)
+	}
+	err := s.inPipelinedTx(ctx, "ack", func(c *pgx.Conn) error {
+		br := c.SendBatch(ctx, batch)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("beginning: %w", err)
 		}
-		br := tx.SendBatch(ctx, batch)
-		var touched []int64
-		for _, i := range order {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("locking deliveries: %w", err)
+		}
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("checking acked messages: %w", err)
+		}
+		for rows.Next() {
+			var i int64
+			if err := rows.Scan(&i); err != nil {
+				rows.Close()
+				return fmt.Errorf("checking acked messages: %w", err)
+			}
+			out[i-1] = AckOK
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("checking acked messages: %w", err)
+		}
+		type hit struct {
+			version     int
+			first       int64
+			recordCount int
+		}
+		hits := map[int64]hit{}
+		rows, err = br.Query()
+		if err != nil {
+			return fmt.Errorf("acking: %w", err)
+		}
+		for rows.Next() {
 			var id int64
-			err := br.QueryRow().Scan(&id)
-			switch {
-			case err == nil:
-				out[i] = AckOK
-				touched = append(touched, id)
-			case errors.Is(err, pgx.ErrNoRows):
-				out[i] = AckExpired
-			default:
-				br.Close()
+			var h hit
+			if err := rows.Scan(&id, &h.version, &h.first, &h.recordCount); err != nil {
+				rows.Close()
 				return fmt.Errorf("acking: %w", err)
 			}
-			var finished bool
-			if err := br.QueryRow().Scan(&finished); err != nil {
-				br.Close()
-				return fmt.Errorf("checking acked message: %w", err)
-			}
-			if finished {
+			hits[id] = h
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("acking: %w", err)
+		}
+		for i, it := range items {
+			h, ok := hits[it.DeliveryID]
+			if ok && h.version == it.Version && it.Offset >= h.first && it.Offset < h.first+int64(h.recordCount) {
 				out[i] = AckOK
+			}
+		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("removing finished deliveries: %w", err)
+		}
+		if notify {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("notifying ack: %w", err)
 			}
 		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("acking: %w", err)
-		}
-		if len(touched) > 0 {
-			if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE id = ANY($1) AND bit_count(done) >= record_count`, touched); err != nil {
-				return fmt.Errorf("removing finished deliveries: %w", err)
-			}
-			if notify {
-				if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelAcks, group); err != nil {
-					return fmt.Errorf("notifying ack: %w", err)
-				}
-			}
 		}
 		return nil
 	})

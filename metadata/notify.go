@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Notification channels.
@@ -74,7 +72,7 @@ func (s *Store) listenOnce(ctx context.Context, channels []string, fn func(chann
 
 // markReady records, inside a transaction that appends to queues, that every group
 // consuming them may have new messages there (see the ready_queues table).
-func markReady(ctx context.Context, tx pgx.Tx, refs []int64) error {
+func markReady(ctx context.Context, tx conn, refs []int64) error {
 	_, err := tx.Exec(ctx, `INSERT INTO ready_queues (group_name, queue_ref, topic)
 		SELECT gq.group_name, gq.queue_ref, q.topic FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
 		WHERE gq.queue_ref = ANY($1)

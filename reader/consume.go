@@ -57,6 +57,8 @@ type ConsumerConfig struct {
 type Consumer struct {
 	targetsMu sync.Mutex
 	targets   map[[2]string]targetEntry
+	gatesMu   sync.Mutex
+	gates     map[[2]string]*receiveGate
 	tracer    *trace.Recorder
 	cfg       ConsumerConfig
 	store     *metadata.Store
@@ -112,7 +114,8 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 			}
 		}
 	}
-	return &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: map[[2]string]targetEntry{}}, nil
+	return &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: map[[2]string]targetEntry{},
+		gates: map[[2]string]*receiveGate{}}, nil
 }
 
 // SetTracer makes the consumer record deliveries, acks, nacks and dead letters of traced
@@ -227,8 +230,32 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 	// Watch before looking, so a commit between the look and the wait is not missed.
 	w := c.waker.Watch(topic, group)
 	defer w.Close()
+	g := c.gate(group, topic)
+	defer c.releaseGate(group, topic, g)
 	for {
-		msgs, next, contended, err := c.receiveOnce(ctx, tg, opts)
+		// The generation is read before the look, so that a wake-up during it makes an
+		// empty result stale for the gate.
+		gen := c.waker.Gen(topic, group)
+		now := time.Now()
+		ok, changed, idleUntil := g.admit(gen, now)
+		if !ok {
+			// Nothing new since a look found nothing, or enough looks are running.
+			if !now.Before(deadline) {
+				c.metrics.receives.WithLabelValues("empty").Inc()
+				return []httpapi.ReceivedMessage{}, nil
+			}
+			wake := deadline
+			if !idleUntil.IsZero() {
+				wake = minTime(wake, idleUntil)
+			}
+			if err := waitFor(ctx, wake, w.C, changed); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		msgs, next, contended, ready, err := c.receiveOnce(ctx, tg, opts)
+		now = time.Now()
+		g.done(lookResult{gen: gen, got: len(msgs) > 0, failed: err != nil, contended: contended, ready: ready, next: next}, now)
 		if err == nil && tg.topic.Trace {
 			c.traceReceive(tg, opts, msgs)
 		}
@@ -239,30 +266,31 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 			c.metrics.receives.WithLabelValues("messages").Inc()
 			return msgs, nil
 		}
-		now := time.Now()
 		if !now.Before(deadline) {
 			c.metrics.receives.WithLabelValues("empty").Inc()
 			return []httpapi.ReceivedMessage{}, nil
 		}
-		wake := deadline
-		if !next.IsZero() && next.Before(wake) {
-			wake = next
-		}
 		if contended {
-			wake = minTime(wake, now.Add(20*time.Millisecond))
+			// Queues with work are held by receives elsewhere: try again shortly.
+			if err := waitFor(ctx, minTime(deadline, now.Add(20*time.Millisecond)), w.C, nil); err != nil {
+				return nil, err
+			}
 		}
-		// A safety net against a missed notification; rare enough not to load Postgres.
-		wake = minTime(wake, now.Add(5*time.Second))
-		timer := time.NewTimer(time.Until(wake))
-		select {
-		case <-w.C:
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, ctx.Err()
-		}
-		timer.Stop()
 	}
+}
+
+// waitFor waits until wake, a value on c1, c2 closing (nil: never), or ctx's end.
+func waitFor(ctx context.Context, wake time.Time, c1 <-chan struct{}, c2 <-chan struct{}) error {
+	timer := time.NewTimer(time.Until(wake))
+	defer timer.Stop()
+	select {
+	case <-c1:
+	case <-c2:
+	case <-timer.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 func (c *Consumer) checkInvisible(d time.Duration) error {
@@ -377,7 +405,10 @@ type handout struct {
 	updateID int64
 }
 
-func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOptions) ([]httpapi.ReceivedMessage, time.Time, bool, error) {
+// receiveOnce is one look: one Postgres transaction. It returns the messages handed out,
+// when the earliest hidden delivery turns visible, whether queues with work were held by
+// other receives, and how many queues had new messages.
+func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOptions) ([]httpapi.ReceivedMessage, time.Time, bool, int, error) {
 	maxQueues := c.cfg.MaxQueuesPerReceive
 	if tg.orderly {
 		// Orderly receives lock every delivery row of their queue; one queue keeps those
@@ -389,7 +420,7 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOpti
 		Group: tg.group.Name, Topic: tg.topic.Name, MaxQueues: maxQueues, AllDeliveries: tg.orderly,
 	}, p)
 	if err != nil {
-		return nil, time.Time{}, false, unavailable(err)
+		return nil, time.Time{}, false, 0, unavailable(err)
 	}
 	next, contended := st.NextVisible, st.Contended
 	outs, dead := p.outs, p.dead
@@ -420,7 +451,7 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOpti
 			c.metrics.redelivered.Inc()
 		}
 	}
-	return msgs, next, contended, nil
+	return msgs, next, contended, st.ReadyQueues, nil
 }
 
 // planner decides one receive inside its transaction (a metadata.ReceivePlanner).

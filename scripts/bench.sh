@@ -31,5 +31,25 @@ for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$fport/readyz" >/dev/null &
 pgport="$(sed -n 4p "$work/floe/pg/postmaster.pid" 2>/dev/null || true)"
 extra=()
 if [ "$mode" = lite ] && [ -n "$pgport" ]; then extra=(--database-url "postgres://postgres@127.0.0.1:$pgport/floe?sslmode=disable"); fi
+# cpu_ticks PID: CPU time (user+system clock ticks) of a process and, with "tree", of its
+# descendants alive now (the postmaster's backends).
+cpu_ticks() {
+  local total=0 p
+  for p in $1 $([ "${2:-}" = tree ] && descendants "$1"); do
+    [ -r "/proc/$p/stat" ] || continue
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+  done
+  echo "$total"
+}
+descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
+floe_pid="${pids[1]}"; pg_pid="$(head -1 "$work/floe/pg/postmaster.pid" 2>/dev/null || echo "$floe_pid")"
+echo "load before: $(uptime)" >&2
+cpu_before=("$(cpu_ticks "$floe_pid")" "$(cpu_ticks "$pg_pid" tree)" "$(cpu_ticks "${pids[0]}")")
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); Postgres and MinIO on the same machine" >&2
-./bin/floe bench "$mode" --url "http://127.0.0.1:$fport" "${extra[@]}" "$@"
+TIMEFORMAT='CPU seconds of the floe bench client: user %U, system %S (wall %R)'
+time ./bin/floe bench "$mode" --url "http://127.0.0.1:$fport" "${extra[@]}" "$@"
+hz="$(getconf CLK_TCK)"
+cpu_after=("$(cpu_ticks "$floe_pid")" "$(cpu_ticks "$pg_pid" tree)" "$(cpu_ticks "${pids[0]}")")
+awk -v hz="$hz" -v f="$((cpu_after[0] - cpu_before[0]))" -v p="$((cpu_after[1] - cpu_before[1]))" -v m="$((cpu_after[2] - cpu_before[2]))" \
+  'BEGIN { printf "CPU seconds over the whole run (warmup included): floe %.1f, Postgres %.1f, MinIO %.1f\n", f/hz, p/hz, m/hz }' >&2
+echo "load after: $(uptime)" >&2
