@@ -68,3 +68,19 @@ func echo(t *testing.T, c net.Conn, msg string) {
 		t.Fatalf("echo %q, want %q", buf, msg)
 	}
 }
+
+func TestRegistryForgetsIdleClientsOnly(t *testing.T) {
+	r := newRegistry()
+	old := r.getOrAdd("gone", "")
+	old.lastSeen = time.Now().Add(-time.Hour)
+	streaming := r.getOrAdd("streaming", "")
+	streaming.lastSeen = time.Now().Add(-time.Hour)
+	streaming.stream = fakeStream{}
+	r.getOrAdd("recent", "")
+	if n := r.forgetIdle(time.Now().Add(-clientIdle)); n != 1 {
+		t.Fatalf("forgot %d clients, want 1", n)
+	}
+	if r.get("gone") != nil || r.get("streaming") == nil || r.get("recent") == nil {
+		t.Fatal("forgot the wrong clients")
+	}
+}

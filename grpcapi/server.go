@@ -176,6 +176,12 @@ func New(cfg Config, store *metadata.Store, in *ingest.Service, consumer *reader
 	}
 	s := &Server{cfg: cfg, store: store, ingest: in, consumer: consumer, logger: cfg.Logger,
 		clients: newRegistry(), metrics: newMetrics(reg), topics: topicCache{entries: map[string]topicEntry{}}, subs: map[[2]string]subscriptionEntry{}, stop: make(chan struct{})}
+	if reg != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "floe_grpc_clients",
+			Help: "RocketMQ clients this node knows (with a telemetry stream, or calling in the last 5 minutes).",
+		}, func() float64 { return float64(s.clients.size()) }))
+	}
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
@@ -200,6 +206,8 @@ func (s *Server) serve(l net.Listener, cfg *tls.Config) error {
 		s.wg.Add(1)
 		go s.checkLoop()
 	}
+	s.wg.Add(1)
+	go s.sweepLoop()
 	err := s.grpc.Serve(newDualListener(l, cfg))
 	if errors.Is(err, grpc.ErrServerStopped) {
 		return nil
@@ -223,6 +231,27 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 		}
 	}()
 	return l.Addr(), nil
+}
+
+// clientIdle is how long a client without a telemetry stream is remembered after its
+// last call.
+const clientIdle = 5 * time.Minute
+
+// sweepLoop forgets clients that went away without NotifyClientTermination.
+func (s *Server) sweepLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if n := s.clients.forgetIdle(time.Now().Add(-clientIdle)); n > 0 {
+				s.logger.Debug("forgot idle gRPC clients", "clients", n)
+			}
+		}
+	}
 }
 
 // Stop ends every call and stream (clients reconnect elsewhere) and waits for the

@@ -72,6 +72,31 @@ func (r *registry) getOrAdd(id, ns string) *client {
 	return c
 }
 
+// forgetIdle forgets clients without a telemetry stream that have not called since
+// before cutoff (a client that crashed never says goodbye).
+func (r *registry) forgetIdle(cutoff time.Time) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for id, c := range r.clients {
+		c.mu.Lock()
+		idle := c.stream == nil && c.lastSeen.Before(cutoff)
+		c.mu.Unlock()
+		if idle {
+			delete(r.clients, id)
+			n++
+		}
+	}
+	return n
+}
+
+// size is the number of clients known.
+func (r *registry) size() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.clients)
+}
+
 func (r *registry) remove(id string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -141,6 +166,7 @@ func (s *Server) Telemetry(stream grpc.BidiStreamingServer[v2.TelemetryCommand, 
 		if c.stream == stream {
 			c.stream = nil
 		}
+		c.lastSeen = time.Now()
 		c.mu.Unlock()
 	}()
 	for {
