@@ -147,7 +147,7 @@ func RunProduceConsume(ctx context.Context, c *client.Client, pcfg ProduceConfig
 	pwin := newWindow(start, pcfg.Warmup, pcfg.Duration)
 	cwin := newWindow(start, pcfg.Warmup, ccfg.Duration)
 	cs := startConsumers(ctx, c, ccfg, cwin)
-	ps := startProducers(ctx, c, pcfg, pwin)
+	ps := startProducers(ctx, c, pcfg, pwin, nil)
 	stopProgress := startProgress(progress, progressInterval, func(now time.Time, dt time.Duration) string {
 		return fmt.Sprintf("%6.0fs %-6s produce %s | consume %s",
 			now.Sub(start).Seconds(), pwin.phase(now), ps.progress(dt), cs.progress(dt))

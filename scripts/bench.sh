@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The benchmark (`make bench`): a real MinIO and a private Postgres on this machine, one
 # floe process with every role, and `floe bench` driving it over HTTP.
-# Usage: scripts/bench.sh [produce|consume] [floe bench flags...]
+# Usage: scripts/bench.sh --workload workloads/X.yaml [--out DIR] [floe bench flags...]
+#        scripts/bench.sh [produce|consume|delay|lite] [floe bench flags...]
+# Extra flags for the floe server: FLOE_BENCH_SERVER_FLAGS="--roles ingest,reader".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode="${1:-produce}"; shift || true
+mode="${1:-produce}"
+case "$mode" in
+  -*) mode="" ;;       # a workload run: every argument goes to floe bench
+  *) shift || true ;;
+esac
+go build -trimpath -o bin/floe ./cmd/floe
 
 minio_bin="$(scripts/minio.sh)"
 work="$(mktemp -d /tmp/floe-bench.XXXXXX)"
@@ -32,4 +39,12 @@ pgport="$(sed -n 4p "$work/floe/pg/postmaster.pid" 2>/dev/null || true)"
 extra=()
 if [ "$mode" = lite ] && [ -n "$pgport" ]; then extra=(--database-url "postgres://postgres@127.0.0.1:$pgport/floe?sslmode=disable"); fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); Postgres and MinIO on the same machine" >&2
-./bin/floe bench "$mode" --url "http://127.0.0.1:$fport" "${extra[@]}" "$@"
+echo "before: $(uptime)" >&2
+status=0
+if [ -z "$mode" ]; then
+  ./bin/floe bench --url "http://127.0.0.1:$fport" "$@" || status=$?
+else
+  ./bin/floe bench "$mode" --url "http://127.0.0.1:$fport" "${extra[@]}" "$@" || status=$?
+fi
+echo "after: $(uptime)" >&2
+exit "$status"
