@@ -15,11 +15,11 @@ import (
 // breaks its latency line instead of drawing a false zero.
 const (
 	chartWidth   = 960
-	chartHeight  = 660
+	chartHeight  = 690
 	chartLeft    = 80  // room for the y labels
 	chartRight   = 200 // room for the legend
 	panelHeight  = 230
-	topPanelY    = 50
+	topPanelY    = 80
 	bottomPanelY = topPanelY + panelHeight + 90
 )
 
@@ -37,10 +37,10 @@ func (r Report) ChartSVG() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
 		chartWidth, chartHeight, chartWidth, chartHeight)
-	title := fmt.Sprintf("%s: %s", r.Workload.Name, r.rateMode())
-	fmt.Fprintf(&b, "<title>%s</title>\n", xmlText(title))
+	fmt.Fprintf(&b, "<title>%s: %s</title>\n", xmlText(r.Workload.Name), xmlText(r.rateMode()))
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", chartWidth, chartHeight)
-	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", chartLeft, xmlText(title))
+	fmt.Fprintf(&b, `<text x="%d" y="24" font-size="15" font-weight="bold">%s</text>`+"\n", chartLeft, xmlText(r.Workload.Name))
+	fmt.Fprintf(&b, `<text x="%d" y="44" fill="#555555">rate %s; %s</text>`+"\n", chartLeft, xmlText(r.rateMode()), xmlText(r.Started.Format("2006-01-02 15:04 MST")))
 
 	consuming := r.Workload.Consumers > 0
 	maxT := 1.0

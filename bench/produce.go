@@ -51,9 +51,11 @@ type ProduceConfig struct {
 	// NoTrace creates the topic with message tracing off.
 	NoTrace bool
 	// StopOnTime stops producing at the end of the run even when a fixed-rate schedule is
-	// behind; the messages of the slots left unsent are reported in Result.Behind. Without
-	// it every slot before the end is sent, however late, and a run that falls behind
-	// lasts longer than Warmup plus Duration.
+	// behind; the messages of the slots left unsent are reported in Result.Behind. The
+	// measured part then holds the requests answered in it, whenever they were scheduled,
+	// and the latencies of those answered after it too. Without StopOnTime every slot
+	// before the end is sent, however late, a run that falls behind lasts longer than
+	// Warmup plus Duration, and the measured part holds the requests scheduled in it.
 	StopOnTime bool
 }
 
@@ -123,7 +125,8 @@ type Result struct {
 	MsgsPerSec float64
 	// MiBPerSec is Bytes in MiB over Duration.
 	MiBPerSec float64
-	// Latency is the time from a request's intended start to its answer.
+	// Latency is the time from a request's intended start to its answer (which requests:
+	// see ProduceConfig.StopOnTime).
 	Latency Percentiles
 	// PutsPerMiB is object PUTs per MiB of body produced.
 	PutsPerMiB float64
@@ -431,7 +434,15 @@ func (p *producer) send(ctx context.Context, intended time.Time) error {
 	if err == nil && len(results) != len(p.batch) {
 		err = fmt.Errorf("sent %d messages, got %d results", len(p.batch), len(results))
 	}
-	measured := p.win.measuring(intended)
+	// Which requests the measured part holds: by default those whose intended start falls
+	// in it. With StopOnTime, those answered in it (counted, latency recorded) and those
+	// answered after it (latency recorded): a schedule far behind would otherwise leave
+	// the measured part with only the few requests scheduled in it, and the throughput
+	// with the wrong numerator. Latency still counts from the intended start.
+	measured, counted := p.win.measuring(intended), p.win.measuring(intended)
+	if p.cfg.StopOnTime {
+		measured, counted = !done.Before(p.win.measureStart), p.win.measuring(done)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return err // cut short, not a failure of the server
@@ -440,7 +451,7 @@ func (p *producer) send(ctx context.Context, intended time.Time) error {
 		if p.firstErr == nil {
 			p.firstErr = err
 		}
-		if measured {
+		if counted {
 			p.errors++
 		}
 		return err
@@ -451,6 +462,8 @@ func (p *producer) send(ctx context.Context, intended time.Time) error {
 	p.live.messages.Add(n)
 	if measured {
 		p.hist.Record(latency)
+	}
+	if counted {
 		p.messages += n
 		p.bytes += n * int64(p.cfg.MessageSize)
 		p.lastDone = done

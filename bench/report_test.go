@@ -168,7 +168,7 @@ func TestReportChartSVG(t *testing.T) {
 	require.Equal(t, 6, strings.Count(bySeries["publish p99.9"], ","))
 
 	for _, want := range []string{"throughput (messages/s)", "latency (ms, log scale)", "warmup", "time since start (s)",
-		"1-topic-16-partitions-1kb: fixed 50,000 msg/s", "100 ms", "1 s", "10 s", "50,000"} {
+		"rate fixed 50,000 msg/s (latency from the intended send", "100 ms", "1 s", "10 s", "50,000"} {
 		require.Contains(t, text, want)
 	}
 

@@ -112,10 +112,13 @@ func TestFixedRateBehindScheduleStopsOnTime(t *testing.T) {
 	p.run(context.Background())
 
 	res := ps.result(ps.win.end)
-	// Request j goes at 20j ms and is answered at 20(j+1): 50 fit in the second.
-	require.Equal(t, int64(50), res.Messages)
+	// Request j goes at 20j ms and is answered at 20(j+1): 50 are sent in the second, and
+	// 49 answered in it (the last one exactly at its end, outside the window).
+	require.Equal(t, int64(49), res.Messages)
 	require.Equal(t, int64(50), res.Behind, "100 slots were due, 50 were sent")
-	// Its latency is 20(j+1) − 10j = 10j + 20 ms: the last, j = 49, waited 510 ms.
+	require.Equal(t, time.Second, res.Duration, "a run on time lasts its duration")
+	// Its latency is 20(j+1) − 10j = 10j + 20 ms: the last, j = 49, waited 510 ms, and
+	// counts although it was answered at the end.
 	require.Equal(t, 510*time.Millisecond, res.Latency.Max)
 	require.Equal(t, time.Unix(1001, 0), clk.Now(), "the producer stopped at the end")
 }
