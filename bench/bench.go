@@ -1,8 +1,10 @@
 // Package bench runs workloads against a Floe server through its HTTP API and reports
 // throughput, latency and cost: what `floe bench` prints and docs/benchmarks.md records.
 //
+// RunWorkload runs a workload file (workload.go: LoadWorkload) and returns a Report that
+// writes result.json, result.md and chart.svg; it is what `floe bench --workload` runs.
 // RunProduce drives producers alone; RunProduceConsume drives producers and consumers at
-// once and adds end-to-end latency. Both follow the same plan:
+// once and adds end-to-end latency. All follow the same plan:
 //
 //  1. Make sure the topic (and for consumption the group and subscription) exists.
 //  2. Run for Warmup, discarding the numbers, then measure for Duration.
