@@ -168,7 +168,9 @@ func TestRunWorkloadFixedRateWithConsumers(t *testing.T) {
 	require.NotEmpty(t, rep.Machine.GoVersion)
 
 	tot := rep.Totals
-	require.InDelta(t, 2000, tot.ProducedMessages+tot.BehindSchedule, 10, "the measured second's slots: sent or behind")
+	// The measured second's 2000 slots were answered in it or are behind, give or take the
+	// requests in flight at its two edges: at most 4 producers × 10 messages at each.
+	require.InDelta(t, 2000, tot.ProducedMessages+tot.BehindSchedule, 80, "the measured second's slots: sent or behind")
 	require.Equal(t, tot.ProducedMessages*64, tot.ProducedBytes)
 	require.Positive(t, tot.ConsumedMessages)
 	require.Zero(t, tot.ProduceErrors)
