@@ -36,6 +36,7 @@ fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecords -fuzztime=30s ./segment/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeReceipt -fuzztime=30s ./reader/
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./trace/
+	$(GO) test -run='^$$' -fuzz=FuzzParseWorkload -fuzztime=30s ./bench/
 
 chaos: ## kill and pause every part under load, then check every ack (CHAOS_DURATION=5m CHAOS_SEEDS=1)
 	./scripts/chaos.sh
