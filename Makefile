@@ -20,8 +20,10 @@ test: ## run all tests: unit and integration, against real Postgres and MinIO (s
 test-short: ## unit tests only (no MinIO build)
 	$(GO) test -short -count=1 ./...
 
-bench: build ## run the produce benchmark against Postgres + MinIO on this machine
-	./scripts/bench.sh
+WORKLOAD ?= workloads/1-topic-16-partitions-1kb.yaml
+
+bench: build ## run a workload (WORKLOAD=workloads/….yaml) against Postgres + MinIO on this machine
+	./scripts/bench.sh --workload $(WORKLOAD)
 
 lint: ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
@@ -35,6 +37,7 @@ fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeReceipt -fuzztime=30s ./reader/
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./trace/
 	$(GO) test -run='^$$' -fuzz=FuzzParseAuthorization -fuzztime=30s ./grpcapi/
+	$(GO) test -run='^$$' -fuzz=FuzzParseWorkload -fuzztime=30s ./bench/
 
 chaos: ## kill and pause every part under load, then check every ack (CHAOS_DURATION=5m CHAOS_SEEDS=1)
 	./scripts/chaos.sh

@@ -1,8 +1,10 @@
 // Package bench runs workloads against a Floe server through its HTTP API and reports
 // throughput, latency and cost: what `floe bench` prints and docs/benchmarks.md records.
 //
+// RunWorkload runs a workload file (workload.go: LoadWorkload) and returns a Report that
+// writes result.json, result.md and chart.svg; it is what `floe bench --workload` runs.
 // RunProduce drives producers alone; RunProduceConsume drives producers and consumers at
-// once and adds end-to-end latency. Both follow the same plan:
+// once and adds end-to-end latency. All follow the same plan:
 //
 //  1. Make sure the topic (and for consumption the group and subscription) exists.
 //  2. Run for Warmup, discarding the numbers, then measure for Duration.
@@ -92,12 +94,19 @@ type meter struct {
 // sample returns the message rate and the p99 latency since the previous sample, dt ago,
 // and the errors so far.
 func (m *meter) sample(dt time.Duration) (msgsPerSec float64, p99 time.Duration, errs int64) {
+	msgsPerSec, lat, errs := m.next(dt)
+	return msgsPerSec, lat.P99, errs
+}
+
+// next returns the message rate and the latency percentiles since the previous sample,
+// dt ago, and the errors so far.
+func (m *meter) next(dt time.Duration) (msgsPerSec float64, latency Percentiles, errs int64) {
 	msgs := m.stats.messages.Load()
 	msgsPerSec = perSecond(float64(msgs-m.prevMsgs), dt)
 	m.prevMsgs = msgs
 	m.interval.Reset()
 	m.stats.latency.drainInto(&m.interval)
-	return msgsPerSec, m.interval.Quantile(0.99), m.stats.errors.Load()
+	return msgsPerSec, m.interval.Percentiles(), m.stats.errors.Load()
 }
 
 // startProgress writes line(now, dt) to w every interval until stop is called, dt being
@@ -106,27 +115,9 @@ func startProgress(w io.Writer, interval time.Duration, line func(now time.Time,
 	if w == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		ticker := time.NewTicker(interval)
-		defer ticker.Stop()
-		prev := time.Now()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-ticker.C:
-				fmt.Fprintln(w, line(now, now.Sub(prev)))
-				prev = now
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		<-exited
-	}
+	return startTicker(interval, func(now time.Time, dt time.Duration) {
+		fmt.Fprintln(w, line(now, dt))
+	})
 }
 
 // sleepUntil waits until t or until ctx is done, and reports whether ctx is still live.
@@ -183,4 +174,59 @@ func ratio(n, d float64) float64 {
 // formatLatency renders a duration in milliseconds for reports.
 func formatLatency(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+}
+
+// clock is the time source of producers: the real one, or in tests a simulated one that
+// jumps instead of sleeping, so schedules can be checked exactly.
+type clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// SleepUntil waits until t or until ctx is done, and reports whether ctx is still live.
+	SleepUntil(ctx context.Context, t time.Time) bool
+}
+
+// realClock is the wall clock.
+type realClock struct{}
+
+// Now returns time.Now().
+func (realClock) Now() time.Time { return time.Now() }
+
+// SleepUntil sleeps until t.
+func (realClock) SleepUntil(ctx context.Context, t time.Time) bool { return sleepUntil(ctx, t) }
+
+// backlogPoll is how often a producer held by the backlog gate looks again.
+const backlogPoll = 5 * time.Millisecond
+
+// backlogGate holds producers while more than max messages have been produced and not yet
+// consumed in this run. It turns closed-loop producers into a rate the consumers sustain:
+// without it, producers outrunning consumers would report a rate that only grows a
+// backlog.
+type backlogGate struct {
+	// max is the backlog above which producers wait.
+	max int64
+	// produced and consumed are the run's live counters of acknowledged sends and of acked
+	// receives, warmup included.
+	produced, consumed *atomic.Int64
+	// pauses counts the waits.
+	pauses atomic.Int64
+}
+
+// backlog returns the messages produced and not yet consumed.
+func (g *backlogGate) backlog() int64 {
+	return g.produced.Load() - g.consumed.Load()
+}
+
+// wait returns once the backlog is at most max, true, or false if ctx ended or the time
+// reached end first.
+func (g *backlogGate) wait(ctx context.Context, clk clock, end time.Time) bool {
+	if g.backlog() <= g.max {
+		return ctx.Err() == nil
+	}
+	g.pauses.Add(1)
+	for g.backlog() > g.max {
+		if !clk.Now().Before(end) || !clk.SleepUntil(ctx, clk.Now().Add(backlogPoll)) {
+			return false
+		}
+	}
+	return ctx.Err() == nil
 }

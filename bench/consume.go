@@ -151,7 +151,7 @@ func RunProduceConsume(ctx context.Context, c *client.Client, pcfg ProduceConfig
 	pwin := newWindow(start, pcfg.Warmup, pcfg.Duration)
 	cwin := newWindow(start, pcfg.Warmup, ccfg.Duration)
 	cs := startConsumers(ctx, c, ccfg, cwin)
-	ps := startProducers(ctx, c, pcfg, pwin)
+	ps := startProducers(ctx, c, pcfg, pwin, nil)
 	stopProgress := startProgress(progress, progressInterval, func(now time.Time, dt time.Duration) string {
 		return fmt.Sprintf("%6.0fs %-6s produce %s | consume %s",
 			now.Sub(start).Seconds(), pwin.phase(now), ps.progress(dt), cs.progress(dt))
@@ -356,7 +356,9 @@ func (cn *consumer) receiveOnce(ctx, recvCtx context.Context) error {
 }
 
 // recordEndToEnd records the latency of a message sent during this run; messages from
-// before the run, or without a readable send time, are skipped.
+// before the run, or without a readable send time, are skipped. A message received while
+// measuring counts even if it was sent during the warmup: when consumers are behind, the
+// messages they get while measuring are old ones, and their age is what a reader sees.
 func (cn *consumer) recordEndToEnd(body []byte, received time.Time, measured bool) {
 	sent, ok := sendTime(body)
 	if !ok || sent.Before(cn.win.start) || sent.After(received) {
@@ -364,7 +366,7 @@ func (cn *consumer) recordEndToEnd(body []byte, received time.Time, measured boo
 	}
 	latency := received.Sub(sent)
 	cn.live.latency.record(latency)
-	if measured && !sent.Before(cn.win.measureStart) {
+	if measured {
 		cn.hist.Record(latency)
 	}
 }

@@ -21,6 +21,11 @@ type fakeBroker struct {
 	//
 	// sendDelay, if set, says how long to hold produce request number n (from 0).
 	sendDelay func(n int) time.Duration
+	// onSend, if set, is called with the number of each produce request before it is
+	// answered (tests advance a simulated clock there).
+	onSend func(n int)
+	// receiveDelay holds every receive call that long, to make consumers slow.
+	receiveDelay time.Duration
 	// failSend, if set, says whether to fail produce request number n with 503.
 	failSend func(n int) bool
 	// noMetrics makes /metrics answer 404.
@@ -43,6 +48,7 @@ type fakeBroker struct {
 	txAck         float64
 	flushes       float64
 	acked         int
+	getRanges     float64
 	bodySizes     map[int]int
 }
 
@@ -117,6 +123,9 @@ func (f *fakeBroker) send(w http.ResponseWriter, r *http.Request) {
 	if f.sendDelay != nil {
 		time.Sleep(f.sendDelay(n))
 	}
+	if f.onSend != nil {
+		f.onSend(n)
+	}
 	if f.failSend != nil && f.failSend(n) {
 		writeError(w, 503, "STORAGE_UNAVAILABLE", "bucket unreachable")
 		return
@@ -182,7 +191,9 @@ func (f *fakeBroker) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.txReceive++
+	f.getRanges++
 	f.mu.Unlock()
+	time.Sleep(f.receiveDelay)
 	deadline := time.Now().Add(time.Duration(req.WaitSeconds) * time.Second)
 	for {
 		f.mu.Lock()
@@ -236,6 +247,14 @@ func (f *fakeBroker) metrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "# TYPE floe_objstore_requests_total counter\n")
 	fmt.Fprintf(w, "floe_objstore_requests_total{operation=\"put\"} %g\n", f.puts)
 	fmt.Fprintf(w, "floe_objstore_requests_total{operation=\"get\"} 12345\n")
+	fmt.Fprintf(w, "floe_objstore_requests_total{operation=\"get_range\"} %g\n", f.getRanges)
+	// Segments half the size of the bodies: a compression ratio of 2.
+	fmt.Fprintf(w, "# TYPE floe_ingest_body_bytes_total counter\n")
+	fmt.Fprintf(w, "floe_ingest_body_bytes_total %g\n", f.putBytes)
+	fmt.Fprintf(w, "# TYPE floe_ingest_segment_bytes histogram\n")
+	fmt.Fprintf(w, "floe_ingest_segment_bytes_bucket{le=\"+Inf\"} %g\n", f.puts)
+	fmt.Fprintf(w, "floe_ingest_segment_bytes_sum %g\n", f.putBytes/2)
+	fmt.Fprintf(w, "floe_ingest_segment_bytes_count %g\n", f.puts)
 	fmt.Fprintf(w, "# TYPE floe_objstore_bytes_total counter\n")
 	fmt.Fprintf(w, "floe_objstore_bytes_total{operation=\"put\"} %g\n", f.putBytes)
 	fmt.Fprintf(w, "# TYPE floe_metadata_transactions_total counter\n")

@@ -43,11 +43,17 @@ var (
 	metricPgTxRecv  = counter{Name: "floe_metadata_transactions_total", Labels: map[string]string{"operation": "receive"}}
 	metricPgTxAck   = counter{Name: "floe_metadata_transactions_total", Labels: map[string]string{"operation": "ack"}}
 	metricServerCPU = counter{Name: "process_cpu_seconds_total"}
+	metricGets      = counter{Name: "floe_objstore_requests_total", Labels: map[string]string{"operation": "get"}}
+	metricGetRanges = counter{Name: "floe_objstore_requests_total", Labels: map[string]string{"operation": "get_range"}}
+	metricBodyBytes = counter{Name: "floe_ingest_body_bytes_total"}
+	metricSegBytes  = counter{Name: "floe_ingest_segment_bytes"} // a histogram: its sum
 	produceCounters = []counter{metricPuts, metricPutBytes, metricPgTx, metricFlushes}
 	consumeCounters = []counter{metricPgTxRecv, metricPgTxAck}
 	// allBenchCounters adds the server's CPU time, which the consume report divides by the
 	// messages consumed: a cost figure that does not depend on the machine's other load.
 	allBenchCounters = append(append(slices.Clone(produceCounters), consumeCounters...), metricServerCPU)
+	storageCounters  = []counter{metricGets, metricGetRanges, metricBodyBytes, metricSegBytes}
+	workloadCounters = append(slices.Clone(allBenchCounters), storageCounters...)
 )
 
 // counterValues maps a counter's selector (counter.String) to its value.
@@ -55,7 +61,8 @@ type counterValues map[string]float64
 
 // parseCounters reads the Prometheus text exposition format and returns the value of each
 // counter found; a counter whose family or labels are absent is left out of the map.
-// Counters, gauges and untyped samples are read; other types are ignored.
+// Counters, gauges and untyped samples are read, and of a histogram its sum; other types
+// are ignored.
 func parseCounters(text string, counters []counter) (counterValues, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
@@ -105,9 +112,12 @@ func hasLabels(m *dto.Metric, want map[string]string) bool {
 	return true
 }
 
-// sampleValue returns the value of a counter, gauge or untyped sample.
+// sampleValue returns the value of a counter, gauge or untyped sample, or the sum of a
+// histogram's observations.
 func sampleValue(m *dto.Metric) (float64, bool) {
 	switch {
+	case m.Histogram != nil:
+		return m.GetHistogram().GetSampleSum(), true
 	case m.Counter != nil:
 		return m.GetCounter().GetValue(), true
 	case m.Gauge != nil:

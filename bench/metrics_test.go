@@ -46,7 +46,7 @@ func TestParseCounters(t *testing.T) {
 
 	gauge, err := parseCounters(sampleMetrics, []counter{{Name: "go_goroutines"}, {Name: "floe_ingest_flush_seconds"}})
 	require.NoError(t, err)
-	require.Equal(t, counterValues{"go_goroutines": 12}, gauge, "histograms are not counters")
+	require.Equal(t, counterValues{"go_goroutines": 12, "floe_ingest_flush_seconds": 0.7}, gauge, "a histogram is read as its sum")
 
 	_, err = parseCounters("this is { not metrics\n", produceCounters)
 	require.Error(t, err)

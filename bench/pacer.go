@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -30,4 +31,13 @@ func newPacer(start time.Time, messagesPerSec, batchSize int) *pacer {
 func (p *pacer) slot() time.Time {
 	k := p.next.Add(1) - 1
 	return p.start.Add(time.Duration(float64(k) * p.interval))
+}
+
+// slotsBefore returns how many slots of the schedule start before t.
+func (p *pacer) slotsBefore(t time.Time) int64 {
+	d := t.Sub(p.start)
+	if d <= 0 {
+		return 0
+	}
+	return int64(math.Ceil(float64(d) / p.interval))
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,9 +18,19 @@ import (
 
 // ProduceConfig describes a produce workload. Zero fields take the documented defaults.
 type ProduceConfig struct {
-	// Topic is the topic to produce to; it is created as a NORMAL topic if missing.
+	// Topic is the topic to produce to; it is created with TopicType if missing.
 	// Default "bench".
 	Topic string
+	// TopicType is the type of the topic and of the messages sent: NORMAL, FIFO (each
+	// message carries one of MessageGroups message groups) or DELAY (each message is due
+	// Delay after its intended send). Default NORMAL.
+	TopicType client.TopicType
+	// MessageGroups is, on a FIFO topic, how many message groups the messages are spread
+	// over, round robin. Default 1024 on a FIFO topic.
+	MessageGroups int
+	// Delay is, on a DELAY topic, how long after its intended send a message is due. The
+	// body then carries the due time, so end-to-end latency counts from it.
+	Delay time.Duration
 	// Queues is the number of queues of the topic when the benchmark creates it. An
 	// existing topic is used as it is. Default 8.
 	Queues int
@@ -39,11 +50,22 @@ type ProduceConfig struct {
 	Warmup time.Duration
 	// NoTrace creates the topic with message tracing off.
 	NoTrace bool
+	// StopOnTime stops producing at the end of the run even when a fixed-rate schedule is
+	// behind; the messages of the slots left unsent are reported in Result.Behind. The
+	// measured part then holds the requests answered in it, whenever they were scheduled,
+	// and the latencies of those answered after it too. Without StopOnTime every slot
+	// before the end is sent, however late, a run that falls behind lasts longer than
+	// Warmup plus Duration, and the measured part holds the requests scheduled in it.
+	StopOnTime bool
 }
 
 // withDefaults returns cfg with zero fields set to their defaults.
 func (cfg ProduceConfig) withDefaults() ProduceConfig {
 	cfg.Topic = cmp.Or(cfg.Topic, "bench")
+	cfg.TopicType = cmp.Or(cfg.TopicType, client.TopicNormal)
+	if cfg.TopicType == client.TopicFIFO {
+		cfg.MessageGroups = cmp.Or(cfg.MessageGroups, defaultMessageGroups)
+	}
 	cfg.Queues = cmp.Or(cfg.Queues, 8)
 	cfg.MessageSize = cmp.Or(cfg.MessageSize, 1024)
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 32)
@@ -55,6 +77,12 @@ func (cfg ProduceConfig) withDefaults() ProduceConfig {
 // validate reports the first setting that cannot run.
 func (cfg ProduceConfig) validate() error {
 	switch {
+	case cfg.TopicType != client.TopicNormal && cfg.TopicType != client.TopicFIFO && cfg.TopicType != client.TopicDelay:
+		return fmt.Errorf("topic type must be NORMAL, FIFO or DELAY, got %q", cfg.TopicType)
+	case cfg.TopicType == client.TopicFIFO && cfg.MessageGroups < 1:
+		return fmt.Errorf("a FIFO topic needs at least 1 message group, got %d", cfg.MessageGroups)
+	case cfg.TopicType == client.TopicDelay && cfg.Delay <= 0:
+		return fmt.Errorf("a DELAY topic needs a positive delay, got %s", cfg.Delay)
 	case cfg.Queues < 1:
 		return fmt.Errorf("queues must be at least 1, got %d", cfg.Queues)
 	case cfg.MessageSize < 8:
@@ -85,13 +113,20 @@ type Result struct {
 	Errors int64
 	// FirstError is the text of the first failure of the run, warmup included.
 	FirstError string
+	// Behind counts, at a fixed rate with StopOnTime, the messages of the schedule due
+	// before the end of the run that were never sent: how far the producers fell behind.
+	Behind int64
+	// BacklogPauses counts the times a producer waited because consumers were more than
+	// the allowed backlog behind (RunWorkload at rate max with consumers).
+	BacklogPauses int64
 	// Duration is from the start of measuring to the last measured answer.
 	Duration time.Duration
 	// MsgsPerSec is Messages over Duration.
 	MsgsPerSec float64
 	// MiBPerSec is Bytes in MiB over Duration.
 	MiBPerSec float64
-	// Latency is the time from a request's intended start to its answer.
+	// Latency is the time from a request's intended start to its answer (which requests:
+	// see ProduceConfig.StopOnTime).
 	Latency Percentiles
 	// PutsPerMiB is object PUTs per MiB of body produced.
 	PutsPerMiB float64
@@ -128,7 +163,7 @@ func RunProduce(ctx context.Context, c *client.Client, cfg ProduceConfig, progre
 	}
 
 	win := newWindow(time.Now(), cfg.Warmup, cfg.Duration)
-	pr := startProducers(ctx, c, cfg, win)
+	pr := startProducers(ctx, c, cfg, win, nil)
 	stopProgress := startProgress(progress, progressInterval, func(now time.Time, dt time.Duration) string {
 		return fmt.Sprintf("%6.0fs %-6s produce %s", now.Sub(win.start).Seconds(), win.phase(now), pr.progress(dt))
 	})
@@ -165,30 +200,30 @@ func scrapeFinal(ctx context.Context, c *client.Client, counters []counter) scra
 }
 
 // ensureTopic creates the topic if it does not exist, and checks an existing one can take
-// the benchmark's NORMAL messages. It returns remarks for the report.
+// the benchmark's messages (of cfg.TopicType). It returns remarks for the report.
 func ensureTopic(ctx context.Context, c *client.Client, cfg ProduceConfig) ([]string, error) {
 	topic, err := c.GetTopic(ctx, cfg.Topic)
 	switch {
 	case err == nil:
-		if topic.Type != client.TopicNormal {
-			return nil, fmt.Errorf("topic %s exists with type %s; the benchmark sends NORMAL messages", cfg.Topic, topic.Type)
+		if topic.Type != cfg.TopicType {
+			return nil, fmt.Errorf("topic %s exists with type %s; the benchmark sends %s messages", cfg.Topic, topic.Type, cfg.TopicType)
 		}
 		if topic.Queues != cfg.Queues {
 			return []string{fmt.Sprintf("topic %s already existed with %d queues; used as it is", cfg.Topic, topic.Queues)}, nil
 		}
 		return nil, nil
 	case client.IsStatus(err, http.StatusNotFound):
-		spec := client.TopicSpec{Name: cfg.Topic, Type: client.TopicNormal, Queues: cfg.Queues}
+		spec := client.TopicSpec{Name: cfg.Topic, Type: cfg.TopicType, Queues: cfg.Queues}
 		if cfg.NoTrace {
 			off := false
 			spec.Trace = &off
 		}
 		if _, _, err := c.CreateTopic(ctx, spec); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("creating topic %s: %w", cfg.Topic, err)
 		}
 		return nil, nil
 	default:
-		return nil, err
+		return nil, fmt.Errorf("looking up topic %s: %w", cfg.Topic, err)
 	}
 }
 
@@ -198,20 +233,26 @@ type producerSet struct {
 	win       window
 	live      *liveStats
 	meter     meter
+	pace      *pacer       // nil at max rate
+	gate      *backlogGate // nil when unbounded
 	producers []*producer
 	wg        sync.WaitGroup
 }
 
 // startProducers starts cfg.Producers goroutines producing until win.end or ctx's end.
-func startProducers(ctx context.Context, c *client.Client, cfg ProduceConfig, win window) *producerSet {
-	ps := &producerSet{cfg: cfg, win: win, live: &liveStats{}}
+// A non-nil gate holds them while consumers are too far behind.
+func startProducers(ctx context.Context, c *client.Client, cfg ProduceConfig, win window, gate *backlogGate) *producerSet {
+	ps := &producerSet{cfg: cfg, win: win, live: &liveStats{}, gate: gate}
 	ps.meter.stats = ps.live
-	var pace *pacer
 	if cfg.Rate > 0 {
-		pace = newPacer(win.start, cfg.Rate, cfg.BatchSize)
+		ps.pace = newPacer(win.start, cfg.Rate, cfg.BatchSize)
+	}
+	if gate != nil {
+		gate.produced = &ps.live.messages
 	}
 	for i := range cfg.Producers {
-		p := newProducer(c, cfg, win, pace, ps.live, uint64(i))
+		p := newProducer(c, cfg, win, ps.pace, ps.live, uint64(i))
+		p.gate = gate
 		ps.producers = append(ps.producers, p)
 		ps.wg.Go(func() { p.run(ctx) })
 	}
@@ -236,7 +277,9 @@ func (ps *producerSet) result(stopped time.Time) Result {
 	res := Result{Config: ps.cfg}
 	var hist Histogram
 	var lastDone time.Time
+	var attempts int64
 	for _, p := range ps.producers {
+		attempts += p.attempts
 		hist.Merge(&p.hist)
 		res.Messages += p.messages
 		res.Bytes += p.bytes
@@ -255,6 +298,12 @@ func (ps *producerSet) result(stopped time.Time) Result {
 		end = lastDone
 	}
 	res.Duration = max(end.Sub(ps.win.measureStart), 0)
+	if ps.pace != nil && ps.cfg.StopOnTime {
+		res.Behind = max(ps.pace.slotsBefore(stopped)-attempts, 0) * int64(ps.cfg.BatchSize)
+	}
+	if ps.gate != nil {
+		res.BacklogPauses = ps.gate.pauses.Load()
+	}
 	res.MsgsPerSec = perSecond(float64(res.Messages), res.Duration)
 	res.MiBPerSec = perSecond(float64(res.Bytes)/mib, res.Duration)
 	res.Latency = hist.Percentiles()
@@ -278,12 +327,16 @@ func (r *Result) addCost(d counterDeltas) {
 
 // producer is one producing goroutine. Its counters are its own until run returns.
 type producer struct {
-	c    *client.Client
-	cfg  ProduceConfig
-	win  window
-	pace *pacer // nil: as fast as possible
-	live *liveStats
-	rng  *rand.ChaCha8
+	c     *client.Client
+	cfg   ProduceConfig
+	win   window
+	pace  *pacer // nil: as fast as possible
+	gate  *backlogGate
+	clock clock
+	live  *liveStats
+	rng   *rand.ChaCha8
+	id    uint64
+	seq   uint64 // messages built so far, for FIFO message groups
 
 	batch  []client.Message
 	bodies []byte
@@ -292,6 +345,7 @@ type producer struct {
 	messages int64
 	bytes    int64
 	errors   int64
+	attempts int64 // requests sent, answered or failed, warmup included
 	firstErr error
 	lastDone time.Time
 }
@@ -301,7 +355,7 @@ func newProducer(c *client.Client, cfg ProduceConfig, win window, pace *pacer, l
 	var seed [32]byte
 	seed[0], seed[1] = byte(id), byte(id>>8)
 	p := &producer{
-		c: c, cfg: cfg, win: win, pace: pace, live: live,
+		c: c, cfg: cfg, win: win, pace: pace, live: live, clock: realClock{}, id: id,
 		rng:    rand.NewChaCha8(seed),
 		batch:  make([]client.Message, cfg.BatchSize),
 		bodies: make([]byte, cfg.BatchSize*cfg.MessageSize),
@@ -313,16 +367,31 @@ func newProducer(c *client.Client, cfg ProduceConfig, win window, pace *pacer, l
 }
 
 // run sends batches until the window ends or ctx is done.
+//
+// At a fixed rate each request has an intended start, its slot in the shared schedule,
+// and its latency is counted from there: a request sent late because earlier ones were
+// slow to answer carries that wait in its latency, so a stall shows in every request it
+// delayed (no coordinated omission). At max rate a request's intended start is its
+// actual start.
 func (p *producer) run(ctx context.Context) {
 	for {
+		if p.gate != nil && !p.gate.wait(ctx, p.clock, p.win.end) {
+			return
+		}
 		var intended time.Time
 		if p.pace != nil {
 			intended = p.pace.slot()
-			if !intended.Before(p.win.end) || !sleepUntil(ctx, intended) {
+			if !intended.Before(p.win.end) {
+				return
+			}
+			if p.cfg.StopOnTime && !p.clock.Now().Before(p.win.end) {
+				return // out of time with slots left: counted in Result.Behind
+			}
+			if !p.clock.SleepUntil(ctx, intended) {
 				return
 			}
 		} else {
-			intended = time.Now()
+			intended = p.clock.Now()
 			if !intended.Before(p.win.end) || ctx.Err() != nil {
 				return
 			}
@@ -331,7 +400,7 @@ func (p *producer) run(ctx context.Context) {
 		if err != nil && ctx.Err() != nil {
 			return // cut short: neither a result nor an error
 		}
-		if err != nil && p.pace == nil && !sleepUntil(ctx, time.Now().Add(errorPause)) {
+		if err != nil && p.pace == nil && !p.clock.SleepUntil(ctx, p.clock.Now().Add(errorPause)) {
 			return
 		}
 	}
@@ -342,15 +411,38 @@ func (p *producer) send(ctx context.Context, intended time.Time) error {
 	// Fresh random bytes each time: repeated bodies would compress away and flatter the
 	// storage numbers.
 	_, _ = p.rng.Read(p.bodies)
-	for i := range p.batch {
-		putSendTime(p.batch[i].Body, intended)
+	stamp := intended
+	if p.cfg.TopicType == client.TopicDelay {
+		stamp = intended.Add(p.cfg.Delay)
 	}
+	for i := range p.batch {
+		putSendTime(p.batch[i].Body, stamp)
+		switch p.cfg.TopicType {
+		case client.TopicFIFO:
+			// Producers interleave over the groups so that each group gets messages
+			// from several producers, as independent clients would send them.
+			g := (p.seq*uint64(p.cfg.Producers) + p.id) % uint64(p.cfg.MessageGroups)
+			p.batch[i].MessageGroup = "g" + strconv.FormatUint(g, 10)
+		case client.TopicDelay:
+			p.batch[i].DeliveryTime = &stamp
+		}
+		p.seq++
+	}
+	p.attempts++
 	results, err := p.c.Send(ctx, p.cfg.Topic, p.batch)
-	done := time.Now()
+	done := p.clock.Now()
 	if err == nil && len(results) != len(p.batch) {
 		err = fmt.Errorf("sent %d messages, got %d results", len(p.batch), len(results))
 	}
-	measured := p.win.measuring(intended)
+	// Which requests the measured part holds: by default those whose intended start falls
+	// in it. With StopOnTime, those answered in it (counted, latency recorded) and those
+	// answered after it (latency recorded): a schedule far behind would otherwise leave
+	// the measured part with only the few requests scheduled in it, and the throughput
+	// with the wrong numerator. Latency still counts from the intended start.
+	measured, counted := p.win.measuring(intended), p.win.measuring(intended)
+	if p.cfg.StopOnTime {
+		measured, counted = !done.Before(p.win.measureStart), p.win.measuring(done)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return err // cut short, not a failure of the server
@@ -359,7 +451,7 @@ func (p *producer) send(ctx context.Context, intended time.Time) error {
 		if p.firstErr == nil {
 			p.firstErr = err
 		}
-		if measured {
+		if counted {
 			p.errors++
 		}
 		return err
@@ -370,6 +462,8 @@ func (p *producer) send(ctx context.Context, intended time.Time) error {
 	p.live.messages.Add(n)
 	if measured {
 		p.hist.Record(latency)
+	}
+	if counted {
 		p.messages += n
 		p.bytes += n * int64(p.cfg.MessageSize)
 		p.lastDone = done

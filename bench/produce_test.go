@@ -15,7 +15,7 @@ import (
 func TestProduceConfigDefaultsAndValidation(t *testing.T) {
 	t.Parallel()
 	cfg := ProduceConfig{}.withDefaults()
-	require.Equal(t, ProduceConfig{Topic: "bench", Queues: 8, MessageSize: 1024, BatchSize: 32, Producers: 64, Duration: 30 * time.Second}, cfg)
+	require.Equal(t, ProduceConfig{Topic: "bench", TopicType: client.TopicNormal, Queues: 8, MessageSize: 1024, BatchSize: 32, Producers: 64, Duration: 30 * time.Second}, cfg)
 	require.NoError(t, cfg.validate())
 
 	bad := []ProduceConfig{
@@ -26,6 +26,8 @@ func TestProduceConfigDefaultsAndValidation(t *testing.T) {
 		{Rate: -1},
 		{Duration: -time.Second},
 		{Warmup: -time.Second},
+		{TopicType: client.TopicTransaction},
+		{TopicType: client.TopicDelay},
 	}
 	for _, b := range bad {
 		_, err := RunProduce(context.Background(), client.New("http://127.0.0.1:1"), b, nil)
@@ -208,7 +210,7 @@ func TestProduceCost(t *testing.T) {
 func TestResultMarkdown(t *testing.T) {
 	t.Parallel()
 	res := Result{
-		Config: ProduceConfig{Topic: "bench", Queues: 8, MessageSize: 1024, BatchSize: 32, Producers: 64,
+		Config: ProduceConfig{Topic: "bench", TopicType: client.TopicNormal, Queues: 8, MessageSize: 1024, BatchSize: 32, Producers: 64,
 			Rate: 50000, Duration: 30 * time.Second, Warmup: 5 * time.Second},
 		Messages: 1_500_000, Bytes: 1_500_000 * 1024, Errors: 2,
 		Duration:   30*time.Second + 12*time.Millisecond,

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The benchmark (`make bench`): a real MinIO and a private Postgres on this machine, one
 # floe process with every role, and `floe bench` driving it over HTTP.
-# Usage: scripts/bench.sh [produce|consume] [floe bench flags...]
+# Usage: scripts/bench.sh --workload workloads/X.yaml [--out DIR] [floe bench flags...]
+#        scripts/bench.sh [produce|consume|delay|lite] [floe bench flags...]
+# Extra flags for the floe server: FLOE_BENCH_SERVER_FLAGS="--roles ingest,reader".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mode="${1:-produce}"; shift || true
+mode="${1:-produce}"
+case "$mode" in
+  -*) mode="" ;;       # a workload run: every argument goes to floe bench
+  *) shift || true ;;
+esac
+go build -trimpath -o bin/floe ./cmd/floe
 
 minio_bin="$(scripts/minio.sh)"
 work="$(mktemp -d /tmp/floe-bench.XXXXXX)"
@@ -21,7 +28,7 @@ MINIO_ROOT_USER=floebench MINIO_ROOT_PASSWORD=floebench-secret MINIO_BROWSER=off
 pids+=($!)
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$mport/minio/health/live" >/dev/null && break; sleep 0.2; done
 
-./bin/floe dev --data "$work/floe" --listen "127.0.0.1:$fport" --log-level warn \
+./bin/floe dev --data "$work/floe" --listen "127.0.0.1:$fport" --grpc-listen 127.0.0.1:0 --log-level warn \
   --object-store s3 --s3-endpoint "http://127.0.0.1:$mport" --s3-bucket floe-bench --s3-path-style \
   --s3-create-bucket --s3-access-key-id floebench --s3-secret-access-key floebench-secret \
   ${FLOE_BENCH_SERVER_FLAGS:-} >"$work/floe.log" 2>&1 &
@@ -47,9 +54,15 @@ echo "load before: $(uptime)" >&2
 cpu_before=("$(cpu_ticks "$floe_pid")" "$(cpu_ticks "$pg_pid" tree)" "$(cpu_ticks "${pids[0]}")")
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr); Postgres and MinIO on the same machine" >&2
 TIMEFORMAT='CPU seconds of the floe bench client: user %U, system %S (wall %R)'
-time ./bin/floe bench "$mode" --url "http://127.0.0.1:$fport" "${extra[@]}" "$@"
+status=0
+if [ -z "$mode" ]; then
+  time ./bin/floe bench --url "http://127.0.0.1:$fport" "$@" || status=$?
+else
+  time ./bin/floe bench "$mode" --url "http://127.0.0.1:$fport" "${extra[@]}" "$@" || status=$?
+fi
 hz="$(getconf CLK_TCK)"
 cpu_after=("$(cpu_ticks "$floe_pid")" "$(cpu_ticks "$pg_pid" tree)" "$(cpu_ticks "${pids[0]}")")
 awk -v hz="$hz" -v f="$((cpu_after[0] - cpu_before[0]))" -v p="$((cpu_after[1] - cpu_before[1]))" -v m="$((cpu_after[2] - cpu_before[2]))" \
   'BEGIN { printf "CPU seconds over the whole run (warmup included): floe %.1f, Postgres %.1f, MinIO %.1f\n", f/hz, p/hz, m/hz }' >&2
 echo "load after: $(uptime)" >&2
+exit "$status"

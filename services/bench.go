@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +23,9 @@ import (
 const benchUsage = `floe bench drives a running Floe over HTTP and reports throughput, latency and cost.
 
 Usage:
+  floe bench --workload FILE [--url U] [--out DIR] [overrides]
+                               run a workload file (see workloads/): live progress on stderr,
+                               result.json, result.md and chart.svg in DIR
   floe bench produce [flags]   producers only
   floe bench consume [flags]   producers and consumers at once (receive + ack)
   floe bench delay [flags]     scheduled messages: how late they arrive after their time
@@ -29,6 +33,9 @@ Usage:
 `
 
 func runBench(args []string, stdout, stderr io.Writer) error {
+	if len(args) >= 1 && strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+		return runBenchWorkload(args, stdout, stderr)
+	}
 	if len(args) >= 1 && args[0] == "lite" {
 		return runBenchLite(args[1:], stdout, stderr)
 	}
@@ -37,7 +44,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	if len(args) < 1 || (args[0] != "produce" && args[0] != "consume") {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: say produce or consume")
+		return errors.New("bench: say --workload FILE, produce, consume, delay or lite")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("floe bench "+mode, flag.ContinueOnError)
@@ -177,4 +184,123 @@ func databaseSize(ctx context.Context, url string) (string, error) {
 		fmt.Fprintf(&b, "| %s | %d | %s |\n", name, n, size)
 	}
 	return b.String(), rows.Err()
+}
+
+// runBenchWorkload runs `floe bench --workload FILE`: flags given on the command line
+// override the file's fields.
+func runBenchWorkload(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("floe bench --workload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("workload", "", "workload file (YAML), such as workloads/1-topic-16-partitions-1kb.yaml")
+	url := fs.String("url", "http://127.0.0.1:8080", "Floe endpoint")
+	out := fs.String("out", "", "folder for result.json, result.md and chart.svg (default bench-results/NAME-TIME)")
+	interval := fs.Duration("interval", 2*time.Second, "time between progress lines and points of the time series")
+	// Overrides of the file's fields; only flags given change anything.
+	fs.String("name", "", "override: workload name (and default topic and group)")
+	fs.String("topic", "", "override: topic")
+	fs.Int("queues", 0, "override: queues of the topic when created")
+	fs.Int("message-size", 0, "override: message body bytes")
+	fs.Int("producers", 0, "override: producers (requests in flight at most)")
+	fs.Int("batch", 0, "override: messages per send")
+	fs.Int("consumers", 0, "override: consumers (0 = produce only)")
+	fs.Int("receive-batch", 0, "override: messages per receive")
+	fs.String("rate", "", "override: target msg/s, or max")
+	fs.Int("max-backlog", 0, "override: at rate max, messages produced and not consumed before producers wait")
+	fs.Duration("warmup", 0, "override: unmeasured warm-up")
+	fs.Duration("duration", 0, "override: measured duration")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+	}
+	if *file == "" {
+		fmt.Fprint(stderr, benchUsage)
+		return errors.New("bench: --workload FILE is required")
+	}
+	override, err := workloadOverrides(fs)
+	if err != nil {
+		return err
+	}
+	w, err := bench.LoadWorkload(*file, override)
+	if err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("bench-results", w.Name+"-"+time.Now().Format("20060102-150405"))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(stderr, "workload %s: %s, %d queues, %d B, %d producers × %d, %d consumers, rate %s, warmup %s, duration %s\n",
+		w.Name, w.TopicType, w.Queues, w.MessageSize, w.Producers, w.BatchSize, w.Consumers, w.Rate,
+		time.Duration(w.Warmup), time.Duration(w.Duration))
+	rep, runErr := bench.RunWorkload(ctx, client.New(*url), w, bench.RunOptions{
+		Progress: stderr,
+		Interval: *interval,
+		Command:  "floe bench " + strings.Join(args, " "),
+	})
+	if runErr != nil && rep.Started.IsZero() {
+		return runErr // nothing ran
+	}
+	// A run cut short still writes what it measured.
+	if err := rep.WriteFiles(dir); err != nil {
+		return errors.Join(runErr, err)
+	}
+	fmt.Fprintln(stdout, rep.Markdown())
+	fmt.Fprintf(stderr, "wrote %s\n", strings.Join([]string{
+		filepath.Join(dir, "result.json"), filepath.Join(dir, "result.md"), filepath.Join(dir, "chart.svg")}, ", "))
+	return runErr
+}
+
+// workloadOverrides returns a function applying the override flags that were given.
+func workloadOverrides(fs *flag.FlagSet) (func(*bench.Workload), error) {
+	var rate bench.Rate
+	var err error
+	var sets []func(*bench.Workload)
+	fs.Visit(func(f *flag.Flag) {
+		v := f.Value.(flag.Getter).Get()
+		switch f.Name {
+		case "name":
+			sets = append(sets, func(w *bench.Workload) { w.Name = v.(string) })
+		case "topic":
+			sets = append(sets, func(w *bench.Workload) { w.Topic = v.(string) })
+		case "queues":
+			sets = append(sets, func(w *bench.Workload) { w.Queues = v.(int) })
+		case "message-size":
+			sets = append(sets, func(w *bench.Workload) { w.MessageSize = v.(int) })
+		case "producers":
+			sets = append(sets, func(w *bench.Workload) { w.Producers = v.(int) })
+		case "batch":
+			sets = append(sets, func(w *bench.Workload) { w.BatchSize = v.(int) })
+		case "consumers":
+			sets = append(sets, func(w *bench.Workload) { w.Consumers = v.(int) })
+		case "receive-batch":
+			sets = append(sets, func(w *bench.Workload) { w.ReceiveBatch = v.(int) })
+		case "max-backlog":
+			sets = append(sets, func(w *bench.Workload) { w.MaxBacklog = v.(int) })
+		case "rate":
+			if rate, err = bench.ParseRate(v.(string)); err == nil {
+				sets = append(sets, func(w *bench.Workload) {
+					w.Rate = rate
+					if !rate.Max {
+						w.MaxBacklog = 0 // a fixed rate keeps its schedule
+					}
+				})
+			}
+		case "warmup":
+			sets = append(sets, func(w *bench.Workload) { w.Warmup = bench.Duration(v.(time.Duration)) })
+		case "duration":
+			sets = append(sets, func(w *bench.Workload) { w.Duration = bench.Duration(v.(time.Duration)) })
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--rate: %w", err)
+	}
+	return func(w *bench.Workload) {
+		for _, set := range sets {
+			set(w)
+		}
+	}, nil
 }

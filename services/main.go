@@ -28,7 +28,7 @@ Usage:
   floe serve    [flags]   run the chosen roles against Postgres and S3 (production)
   floe migrate  [flags]   apply database migrations and exit
   floe health   [--url U] exit 0 if the node at U answers /healthz (container health checks)
-  floe bench    produce|consume [flags]   drive a running node and report throughput and cost
+  floe bench    --workload FILE | produce|consume|delay|lite [flags]   drive a running node and report throughput, latency and cost
   floe cost     [--url U,U2] [--window D]   object storage requests per GiB and the monthly S3 bill, from /metrics
   floe keys     create|list|revoke|rotate [flags]   manage API keys through a node
   floe version
