@@ -267,4 +267,7 @@ func (f *fakeBroker) metrics(w http.ResponseWriter, _ *http.Request) {
 	}
 	fmt.Fprintf(w, "# TYPE floe_ingest_flushes_total counter\n")
 	fmt.Fprintf(w, "floe_ingest_flushes_total{reason=\"linger\"} %g\n", f.flushes)
+	// A real node serves its process's CPU time; the fake counts a millisecond a request.
+	fmt.Fprintf(w, "# TYPE process_cpu_seconds_total counter\n")
+	fmt.Fprintf(w, "process_cpu_seconds_total %g\n", (f.puts+f.txReceive+f.txAck)/1000)
 }
