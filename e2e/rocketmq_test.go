@@ -30,6 +30,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/floemq/floe/auth"
 	"github.com/floemq/floe/client"
@@ -476,12 +477,21 @@ func TestRocketMQProtocolPlaintextAndBadInput(t *testing.T) {
 		require.Zero(t, q.MaxOffset)
 	}
 
+	// An invisible time below the node's minimum (1 s here) is refused with the protocol's code.
+	stream, err := raw.ReceiveMessage(ctx, &v2.ReceiveMessageRequest{Group: &v2.Resource{Name: "g1"},
+		MessageQueue: &v2.MessageQueue{Topic: &v2.Resource{Name: "plain"}}, BatchSize: 1,
+		InvisibleDuration: durationpb.New(100 * time.Millisecond)})
+	require.NoError(t, err)
+	r, err := stream.Recv()
+	require.NoError(t, err)
+	require.Equal(t, v2.Code_ILLEGAL_INVISIBLE_TIME, r.GetStatus().GetCode())
+
 	// SQL92 filters are refused with the protocol's code.
-	stream, err := raw.ReceiveMessage(ctx, &v2.ReceiveMessageRequest{Group: &v2.Resource{Name: "sql-group"},
+	stream, err = raw.ReceiveMessage(ctx, &v2.ReceiveMessageRequest{Group: &v2.Resource{Name: "sql-group"},
 		MessageQueue: &v2.MessageQueue{Topic: &v2.Resource{Name: "plain"}}, BatchSize: 1,
 		FilterExpression: &v2.FilterExpression{Type: v2.FilterType_SQL, Expression: "a > 1"}})
 	require.NoError(t, err)
-	r, err := stream.Recv()
+	r, err = stream.Recv()
 	require.NoError(t, err)
 	require.Equal(t, v2.Code_ILLEGAL_FILTER_EXPRESSION, r.GetStatus().GetCode())
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
-	"errors"
 	"strings"
 	"time"
 
@@ -153,13 +152,12 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 		wait = min(wait, time.Until(dl)-pollMargin)
 	}
 	wait = max(wait, 0)
+	if err := s.checkInvisible(invisible); err != nil {
+		return nil, "", err
+	}
 	msgs, err := s.consumer.Receive(ctx, group, topic, reader.ReceiveOptions{MaxMessages: batch, Invisible: invisible, Wait: wait,
 		Consumer: "grpc:" + infoOf(ctx).clientID})
 	if err != nil {
-		var he *httpapi.Error
-		if errors.As(err, &he) && strings.Contains(he.Message, "invisibleSeconds") {
-			return nil, "", status(v2.Code_ILLEGAL_INVISIBLE_TIME, "%s", he.Message)
-		}
 		return nil, "", err
 	}
 	return msgs, t.Type, nil
@@ -250,15 +248,20 @@ func (s *Server) changeInvisible(ctx context.Context, req *v2.ChangeInvisibleDur
 	if req.InvisibleDuration == nil {
 		return "", status(v2.Code_ILLEGAL_INVISIBLE_TIME, "an invisible duration is required")
 	}
-	h, err := s.consumer.ChangeInvisible(ctx, group, topic, req.GetReceiptHandle(), req.GetInvisibleDuration().AsDuration())
-	if err != nil {
-		var he *httpapi.Error
-		if errors.As(err, &he) && strings.Contains(he.Message, "invisibleSeconds") {
-			return "", status(v2.Code_ILLEGAL_INVISIBLE_TIME, "%s", he.Message)
-		}
+	d := req.GetInvisibleDuration().AsDuration()
+	if err := s.checkInvisible(d); err != nil {
 		return "", err
 	}
-	return h, nil
+	return s.consumer.ChangeInvisible(ctx, group, topic, req.GetReceiptHandle(), d)
+}
+
+// checkInvisible refuses an invisible time out of the reader's range with the protocol's
+// code.
+func (s *Server) checkInvisible(d time.Duration) error {
+	if lo, hi := s.consumer.InvisibleRange(); d < lo || d > hi {
+		return status(v2.Code_ILLEGAL_INVISIBLE_TIME, "the invisible duration must be %s-%s, not %s", lo, hi, d)
+	}
+	return nil
 }
 
 // ForwardMessageToDeadLetterQueue gives up on a message (push consumers of orderly

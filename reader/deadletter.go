@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
@@ -30,3 +31,7 @@ func (c *Consumer) DeadLetter(ctx context.Context, group, topic, handle string) 
 	c.waker.Wake(topic)
 	return nil
 }
+
+// InvisibleRange is the shortest and longest invisible time a receive or a change of
+// invisible time may ask for.
+func (c *Consumer) InvisibleRange() (lo, hi time.Duration) { return c.cfg.MinInvisible, MaxInvisible }
