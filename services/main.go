@@ -179,6 +179,9 @@ func runDev(args []string, stderr io.Writer) error {
 	}
 	base := scheme + "://" + node.Addr()
 	fmt.Fprintf(stderr, "\nFloe is running at %s (data in %s).\n", base, cfg.DataDir)
+	if a := node.GRPCAddr(); a != nil {
+		fmt.Fprintf(stderr, "RocketMQ 5 clients: endpoint %s (gRPC, TLS or plaintext).\n", a)
+	}
 	if generatedKey {
 		fmt.Fprintf(stderr, "API keys are required. The bootstrap admin key of this run (a new one each start;\n"+
 			"set --bootstrap-admin-key or FLOE_BOOTSTRAP_ADMIN_KEY to keep one):\n  export FLOE_KEY=%s\n", cfg.BootstrapAdminKey)
