@@ -557,6 +557,7 @@ func TestAPIErrors(t *testing.T) {
 func TestAPIErrorTemporary(t *testing.T) {
 	t.Parallel()
 	require.True(t, (&client.APIError{Status: 429}).Temporary())
+	require.False(t, (&client.APIError{Status: 429, Code: "QUOTA_EXCEEDED"}).Temporary(), "waiting frees no quota")
 	require.True(t, (&client.APIError{Status: 503}).Temporary())
 	require.False(t, (&client.APIError{Status: 500}).Temporary())
 	require.False(t, (&client.APIError{Status: 409}).Temporary())

@@ -31,8 +31,12 @@ func (e *APIError) Error() string {
 }
 
 // Temporary reports whether the request may succeed if sent again unchanged: the server
-// was throttling (429) or its storage was unavailable (503).
+// was throttling (429) or its storage was unavailable (503). A namespace at its count
+// quota (429 QUOTA_EXCEEDED) is not: room comes back only when something is deleted.
 func (e *APIError) Temporary() bool {
+	if e.Code == "QUOTA_EXCEEDED" {
+		return false
+	}
 	return e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable
 }
 

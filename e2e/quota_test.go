@@ -15,7 +15,7 @@ import (
 )
 
 // TestNamespaceQuotas: counts of topics, groups and lite topics per namespace, refused
-// with 409 QUOTA_EXCEEDED and nothing stored, free again once something is deleted; and the
+// with 429 QUOTA_EXCEEDED (Retry-After 60) and nothing stored, free again once something is deleted; and the
 // produce bytes/s quota of a key, throttled with 429 and recovering.
 func TestNamespaceQuotas(t *testing.T) {
 	t.Parallel()
@@ -39,8 +39,11 @@ func TestNamespaceQuotas(t *testing.T) {
 		require.NoError(t, err)
 	}
 	_, _, err := acme.CreateTopic(ctx, client.TopicSpec{Name: "payments", Queues: 1})
-	requireAPIError(t, err, http.StatusConflict, "QUOTA_EXCEEDED")
+	requireAPIError(t, err, http.StatusTooManyRequests, "QUOTA_EXCEEDED")
 	require.Contains(t, err.Error(), "limit of 2 topics")
+	a := call(t, http.MethodPost, url+"/v1/topics", acmeKey.Secret, map[string]any{"name": "payments", "queues": 1})
+	require.Equal(t, http.StatusTooManyRequests, a.status)
+	require.Equal(t, "60", a.header.Get("Retry-After"), "QUOTA_EXCEEDED says when to try again")
 	_, _, err = acme.CreateTopic(ctx, client.TopicSpec{Name: "orders", Queues: 1})
 	require.NoError(t, err, "creating an existing topic again is no new topic")
 	topics, err := acme.ListTopics(ctx)
@@ -50,14 +53,14 @@ func TestNamespaceQuotas(t *testing.T) {
 	_, _, err = acme.CreateGroup(ctx, client.GroupSpec{Name: "billing"})
 	require.NoError(t, err)
 	_, _, err = acme.CreateGroup(ctx, client.GroupSpec{Name: "audit"})
-	requireAPIError(t, err, http.StatusConflict, "QUOTA_EXCEEDED")
+	requireAPIError(t, err, http.StatusTooManyRequests, "QUOTA_EXCEEDED")
 	_, _, err = globex.CreateGroup(ctx, client.GroupSpec{Name: "audit"})
 	require.NoError(t, err, "quotas are per namespace")
 
 	_, err = acme.Send(ctx, "chats", []client.Message{{Body: []byte("a"), LiteTopic: "a"}, {Body: []byte("b"), LiteTopic: "b"}})
 	require.NoError(t, err)
 	_, err = acme.Send(ctx, "chats", []client.Message{{Body: []byte("a2"), LiteTopic: "a"}, {Body: []byte("c"), LiteTopic: "c"}})
-	requireAPIError(t, err, http.StatusConflict, "QUOTA_EXCEEDED")
+	requireAPIError(t, err, http.StatusTooManyRequests, "QUOTA_EXCEEDED")
 	qs, err := acme.Queues(ctx, "chats")
 	require.NoError(t, err)
 	require.Len(t, qs, 2, "the refused send created no lite topic")
@@ -73,7 +76,7 @@ func TestNamespaceQuotas(t *testing.T) {
 	// Produce bytes per key: 3000 bytes a second; a request of about 2000 bytes passes on a
 	// full bucket, a second one is throttled until the bucket refills.
 	msg := map[string]any{"messages": []any{map[string]string{"body": strings.Repeat("QUFB", 480)}}}
-	a := call(t, http.MethodPost, url+"/v1/topics/payments/messages", acmeKey.Secret, msg)
+	a = call(t, http.MethodPost, url+"/v1/topics/payments/messages", acmeKey.Secret, msg)
 	require.Equal(t, http.StatusOK, a.status, string(a.body))
 	a = call(t, http.MethodPost, url+"/v1/topics/payments/messages", acmeKey.Secret, msg)
 	require.Equal(t, http.StatusTooManyRequests, a.status, string(a.body))
@@ -91,7 +94,7 @@ func TestNamespaceQuotas(t *testing.T) {
 
 	m := metricsText(t, url)
 	for _, line := range []string{
-		`floe_metadata_quota_exceeded_total{resource="topics"} 1`,
+		`floe_metadata_quota_exceeded_total{resource="topics"} 2`,
 		`floe_metadata_quota_exceeded_total{resource="groups"} 1`,
 		`floe_metadata_quota_exceeded_total{resource="lite_topics"} 1`,
 		`floe_auth_throttled_total{action="produce_bytes"} 1`,

@@ -356,7 +356,7 @@ func toStatus(err error) *v2.Status {
 		code = v2.Code_ILLEGAL_DELIVERY_TIME
 	case httpapi.CodeInvalidName:
 		code = v2.Code_ILLEGAL_TOPIC
-	case httpapi.CodeThrottled:
+	case httpapi.CodeThrottled, httpapi.CodeQuotaExceeded:
 		code = v2.Code_TOO_MANY_REQUESTS
 	case httpapi.CodeUnavailable:
 		code = v2.Code_INTERNAL_SERVER_ERROR
