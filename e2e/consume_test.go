@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -503,6 +504,8 @@ func TestConsumeUnderLoadCostsAtMostOneTransactionPerReceive(t *testing.T) {
 	}
 	recv0, calls0 := metricValue(t, c, "floe_metadata_transactions_total", `operation="receive"`), calls()
 	contended0, empty0 := looks("contended"), looks("empty")
+	ackTx0 := metricValue(t, c, "floe_metadata_transactions_total", `operation="ack"`)
+	var ackCalls atomic.Int64
 
 	const consumers, rounds, perRound = 16, 30, 150
 	runCtx, stop := context.WithCancel(ctx)
@@ -525,6 +528,9 @@ func TestConsumeUnderLoadCostsAtMostOneTransactionPerReceive(t *testing.T) {
 					seen[m.MessageID]++
 				}
 				mu.Unlock()
+				if len(msgs) > 0 {
+					ackCalls.Add(1)
+				}
 				ackAll(t, c, "keepers", "stream", msgs)
 			}
 		})
@@ -547,4 +553,7 @@ func TestConsumeUnderLoadCostsAtMostOneTransactionPerReceive(t *testing.T) {
 	spent, n := metricValue(t, c, "floe_metadata_transactions_total", `operation="receive"`)-recv0, calls()-calls0
 	t.Logf("%.0f receive calls cost %.0f receive transactions (%.0f contended, %.0f empty)", n, spent, looks("contended")-contended0, looks("empty")-empty0)
 	require.LessOrEqual(t, spent, n, "at most one transaction per receive call")
+	ackTx := metricValue(t, c, "floe_metadata_transactions_total", `operation="ack"`) - ackTx0
+	t.Logf("%d ack calls cost %.0f ack transactions", ackCalls.Load(), ackTx)
+	require.LessOrEqual(t, ackTx, float64(ackCalls.Load()), "at most one transaction per ack call")
 }

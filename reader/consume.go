@@ -59,6 +59,7 @@ type Consumer struct {
 	targets   map[[2]string]targetEntry
 	gatesMu   sync.Mutex
 	gates     map[[2]string]*receiveGate
+	ackers    map[string]*ackBatcher // under gatesMu
 	tracer    *trace.Recorder
 	cfg       ConsumerConfig
 	store     *metadata.Store
@@ -120,7 +121,7 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 		}
 	}
 	return &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: map[[2]string]targetEntry{},
-		gates: map[[2]string]*receiveGate{}}, nil
+		gates: map[[2]string]*receiveGate{}, ackers: map[string]*ackBatcher{}}, nil
 }
 
 // SetTracer makes the consumer record deliveries, acks, nacks and dead letters of traced
