@@ -236,7 +236,7 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 	// Watch before looking, so a commit between the look and the wait is not missed.
 	w := c.waker.Watch(topic, group)
 	defer w.Close()
-	g := c.gate(group, topic)
+	g := c.gate(group, topic, tg.orderly)
 	defer c.releaseGate(group, topic, g)
 	me := newGateWaiter(opts)
 	for {
@@ -301,7 +301,7 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 		cancel()
 		now = time.Now()
 		c.metrics.looks.WithLabelValues(lookOutcome(len(r.msgs), r.contended, err)).Inc()
-		g.done(lookResult{gen: gen, got: len(r.msgs) > 0, failed: err != nil, contended: r.contended, exhausted: r.exhausted, next: r.next}, now)
+		g.done(lookResult{gen: gen, got: len(r.msgs) > 0, failed: err != nil, contended: r.contended, exhausted: r.exhausted, ready: r.ready, next: r.next}, now)
 		// The look's messages go to the receives it served in turn, this one first.
 		msgs := r.msgs
 		mine := msgs[:min(len(msgs), opts.MaxMessages)]
@@ -501,6 +501,8 @@ type look struct {
 	contended bool
 	// exhausted: the look stopped for want of queues with work, not for a full budget.
 	exhausted bool
+	// ready counts the queues with new messages when it looked.
+	ready int
 }
 
 // receiveOnce is one look: one Postgres transaction handing out up to budget messages,
@@ -547,7 +549,7 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.D
 			c.metrics.redelivered.Inc()
 		}
 	}
-	return look{msgs: msgs, next: st.NextVisible, contended: st.Contended, exhausted: st.Exhausted && !p.leftover}, nil
+	return look{msgs: msgs, next: st.NextVisible, contended: st.Contended, exhausted: st.Exhausted && !p.leftover, ready: st.ReadyQueues}, nil
 }
 
 // planner decides one receive inside its transaction (a metadata.ReceivePlanner).

@@ -22,7 +22,8 @@ const maxLookBudget = MaxMaxMessages
 //     in the gate when it starts that asked for the same invisible time (up to
 //     maxLookBudget messages): each gets its own messages and receipt handles, the
 //     transaction is shared. Looks at once on one node would only find each other's
-//     queues locked and retry, a transaction each;
+//     queues locked and retry, a transaction each (orderly groups differ: see
+//     newReceiveGate);
 //   - after a look that found nothing, or that took every queue with work, later
 //     receives wait in memory, without a transaction, until a wake-up for the topic or
 //     group (Waker.Gen moved on), the earliest hidden delivery turns visible, or
@@ -33,8 +34,13 @@ const maxLookBudget = MaxMaxMessages
 type receiveGate struct {
 	mu      sync.Mutex
 	users   int // receive calls holding the gate (it is dropped at zero)
-	running int // looks (receive transactions) in progress: 0 or 1
-	idle    bool
+	running int // looks (receive transactions) in progress
+	// limit is how many looks may run at once: 1 where looks are shared; for orderly
+	// groups (see newReceiveGate) as many as the last look saw queues with new messages.
+	limit int
+	// shared: a look serves the receives parked when it starts.
+	shared bool
+	idle   bool
 	// idleGen is the waker generation read before the look that found nothing: a
 	// different generation means something happened since.
 	idleGen uint64
@@ -46,8 +52,12 @@ type receiveGate struct {
 	parked []*gateWaiter
 }
 
-func newReceiveGate() *receiveGate {
-	return &receiveGate{changed: make(chan struct{})}
+// newReceiveGate returns a gate whose looks are shared, unless orderly: an orderly look
+// locks one queue (see Consumer.receiveOnce), so a shared one would serve all of a node's
+// receives from one queue at a time; orderly receives look on their own instead, at most
+// as many at once as queues had new messages at the last look.
+func newReceiveGate(orderly bool) *receiveGate {
+	return &receiveGate{changed: make(chan struct{}), limit: 1, shared: !orderly}
 }
 
 // gateWaiter is one receive call as the gate sees it.
@@ -94,13 +104,16 @@ func (g *receiveGate) admit(w *gateWaiter, gen uint64, now time.Time) (a admissi
 		g.park(w)
 		return admitWait, nil, g.changed, g.idleUntil
 	}
-	if g.running > 0 {
+	if g.running >= g.limit {
 		g.park(w)
 		return admitWait, nil, g.changed, time.Time{}
 	}
 	g.idle = false
 	g.running++
 	g.unpark(w)
+	if !g.shared {
+		return admitLook, nil, nil, time.Time{}
+	}
 	budget := w.max
 	kept := g.parked[:0]
 	for _, o := range g.parked {
@@ -165,6 +178,7 @@ type lookResult struct {
 	// exhausted: no queue with work was left unlocked when the look stopped, so
 	// (contended aside) it took all there was.
 	exhausted bool
+	ready     int // queues with new messages when it looked
 	next      time.Time
 }
 
@@ -176,7 +190,11 @@ func (g *receiveGate) done(r lookResult, now time.Time) {
 	g.running--
 	switch {
 	case r.failed || r.contended:
+		g.limit = 1
+	case r.got && !g.shared:
+		g.limit = max(1, r.ready)
 	case !r.got || r.exhausted:
+		g.limit = 1
 		// Nothing left to find until something happens.
 		g.idle, g.idleGen = true, r.gen
 		g.idleUntil = now.Add(idleRecheck)
@@ -189,13 +207,13 @@ func (g *receiveGate) done(r lookResult, now time.Time) {
 }
 
 // gate returns the gate of (group, topic), held until release.
-func (c *Consumer) gate(group, topic string) *receiveGate {
+func (c *Consumer) gate(group, topic string, orderly bool) *receiveGate {
 	key := [2]string{group, topic}
 	c.gatesMu.Lock()
 	defer c.gatesMu.Unlock()
 	g := c.gates[key]
 	if g == nil {
-		g = newReceiveGate()
+		g = newReceiveGate(orderly)
 		c.gates[key] = g
 	}
 	g.users++
