@@ -109,6 +109,10 @@ type ConsumeResult struct {
 	// producing work included) per 1000 messages consumed; 0 if the server has no such
 	// series.
 	ServerCPUPer1000 float64
+	// LooksPerReceive is the server's receive transactions per receive call by outcome
+	// (floe_reader_receive_attempts_total: messages, empty, contended, failed); nil if
+	// the server has no such series.
+	LooksPerReceive map[string]float64
 	// Metrics maps each consumption counter read from /metrics to its increase.
 	Metrics map[string]float64
 	// MissingMetrics lists the consumption counters /metrics did not have.
@@ -263,6 +267,14 @@ func (r *ConsumeResult) addCost(d counterDeltas) {
 	r.MissingMetrics = own.missing
 	r.PgTxPerReceive = ratio(d.get(metricPgTxRecv), float64(r.Receives))
 	r.PgTxPerAck = ratio(d.get(metricPgTxAck), float64(r.Acks))
+	for _, c := range lookCounters {
+		if d.has(c) {
+			if r.LooksPerReceive == nil {
+				r.LooksPerReceive = map[string]float64{}
+			}
+			r.LooksPerReceive[c.Labels["outcome"]] = ratio(d.get(c), float64(r.Receives))
+		}
+	}
 	if d.has(metricServerCPU) {
 		r.ServerCPUPer1000 = ratio(d.get(metricServerCPU), float64(r.Messages)/1000)
 	}
@@ -411,6 +423,11 @@ func (r ConsumeResult) Markdown() string {
 	} else {
 		rows = append(rows,
 			[2]string{"Postgres transactions per receive or ack (estimate)", fmt.Sprintf("%.2f", r.PgTxPerConsumeCall)})
+	}
+	if r.LooksPerReceive != nil {
+		l := r.LooksPerReceive
+		rows = append(rows, [2]string{"receive transactions per call: messages / empty / contended / failed",
+			fmt.Sprintf("%.2f / %.2f / %.2f / %.2f", l["messages"], l["empty"], l["contended"], l["failed"])})
 	}
 	if r.ServerCPUPer1000 > 0 {
 		rows = append(rows, [2]string{"server CPU-seconds per 1000 messages consumed (produce work included)",

@@ -267,6 +267,15 @@ func (f *fakeBroker) metrics(w http.ResponseWriter, _ *http.Request) {
 	}
 	fmt.Fprintf(w, "# TYPE floe_ingest_flushes_total counter\n")
 	fmt.Fprintf(w, "floe_ingest_flushes_total{reason=\"linger\"} %g\n", f.flushes)
+	// A real node counts its receive looks by outcome; the fake's every receive is one look.
+	fmt.Fprintf(w, "# TYPE floe_reader_receive_attempts_total counter\n")
+	for _, o := range []string{"messages", "empty", "contended", "failed"} {
+		v := 0.0
+		if o == "messages" {
+			v = f.txReceive
+		}
+		fmt.Fprintf(w, "floe_reader_receive_attempts_total{outcome=%q} %g\n", o, v)
+	}
 	// A real node serves its process's CPU time; the fake counts a millisecond a request.
 	fmt.Fprintf(w, "# TYPE process_cpu_seconds_total counter\n")
 	fmt.Fprintf(w, "process_cpu_seconds_total %g\n", (f.puts+f.txReceive+f.txAck)/1000)

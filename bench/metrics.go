@@ -51,10 +51,16 @@ var (
 	consumeCounters = []counter{metricPgTxRecv, metricPgTxAck}
 	// allBenchCounters adds the server's CPU time, which the consume report divides by the
 	// messages consumed: a cost figure that does not depend on the machine's other load.
-	allBenchCounters = append(append(slices.Clone(produceCounters), consumeCounters...), metricServerCPU)
+	allBenchCounters = append(append(append(slices.Clone(produceCounters), consumeCounters...), metricServerCPU), lookCounters...)
+	// lookCounters are the receive transactions by outcome, where the server has them.
+	lookCounters     = []counter{lookCounter("messages"), lookCounter("empty"), lookCounter("contended"), lookCounter("failed")}
 	storageCounters  = []counter{metricGets, metricGetRanges, metricBodyBytes, metricSegBytes}
 	workloadCounters = append(slices.Clone(allBenchCounters), storageCounters...)
 )
+
+func lookCounter(outcome string) counter {
+	return counter{Name: "floe_reader_receive_attempts_total", Labels: map[string]string{"outcome": outcome}}
+}
 
 // counterValues maps a counter's selector (counter.String) to its value.
 type counterValues map[string]float64

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -484,4 +485,75 @@ func TestConsumeCostsOneTransactionPerCall(t *testing.T) {
 	// of the 2 s wait; every other receive waits in memory.
 	require.LessOrEqual(t, spent, float64(1+commits+3))
 	require.LessOrEqual(t, spent, float64(waiters), "at most one transaction per receive call")
+}
+
+// Consumers that keep up with a steady stream, more of them than queues (16 on 4), cost
+// at most one receive transaction per receive call: receives that arrive while a look is
+// running share its transaction (each with its own messages and receipt handles) instead
+// of finding the queues locked and retrying, and a look that took all there was lets the
+// next receives wait for a commit instead of looking again. Every message arrives once and
+// every ack succeeds.
+func TestConsumeUnderLoadCostsAtMostOneTransactionPerReceive(t *testing.T) {
+	t.Parallel()
+	c := consumeNode(t)
+	ctx := context.Background()
+	setupGroup(t, c, "stream", client.TopicNormal, "keepers", client.Concurrent, "*", 16, nil)
+	calls := func() float64 { return metricValue(t, c, "floe_reader_receives_total", "") }
+	looks := func(outcome string) float64 {
+		return metricValue(t, c, "floe_reader_receive_attempts_total", `outcome="`+outcome+`"`)
+	}
+	recv0, calls0 := metricValue(t, c, "floe_metadata_transactions_total", `operation="receive"`), calls()
+	contended0, empty0 := looks("contended"), looks("empty")
+	ackTx0 := metricValue(t, c, "floe_metadata_transactions_total", `operation="ack"`)
+	var ackCalls atomic.Int64
+
+	const consumers, rounds, perRound = 16, 30, 150
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range consumers {
+		wg.Go(func() {
+			for runCtx.Err() == nil {
+				msgs, err := c.Receive(runCtx, "keepers", "stream", client.ReceiveRequest{MaxMessages: 32, InvisibleSeconds: 30, WaitSeconds: 1})
+				if runCtx.Err() != nil {
+					return
+				}
+				if !assert.NoError(t, err) {
+					return
+				}
+				mu.Lock()
+				for _, m := range msgs {
+					seen[m.MessageID]++
+				}
+				mu.Unlock()
+				if len(msgs) > 0 {
+					ackCalls.Add(1)
+				}
+				ackAll(t, c, "keepers", "stream", msgs)
+			}
+		})
+	}
+	var sent []client.SendResult
+	for range rounds {
+		sent = append(sent, sendN(t, c, "stream", perRound, func(i int) client.Message { return client.Message{Body: []byte(fmt.Sprint(i))} })...)
+		time.Sleep(30 * time.Millisecond)
+	}
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) == len(sent)
+	}, 30*time.Second, 20*time.Millisecond, "every message received")
+	stop()
+	wg.Wait()
+	for _, r := range sent {
+		require.Equal(t, 1, seen[r.MessageID], "message %s received once", r.MessageID)
+	}
+	spent, n := metricValue(t, c, "floe_metadata_transactions_total", `operation="receive"`)-recv0, calls()-calls0
+	t.Logf("%.0f receive calls cost %.0f receive transactions (%.0f contended, %.0f empty)", n, spent, looks("contended")-contended0, looks("empty")-empty0)
+	require.LessOrEqual(t, spent, n, "at most one transaction per receive call")
+	ackTx := metricValue(t, c, "floe_metadata_transactions_total", `operation="ack"`) - ackTx0
+	t.Logf("%d ack calls cost %.0f ack transactions", ackCalls.Load(), ackTx)
+	require.LessOrEqual(t, ackTx, float64(ackCalls.Load()), "at most one transaction per ack call")
 }

@@ -75,6 +75,10 @@ type ReceiveState struct {
 	Contended bool
 	// ReadyQueues counts the queues marked ready (with new messages) when the receive began.
 	ReadyQueues int
+	// Exhausted is true when the receive stopped because no queue with work was left to
+	// lock (not because the planner was satisfied or MaxQueues were locked): short of
+	// Contended, it took all there was.
+	Exhausted bool
 	// ChunksFrom reads the chunk index inside the receive's transaction (see
 	// Store.ChunksFrom), so a receive stays one transaction.
 	ChunksFrom func(ctx context.Context, queueRef, offset int64, max int) ([]Chunk, error)
@@ -209,6 +213,7 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 		}
 
 		lockedWithNew := 0
+		st.Exhausted = true
 		for len(qs) > 0 {
 			q := qs[0]
 			locked = append(locked, q.Ref)
@@ -262,6 +267,7 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 			}
 			pre.chunks = nil
 			if !more || len(locked) >= p.MaxQueues {
+				st.Exhausted = false
 				break
 			}
 			rows, err := c.Query(ctx, lockQueueSQL, p.Group, p.Topic, locked)
@@ -277,9 +283,10 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 		if len(locked) > 0 {
 			plan = planner.Plan()
 		}
-		// When is the next hidden delivery due? Only a receive that hands nothing out
-		// needs to know (to sleep until then); it is asked with the plan.
-		wantNext := len(plan.Inserts) == 0 && len(plan.Updates) == 0
+		// When is the next hidden delivery due? Only a receive that hands nothing out, or
+		// that took all there was, needs to know (its node's receives sleep until then); it
+		// is asked with the plan.
+		wantNext := st.Exhausted || (len(plan.Inserts) == 0 && len(plan.Updates) == 0)
 		res, st.NextVisible, err = applyPlan(ctx, c, p, plan, wantNext)
 		return err
 	})

@@ -59,6 +59,7 @@ type Consumer struct {
 	targets   map[[2]string]targetEntry
 	gatesMu   sync.Mutex
 	gates     map[[2]string]*receiveGate
+	ackers    map[string]*ackBatcher // under gatesMu
 	tracer    *trace.Recorder
 	cfg       ConsumerConfig
 	store     *metadata.Store
@@ -70,6 +71,7 @@ type Consumer struct {
 
 type consumeMetrics struct {
 	receives    *prometheus.CounterVec
+	looks       *prometheus.CounterVec
 	delivered   prometheus.Counter
 	redelivered prometheus.Counter
 	acks        *prometheus.CounterVec
@@ -91,6 +93,10 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 		receives: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "floe_reader_receives_total", Help: "Receive calls, by outcome (messages, empty).",
 		}, []string{"outcome"}),
+		looks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floe_reader_receive_attempts_total",
+			Help: "Receive transactions (looks in Postgres), by outcome (messages, empty, contended, failed).",
+		}, []string{"outcome"}),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "floe_reader_delivered_messages_total", Help: "Messages handed to consumers (first deliveries and redeliveries).",
 		}),
@@ -108,14 +114,14 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.receives, m.delivered, m.redelivered, m.acks, m.nacks, m.deadLetters} {
+		for _, c := range []prometheus.Collector{m.receives, m.looks, m.delivered, m.redelivered, m.acks, m.nacks, m.deadLetters} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering consumer metrics: %w", err)
 			}
 		}
 	}
 	return &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: map[[2]string]targetEntry{},
-		gates: map[[2]string]*receiveGate{}}, nil
+		gates: map[[2]string]*receiveGate{}, ackers: map[string]*ackBatcher{}}, nil
 }
 
 // SetTracer makes the consumer record deliveries, acks, nacks and dead letters of traced
@@ -230,62 +236,143 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 	// Watch before looking, so a commit between the look and the wait is not missed.
 	w := c.waker.Watch(topic, group)
 	defer w.Close()
-	g := c.gate(group, topic)
+	g := c.gate(group, topic, tg.orderly)
 	defer c.releaseGate(group, topic, g)
+	me := newGateWaiter(opts)
 	for {
 		// The generation is read before the look, so that a wake-up during it makes an
 		// empty result stale for the gate.
 		gen := c.waker.Gen(topic, group)
 		now := time.Now()
-		ok, changed, idleUntil := g.admit(gen, now)
-		if !ok {
-			// Nothing new since a look found nothing, or enough looks are running.
-			if !now.Before(deadline) {
-				c.metrics.receives.WithLabelValues("empty").Inc()
-				return []httpapi.ReceivedMessage{}, nil
+		a, served, changed, idleUntil := g.admit(me, gen, now)
+		switch a {
+		case admitTaken:
+			// Another receive's look serves this one: its answer is short in coming.
+			select {
+			case sh := <-me.share:
+				g.received(me)
+				if done, msgs, err := c.takeShare(tg, opts, sh, deadline); done {
+					return msgs, err
+				}
+			case <-ctx.Done():
+				return nil, ctx.Err()
 			}
+			continue
+		case admitWait:
+			// Nothing new since a look found nothing, or a look is running.
 			wake := deadline
 			if !idleUntil.IsZero() {
 				wake = minTime(wake, idleUntil)
 			}
-			if err := waitFor(ctx, wake, w.C, changed); err != nil {
-				return nil, err
+			if !now.Before(wake) && !now.Before(deadline) {
+				if g.leave(me) {
+					c.metrics.receives.WithLabelValues("empty").Inc()
+					return []httpapi.ReceivedMessage{}, nil
+				}
+				continue // taken meanwhile
+			}
+			select {
+			case sh := <-me.share:
+				g.received(me)
+				if done, msgs, err := c.takeShare(tg, opts, sh, deadline); done {
+					return msgs, err
+				}
+			default:
+				if err := waitFor(ctx, wake, w.C, changed, me.share); err != nil {
+					// If a look serves this receive meanwhile, what it hands out stays
+					// hidden until its invisible time lapses, as for a client gone
+					// mid-receive.
+					g.leave(me)
+					return nil, err
+				}
 			}
 			continue
 		}
-		msgs, next, contended, ready, err := c.receiveOnce(ctx, tg, opts)
+		budget := opts.MaxMessages
+		for _, o := range served {
+			budget += o.max
+		}
+		lookCtx, cancel := ctx, context.CancelFunc(func() {})
+		if len(served) > 0 {
+			// The look answers other receives too: it does not end with this caller.
+			lookCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), MaxWait)
+		}
+		r, err := c.receiveOnce(lookCtx, tg, opts.Invisible, budget)
+		cancel()
 		now = time.Now()
-		g.done(lookResult{gen: gen, got: len(msgs) > 0, failed: err != nil, contended: contended, ready: ready, next: next}, now)
-		if err == nil && tg.topic.Trace {
-			c.traceReceive(tg, opts, msgs)
+		c.metrics.looks.WithLabelValues(lookOutcome(len(r.msgs), r.contended, err)).Inc()
+		g.done(lookResult{gen: gen, got: len(r.msgs) > 0, failed: err != nil, contended: r.contended, exhausted: r.exhausted, ready: r.ready, next: r.next}, now)
+		// The look's messages go to the receives it served in turn, this one first.
+		msgs := r.msgs
+		mine := msgs[:min(len(msgs), opts.MaxMessages)]
+		msgs = msgs[len(mine):]
+		for _, o := range served {
+			part := msgs[:min(len(msgs), o.max)]
+			msgs = msgs[len(part):]
+			o.share <- lookShare{msgs: part, err: err}
 		}
-		if err != nil {
-			return nil, err
+		if done, out, err := c.takeShare(tg, opts, lookShare{msgs: mine, err: err}, deadline); done {
+			return out, err
 		}
-		if len(msgs) > 0 {
-			c.metrics.receives.WithLabelValues("messages").Inc()
-			return msgs, nil
-		}
-		if !now.Before(deadline) {
-			c.metrics.receives.WithLabelValues("empty").Inc()
-			return []httpapi.ReceivedMessage{}, nil
-		}
-		if contended {
+		if r.contended {
 			// Queues with work are held by receives elsewhere: try again shortly.
-			if err := waitFor(ctx, minTime(deadline, now.Add(20*time.Millisecond)), w.C, nil); err != nil {
+			if err := waitFor(ctx, minTime(deadline, now.Add(20*time.Millisecond)), w.C, nil, nil); err != nil {
 				return nil, err
 			}
 		}
 	}
 }
 
-// waitFor waits until wake, a value on c1, c2 closing (nil: never), or ctx's end.
-func waitFor(ctx context.Context, wake time.Time, c1 <-chan struct{}, c2 <-chan struct{}) error {
+// takeShare ends a receive with its part of a look, unless the part is empty and the
+// receive may wait longer.
+func (c *Consumer) takeShare(tg *target, opts ReceiveOptions, sh lookShare, deadline time.Time) (done bool, msgs []httpapi.ReceivedMessage, err error) {
+	if sh.err != nil {
+		return true, nil, sh.err
+	}
+	if len(sh.msgs) > 0 {
+		if tg.topic.Trace {
+			c.traceReceive(tg, opts, sh.msgs)
+		}
+		c.metrics.receives.WithLabelValues("messages").Inc()
+		return true, sh.msgs, nil
+	}
+	if !time.Now().Before(deadline) {
+		c.metrics.receives.WithLabelValues("empty").Inc()
+		return true, []httpapi.ReceivedMessage{}, nil
+	}
+	return false, nil, nil
+}
+
+// Outcomes of a look (floe_reader_receive_attempts_total).
+const (
+	lookMessages  = "messages"  // handed out at least one message
+	lookEmpty     = "empty"     // found nothing to hand out
+	lookContended = "contended" // found nothing, while queues with work were held by other receives
+	lookFailed    = "failed"    // ended in an error
+)
+
+func lookOutcome(n int, contended bool, err error) string {
+	switch {
+	case err != nil:
+		return lookFailed
+	case n > 0:
+		return lookMessages
+	case contended:
+		return lookContended
+	}
+	return lookEmpty
+}
+
+// waitFor waits until wake, a value on c1, c2 closing, a share ready on share (left
+// there for the caller; nil channels: never), or ctx's end.
+func waitFor(ctx context.Context, wake time.Time, c1 <-chan struct{}, c2 <-chan struct{}, share chan lookShare) error {
 	timer := time.NewTimer(time.Until(wake))
 	defer timer.Stop()
 	select {
 	case <-c1:
 	case <-c2:
+	case sh := <-share:
+		share <- sh // the channel holds one share and only its look sends: this never blocks
 	case <-timer.C:
 	case <-ctx.Done():
 		return ctx.Err()
@@ -405,24 +492,35 @@ type handout struct {
 	updateID int64
 }
 
-// receiveOnce is one look: one Postgres transaction. It returns the messages handed out,
-// when the earliest hidden delivery turns visible, whether queues with work were held by
-// other receives, and how many queues had new messages.
-func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOptions) ([]httpapi.ReceivedMessage, time.Time, bool, int, error) {
+// look is what one look found.
+type look struct {
+	msgs []httpapi.ReceivedMessage
+	// next is when the earliest hidden delivery turns visible (zero: none, or not asked).
+	next time.Time
+	// contended: queues with work were held by other receives.
+	contended bool
+	// exhausted: the look stopped for want of queues with work, not for a full budget.
+	exhausted bool
+	// ready counts the queues with new messages when it looked.
+	ready int
+}
+
+// receiveOnce is one look: one Postgres transaction handing out up to budget messages,
+// hidden for invisible.
+func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.Duration, budget int) (look, error) {
 	maxQueues := c.cfg.MaxQueuesPerReceive
 	if tg.orderly {
 		// Orderly receives lock every delivery row of their queue; one queue keeps those
 		// locks in one id-ordered statement, as acks take theirs.
 		maxQueues = 1
 	}
-	p := &planner{c: c, tg: tg, budget: opts.MaxMessages, invisible: opts.Invisible}
+	p := &planner{c: c, tg: tg, budget: budget, invisible: invisible}
 	st, res, err := c.store.Receive(ctx, metadata.ReceiveParams{
 		Group: tg.group.Name, Topic: tg.topic.Name, MaxQueues: maxQueues, AllDeliveries: tg.orderly,
 	}, p)
 	if err != nil {
-		return nil, time.Time{}, false, 0, unavailable(err)
+		return look{}, unavailable(err)
 	}
-	next, contended := st.NextVisible, st.Contended
 	outs, dead := p.outs, p.dead
 	if tg.topic.Trace && len(dead) > 0 {
 		now := time.Now()
@@ -451,7 +549,7 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, opts ReceiveOpti
 			c.metrics.redelivered.Inc()
 		}
 	}
-	return msgs, next, contended, st.ReadyQueues, nil
+	return look{msgs: msgs, next: st.NextVisible, contended: st.Contended, exhausted: st.Exhausted && !p.leftover, ready: st.ReadyQueues}, nil
 }
 
 // planner decides one receive inside its transaction (a metadata.ReceivePlanner).
@@ -465,6 +563,8 @@ type planner struct {
 	plan      metadata.ReceivePlan
 	outs      []handout
 	dead      []located
+	// leftover: a locked queue still has new messages this receive did not read.
+	leftover bool
 }
 
 // openMsg is an unfinished message of a delivery row.
@@ -597,6 +697,9 @@ func (p *planner) queue(ctx context.Context, q *metadata.ConsumeQueue, mq metada
 			p.plan.Cursors = append(p.plan.Cursors, metadata.CursorMove{QueueRef: q.Ref, Cursor: cursor})
 		}
 		cursor += int64(scanned)
+	}
+	if cursor < q.NextOffset {
+		p.leftover = true
 	}
 	if cursor >= q.NextOffset && q.ReadySeq != nil {
 		// Nothing new left here: stop looking at this queue until a commit marks it again.

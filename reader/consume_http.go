@@ -2,6 +2,7 @@ package reader
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -48,8 +49,23 @@ func (c *Consumer) handleReceive(ctx echo.Context) error {
 	for i := range msgs {
 		msgs[i].Topic = ctx.Param("topic")
 	}
-	return ctx.JSON(http.StatusOK, httpapi.ReceiveResponse{Messages: msgs})
+	if ctx.QueryParams().Has("pretty") || ctx.Echo().Debug {
+		return ctx.JSON(http.StatusOK, httpapi.ReceiveResponse{Messages: msgs})
+	}
+	// The same bytes as ctx.JSON, encoded without reflection.
+	bp := responseBufs.Get().(*[]byte)
+	defer responseBufs.Put(bp)
+	b, err := httpapi.AppendReceiveResponse((*bp)[:0], msgs)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	*bp = b
+	return ctx.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }
+
+// responseBufs holds buffers of receive answers between calls.
+var responseBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 func (c *Consumer) handleAck(ctx echo.Context) error {
 	var req httpapi.HandlesRequest

@@ -3,6 +3,8 @@ package reader
 import (
 	"sync"
 	"time"
+
+	"github.com/floemq/floe/httpapi"
 )
 
 // idleRecheck bounds how long a gate trusts a look that found nothing: changes that send
@@ -10,24 +12,35 @@ import (
 // are seen within it.
 const idleRecheck = time.Second
 
+// maxLookBudget bounds the messages one look hands out for the receives it serves.
+const maxLookBudget = MaxMaxMessages
+
 // receiveGate coordinates this node's receives of one (group, topic), so that they spend
 // Postgres transactions only where one can find work:
 //
-//   - after a look that found nothing, later receives wait in memory, without a
-//     transaction, until a wake-up for the topic or group (Waker.Gen moved on), the
-//     earliest hidden delivery turns visible, or idleRecheck passes;
-//   - at most as many receives look at once as the last look saw queues with work (one
-//     after an empty look): more would only find those queues locked by each other and
-//     retry, a transaction each.
+//   - one look (receive transaction) runs at a time, and it serves every receive waiting
+//     in the gate when it starts that asked for the same invisible time (up to
+//     maxLookBudget messages): each gets its own messages and receipt handles, the
+//     transaction is shared. Looks at once on one node would only find each other's
+//     queues locked and retry, a transaction each (orderly groups differ: see
+//     newReceiveGate);
+//   - after a look that found nothing, or that took every queue with work, later
+//     receives wait in memory, without a transaction, until a wake-up for the topic or
+//     group (Waker.Gen moved on), the earliest hidden delivery turns visible, or
+//     idleRecheck passes.
 //
-// Receives that may not look wait for the gate to change (another look ended) or for a
-// wake-up. Correctness never depends on the gate: it only decides when to ask Postgres.
+// Correctness never depends on the gate: it only decides when to ask Postgres and which
+// receives share an answer.
 type receiveGate struct {
 	mu      sync.Mutex
 	users   int // receive calls holding the gate (it is dropped at zero)
 	running int // looks (receive transactions) in progress
-	limit   int // how many looks may run at once; at least 1
-	idle    bool
+	// limit is how many looks may run at once: 1 where looks are shared; for orderly
+	// groups (see newReceiveGate) as many as the last look saw queues with new messages.
+	limit int
+	// shared: a look serves the receives parked when it starts.
+	shared bool
+	idle   bool
 	// idleGen is the waker generation read before the look that found nothing: a
 	// different generation means something happened since.
 	idleGen uint64
@@ -35,27 +48,125 @@ type receiveGate struct {
 	idleUntil time.Time
 	// changed is closed (and replaced) whenever a look ends.
 	changed chan struct{}
+	// parked are the receives waiting in the gate, in arrival order.
+	parked []*gateWaiter
 }
 
-func newReceiveGate() *receiveGate {
-	return &receiveGate{limit: 1, changed: make(chan struct{})}
+// newReceiveGate returns a gate whose looks are shared, unless orderly: an orderly look
+// locks one queue (see Consumer.receiveOnce), so a shared one would serve all of a node's
+// receives from one queue at a time; orderly receives look on their own instead, at most
+// as many at once as queues had new messages at the last look.
+func newReceiveGate(orderly bool) *receiveGate {
+	return &receiveGate{changed: make(chan struct{}), limit: 1, shared: !orderly}
 }
 
-// admit decides whether a receive may look now, given the waker generation it read just
-// before. If not, it returns the channel that signals the next change of the gate and the
-// time until which the gate stays idle (zero if it is busy rather than idle).
-func (g *receiveGate) admit(gen uint64, now time.Time) (ok bool, changed <-chan struct{}, idleUntil time.Time) {
+// gateWaiter is one receive call as the gate sees it.
+type gateWaiter struct {
+	max       int
+	invisible time.Duration
+	parked    bool
+	// taken is set when a look serves this receive; its share then arrives on share.
+	taken bool
+	share chan lookShare
+}
+
+// lookShare is a served receive's part of a look's result.
+type lookShare struct {
+	msgs []httpapi.ReceivedMessage
+	err  error
+}
+
+func newGateWaiter(opts ReceiveOptions) *gateWaiter {
+	return &gateWaiter{max: opts.MaxMessages, invisible: opts.Invisible, share: make(chan lookShare, 1)}
+}
+
+// admission is what admit decided.
+type admission int
+
+const (
+	admitWait  admission = iota // wait: parked in the gate
+	admitLook                   // look now, serving the returned receives too
+	admitTaken                  // a running look serves this receive: wait for its share
+)
+
+// admit decides whether receive w may look now, given the waker generation it read just
+// before. If so, it also returns the parked receives the look serves (taken out of the
+// gate). If not, w is parked, and admit returns the channel that signals the next change
+// of the gate and the time until which the gate stays idle (zero if it is busy rather
+// than idle).
+func (g *receiveGate) admit(w *gateWaiter, gen uint64, now time.Time) (a admission, served []*gateWaiter, changed <-chan struct{}, idleUntil time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if w.taken {
+		return admitTaken, nil, nil, time.Time{}
+	}
 	if g.idle && gen == g.idleGen && now.Before(g.idleUntil) {
-		return false, g.changed, g.idleUntil
+		g.park(w)
+		return admitWait, nil, g.changed, g.idleUntil
 	}
 	if g.running >= g.limit {
-		return false, g.changed, time.Time{}
+		g.park(w)
+		return admitWait, nil, g.changed, time.Time{}
 	}
 	g.idle = false
 	g.running++
-	return true, nil, time.Time{}
+	g.unpark(w)
+	if !g.shared {
+		return admitLook, nil, nil, time.Time{}
+	}
+	budget := w.max
+	kept := g.parked[:0]
+	for _, o := range g.parked {
+		if o.invisible == w.invisible && budget+o.max <= maxLookBudget {
+			budget += o.max
+			o.taken, o.parked = true, false
+			served = append(served, o)
+			continue
+		}
+		kept = append(kept, o)
+	}
+	clear(g.parked[len(kept):])
+	g.parked = kept
+	return admitLook, served, nil, time.Time{}
+}
+
+func (g *receiveGate) park(w *gateWaiter) {
+	if !w.parked {
+		w.parked = true
+		g.parked = append(g.parked, w)
+	}
+}
+
+func (g *receiveGate) unpark(w *gateWaiter) {
+	if !w.parked {
+		return
+	}
+	w.parked = false
+	for i, o := range g.parked {
+		if o == w {
+			g.parked = append(g.parked[:i], g.parked[i+1:]...)
+			return
+		}
+	}
+}
+
+// leave takes a receive that stops waiting out of the gate. It reports false if a look
+// already serves it: its share is on the way.
+func (g *receiveGate) leave(w *gateWaiter) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if w.taken {
+		return false
+	}
+	g.unpark(w)
+	return true
+}
+
+// received marks a served receive's share as taken in: it may look or park again.
+func (g *receiveGate) received(w *gateWaiter) {
+	g.mu.Lock()
+	w.taken = false
+	g.mu.Unlock()
 }
 
 // lookResult is what a look found, as the gate needs it.
@@ -64,23 +175,27 @@ type lookResult struct {
 	got       bool   // it handed out messages
 	failed    bool   // it ended in an error: it says nothing about work
 	contended bool   // queues with work were held by other receives
-	ready     int    // queues with new messages when it looked
+	// exhausted: no queue with work was left unlocked when the look stopped, so
+	// (contended aside) it took all there was.
+	exhausted bool
+	ready     int // queues with new messages when it looked
 	next      time.Time
 }
 
-// done records the end of an admitted look.
+// done records the end of an admitted look; the caller then sends the shares of the
+// receives it served.
 func (g *receiveGate) done(r lookResult, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.running--
 	switch {
-	case r.got:
+	case r.failed || r.contended:
+		g.limit = 1
+	case r.got && !g.shared:
 		g.limit = max(1, r.ready)
-	case r.contended || r.failed:
-		// Work exists but others hold it (or the look failed): one look at a time.
+	case !r.got || r.exhausted:
 		g.limit = 1
-	default:
-		g.limit = 1
+		// Nothing left to find until something happens.
 		g.idle, g.idleGen = true, r.gen
 		g.idleUntil = now.Add(idleRecheck)
 		if !r.next.IsZero() && r.next.Before(g.idleUntil) {
@@ -92,13 +207,13 @@ func (g *receiveGate) done(r lookResult, now time.Time) {
 }
 
 // gate returns the gate of (group, topic), held until release.
-func (c *Consumer) gate(group, topic string) *receiveGate {
+func (c *Consumer) gate(group, topic string, orderly bool) *receiveGate {
 	key := [2]string{group, topic}
 	c.gatesMu.Lock()
 	defer c.gatesMu.Unlock()
 	g := c.gates[key]
 	if g == nil {
-		g = newReceiveGate()
+		g = newReceiveGate(orderly)
 		c.gates[key] = g
 	}
 	g.users++

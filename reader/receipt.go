@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"hash"
+	"sync"
 )
 
 // Receipt is what a receipt handle names: one delivery of one message to one group.
@@ -38,6 +40,9 @@ var ErrInvalidReceipt = errors.New("invalid receipt handle")
 // Signer signs and checks receipt handles with a server secret.
 type Signer struct {
 	key []byte
+	// macs holds keyed HMAC states: Reset returns one to its keyed start without hashing
+	// the key again (two SHA-256 blocks per handle, a third of signing one).
+	macs sync.Pool
 }
 
 // NewSigner returns a signer over key (at least 16 bytes).
@@ -45,17 +50,22 @@ func NewSigner(key []byte) (*Signer, error) {
 	if len(key) < 16 {
 		return nil, errors.New("receipt key must be at least 16 bytes")
 	}
-	return &Signer{key: append([]byte(nil), key...)}, nil
+	s := &Signer{key: append([]byte(nil), key...)}
+	s.macs.New = func() any { return hmac.New(sha256.New, s.key) }
+	return s, nil
 }
 
 func (s *Signer) mac(group, topic string, payload []byte) []byte {
-	m := hmac.New(sha256.New, s.key)
+	m := s.macs.Get().(hash.Hash)
+	defer s.macs.Put(m)
+	m.Reset()
 	m.Write([]byte(group))
 	m.Write([]byte{0})
 	m.Write([]byte(topic))
 	m.Write([]byte{0})
 	m.Write(payload)
-	return m.Sum(nil)[:receiptMACLen]
+	var sum [sha256.Size]byte
+	return m.Sum(sum[:0])[:receiptMACLen]
 }
 
 // Encode returns the signed handle of a receipt for a group and topic.

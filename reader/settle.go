@@ -37,7 +37,8 @@ func (c *Consumer) decodeAll(group, topic string, handles []string) ([]Receipt, 
 	return rs, valid, nil
 }
 
-// Ack finishes messages for a group in one Postgres transaction. A forged or altered
+// Ack finishes messages for a group in one Postgres transaction, shared with the
+// group's acks that run at the same time on this node. A forged or altered
 // handle, or one issued to another group or topic, is INVALID; one whose message was
 // handed out again since is EXPIRED.
 func (c *Consumer) Ack(ctx context.Context, group, topic string, handles []string) ([]httpapi.HandleResult, error) {
@@ -62,7 +63,7 @@ func (c *Consumer) Ack(ctx context.Context, group, topic string, handles []strin
 		out[i] = httpapi.HandleResult{ReceiptHandle: h, Status: StatusInvalid}
 	}
 	if len(items) > 0 {
-		statuses, err := c.store.Ack(ctx, group, items, tg.orderly)
+		statuses, err := c.ackShared(ctx, group, items, tg.orderly)
 		if err != nil {
 			return nil, unavailable(err)
 		}

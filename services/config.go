@@ -58,7 +58,10 @@ type Config struct {
 
 	// Auth (see docs/security.md). The zero value is auth off; `floe serve` turns it on
 	// through the flag's default.
-	RequireAuth       bool
+	RequireAuth bool
+	// PprofListen serves net/http/pprof on its own address (empty: off), never on the
+	// API listener: profiles reveal internals and cost CPU.
+	PprofListen       string
 	BootstrapAdminKey string
 	MetricsAuth       bool
 	QuotaProduceRate  float64
@@ -114,6 +117,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TransactionPolicy, "transaction-policy", "rollback", "what happens to a transaction after its last check: rollback or commit")
 	fs.BoolVar(&c.RequireAuth, "require-auth", true, "require an API key (Authorization: Bearer) on every /v1 route (floe dev: default false)")
 	fs.StringVar(&c.BootstrapAdminKey, "bootstrap-admin-key", "", "a secret accepted as admin on every resource, to create the first keys")
+	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address serving Go profiles at /debug/pprof/ (empty: off; keep it private)")
 	fs.BoolVar(&c.MetricsAuth, "metrics-auth", false, "require an API key (any) on /metrics too")
 	fs.Float64Var(&c.QuotaProduceRate, "quota-produce-rate", 0, "messages a second one API key may produce (0 = unlimited)")
 	fs.Float64Var(&c.QuotaReceiveRate, "quota-receive-rate", 0, "receive calls a second one API key may make (0 = unlimited)")

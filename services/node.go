@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -173,6 +174,9 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 			_ = n.ingest.Stop(ctx)
 		}
 		return nil, err
+	}
+	if cfg.PprofListen != "" {
+		go servePprof(cfg.PprofListen, logger)
 	}
 	if err := n.startGRPC(authSvc.Limiter()); err != nil {
 		if n.ingest != nil {
@@ -439,5 +443,19 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			}
 			return err
 		}
+	}
+}
+
+// servePprof serves the Go profiles on addr until the process ends (--pprof-listen).
+func servePprof(addr string, logger *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		logger.Error("pprof listener stopped", "addr", addr, "err", err)
 	}
 }
