@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"time"
@@ -67,23 +68,12 @@ func (c *Consumer) handleReceive(ctx echo.Context) error {
 // responseBufs holds buffers of receive answers between calls.
 var responseBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-func (c *Consumer) handleAck(ctx echo.Context) error {
-	var req httpapi.HandlesRequest
-	if err := httpapi.DecodeJSON(ctx, maxConsumeRequestBytes, &req); err != nil {
-		return err
-	}
-	group, topic, err := httpapi.TenantOf(ctx).GroupTopic(ctx)
-	if err != nil {
-		return err
-	}
-	res, err := c.Ack(ctx.Request().Context(), group, topic, req.ReceiptHandles)
-	if err != nil {
-		return err
-	}
-	return ctx.JSON(http.StatusOK, httpapi.HandlesResponse{Results: res})
-}
+func (c *Consumer) handleAck(ctx echo.Context) error { return settleHandles(ctx, c.Ack) }
 
-func (c *Consumer) handleNack(ctx echo.Context) error {
+func (c *Consumer) handleNack(ctx echo.Context) error { return settleHandles(ctx, c.Nack) }
+
+// settleHandles serves a call that settles receipt handles (ack, nack) with settle.
+func settleHandles(ctx echo.Context, settle func(ctx context.Context, group, topic string, handles []string) ([]httpapi.HandleResult, error)) error {
 	var req httpapi.HandlesRequest
 	if err := httpapi.DecodeJSON(ctx, maxConsumeRequestBytes, &req); err != nil {
 		return err
@@ -92,7 +82,7 @@ func (c *Consumer) handleNack(ctx echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := c.Nack(ctx.Request().Context(), group, topic, req.ReceiptHandles)
+	res, err := settle(ctx.Request().Context(), group, topic, req.ReceiptHandles)
 	if err != nil {
 		return err
 	}
