@@ -183,6 +183,14 @@ func (s *Service) upload(b *batch) error {
 		s.cfg.Logger.Error("segment upload failed", "key", b.objectKey, "messages", b.messages, "err", err)
 		return fmt.Errorf("uploading segment %s: %w", b.objectKey, err)
 	}
+	if s.cfg.Chunks != nil {
+		// Only committed index rows lead a reader to these bytes, and they are exactly what
+		// the bucket now holds under the key, so priming before the commit is safe and
+		// readers woken by the commit find them.
+		for _, info := range infos {
+			s.cfg.Chunks.Prime(b.objectKey, info.Offset, obj[info.Offset:info.Offset+info.Length:info.Offset+info.Length])
+		}
+	}
 	return nil
 }
 

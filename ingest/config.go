@@ -53,6 +53,16 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Chunks, when set, is offered the stored bytes of each chunk right after its segment
+	// is in the bucket: a reader in the same process then serves fresh messages without a
+	// GET of what this node just wrote. Nil (the default) offers nothing.
+	Chunks ChunkPrimer
+}
+
+// ChunkPrimer takes the stored bytes of a chunk: object key, byte offset in the object and
+// the chunk's bytes (a window of the whole object: copy what you keep; never modified).
+type ChunkPrimer interface {
+	Prime(key string, offset int64, chunk []byte)
 }
 
 func (c Config) withDefaults() Config {

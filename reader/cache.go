@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"fmt"
@@ -22,11 +23,16 @@ type chunkRef struct {
 type cacheEntry struct {
 	ref  chunkRef
 	recs []segment.Record
+	// raw holds a primed chunk's stored bytes until its first read decodes them; nil
+	// once decoded (recs is then set).
+	raw  []byte
 	size int64
 }
 
 // ChunkCache keeps decoded chunks in memory, bounded by bytes, least recently used out
-// first. Concurrent misses of one chunk share a single ranged GET.
+// first. Concurrent misses of one chunk share a single ranged GET. An ingest role in the
+// same process primes it with the chunks it has just written (Prime), kept encoded until
+// first read, so fresh messages are served without a GET.
 type ChunkCache struct {
 	bucket objstore.Bucket
 	limit  int64
@@ -38,6 +44,7 @@ type ChunkCache struct {
 	inflight map[chunkRef]*fetch
 
 	hits, misses prometheus.Counter
+	primed       prometheus.Counter
 	evictions    prometheus.Counter
 	bytes        prometheus.Gauge
 }
@@ -62,6 +69,9 @@ func NewChunkCache(bucket objstore.Bucket, limit int64, reg prometheus.Registere
 		misses: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "floe_reader_cache_misses_total", Help: "Chunk reads that needed a ranged GET.",
 		}),
+		primed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_reader_cache_primed_total", Help: "Chunks put in the cache by this process's ingest role as it wrote them.",
+		}),
 		evictions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "floe_reader_cache_evictions_total", Help: "Chunks dropped from the cache to make room.",
 		}),
@@ -70,7 +80,7 @@ func NewChunkCache(bucket objstore.Bucket, limit int64, reg prometheus.Registere
 		}),
 	}
 	if reg != nil {
-		for _, m := range []prometheus.Collector{c.hits, c.misses, c.evictions, c.bytes} {
+		for _, m := range []prometheus.Collector{c.hits, c.misses, c.primed, c.evictions, c.bytes} {
 			if err := reg.Register(m); err != nil {
 				return nil, fmt.Errorf("registering cache metrics: %w", err)
 			}
@@ -84,12 +94,18 @@ func NewChunkCache(bucket objstore.Bucket, limit int64, reg prometheus.Registere
 func (c *ChunkCache) Get(ctx context.Context, key string, offset, length int64) ([]segment.Record, error) {
 	ref := chunkRef{key, offset, length}
 	c.mu.Lock()
+	var raw []byte
 	if el, ok := c.items[ref]; ok {
-		c.lru.MoveToFront(el)
-		recs := el.Value.(*cacheEntry).recs
-		c.mu.Unlock()
-		c.hits.Inc()
-		return recs, nil
+		e := el.Value.(*cacheEntry)
+		if e.raw == nil {
+			c.lru.MoveToFront(el)
+			c.mu.Unlock()
+			c.hits.Inc()
+			return e.recs, nil
+		}
+		// Primed and not read yet: decode it as a fetch that concurrent reads share.
+		raw = e.raw
+		c.removeLocked(el)
 	}
 	if f, ok := c.inflight[ref]; ok {
 		c.mu.Unlock()
@@ -104,9 +120,17 @@ func (c *ChunkCache) Get(ctx context.Context, key string, offset, length int64) 
 	f := &fetch{done: make(chan struct{})}
 	c.inflight[ref] = f
 	c.mu.Unlock()
-	c.misses.Inc()
 
-	f.recs, f.err = c.load(ctx, ref)
+	if raw != nil {
+		f.recs, f.err = decodeChunk(ref, raw)
+	}
+	if raw != nil && f.err == nil {
+		c.hits.Inc()
+	} else {
+		// Not cached, or primed bytes that do not decode: the bucket has the truth.
+		c.misses.Inc()
+		f.recs, f.err = c.load(ctx, ref)
+	}
 	c.mu.Lock()
 	delete(c.inflight, ref)
 	if f.err == nil {
@@ -117,11 +141,43 @@ func (c *ChunkCache) Get(ctx context.Context, key string, offset, length int64) 
 	return f.recs, f.err
 }
 
+// Prime offers the stored bytes of a chunk this process has just written (object key,
+// byte offset, the chunk's bytes). A copy is kept encoded, counted by its length, and
+// decoded by the first Get: a copy, because chunk usually points into the whole segment
+// object, which one unread chunk (a trace chunk, say) would otherwise keep alive. A chunk
+// already cached or being read is left alone.
+func (c *ChunkCache) Prime(key string, offset int64, chunk []byte) {
+	ref := chunkRef{key, offset, int64(len(chunk))}
+	c.mu.Lock()
+	_, cached := c.items[ref]
+	_, reading := c.inflight[ref]
+	c.mu.Unlock()
+	if cached || reading {
+		return
+	}
+	raw := bytes.Clone(chunk)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.items[ref]; ok {
+		return
+	}
+	if _, ok := c.inflight[ref]; ok {
+		return
+	}
+	if c.insertLocked(&cacheEntry{ref: ref, raw: raw, size: int64(len(raw)) + 128}) {
+		c.primed.Inc()
+	}
+}
+
 func (c *ChunkCache) load(ctx context.Context, ref chunkRef) ([]segment.Record, error) {
 	b, err := c.bucket.GetRange(ctx, ref.key, ref.offset, ref.length)
 	if err != nil {
 		return nil, fmt.Errorf("reading chunk %s@%d+%d: %w", ref.key, ref.offset, ref.length, err)
 	}
+	return decodeChunk(ref, b)
+}
+
+func decodeChunk(ref chunkRef, b []byte) ([]segment.Record, error) {
 	recs, err := segment.DecodeChunk(b)
 	if err != nil {
 		return nil, fmt.Errorf("decoding chunk %s@%d+%d: %w", ref.key, ref.offset, ref.length, err)
@@ -141,18 +197,29 @@ func (c *ChunkCache) addLocked(ref chunkRef, recs []segment.Record) {
 			size += int64(len(k)+len(v)) + 32
 		}
 	}
-	if size > c.limit {
-		return
+	c.insertLocked(&cacheEntry{ref: ref, recs: recs, size: size})
+}
+
+// insertLocked adds e at the front, evicting the least recently used entries to make room;
+// an entry larger than the whole cache is not kept (false).
+func (c *ChunkCache) insertLocked(e *cacheEntry) bool {
+	if e.size > c.limit {
+		return false
 	}
-	for c.used+size > c.limit {
-		el := c.lru.Back()
-		e := el.Value.(*cacheEntry)
-		c.lru.Remove(el)
-		delete(c.items, e.ref)
-		c.used -= e.size
+	for c.used+e.size > c.limit {
+		c.removeLocked(c.lru.Back())
 		c.evictions.Inc()
 	}
-	c.items[ref] = c.lru.PushFront(&cacheEntry{ref: ref, recs: recs, size: size})
-	c.used += size
+	c.items[e.ref] = c.lru.PushFront(e)
+	c.used += e.size
+	c.bytes.Set(float64(c.used))
+	return true
+}
+
+func (c *ChunkCache) removeLocked(el *list.Element) {
+	e := el.Value.(*cacheEntry)
+	c.lru.Remove(el)
+	delete(c.items, e.ref)
+	c.used -= e.size
 	c.bytes.Set(float64(c.used))
 }

@@ -201,3 +201,78 @@ func TestReadQueueSkipsAGapInTheIndex(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(4), mid[0].Offset)
 }
+
+func TestPrimedChunksAreReadWithoutGET(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := testenv.Database(t)
+	store, err := metadata.Open(ctx, metadata.Config{URL: dbURL}, nil)
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	require.NoError(t, store.Migrate(ctx))
+	folder, err := objstore.NewFolder(t.TempDir())
+	require.NoError(t, err)
+	b := &countingBucket{Bucket: folder}
+	reg := prometheus.NewRegistry()
+	rd, err := reader.New(reader.Config{}, store, b, reg)
+	require.NoError(t, err)
+	// The ingest role of the same process primes the reader's cache, as services.Node does.
+	in, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond, Chunks: rd.Cache()}, store, b, prometheus.NewRegistry())
+	require.NoError(t, err)
+	in.Start()
+	t.Cleanup(func() { _ = in.Stop(ctx) })
+	_, _, err = store.TopicCreate(ctx, metadata.Topic{Name: "orders", Type: metadata.TopicNormal, Queues: 1, RetentionHours: 1})
+	require.NoError(t, err)
+
+	var sent []httpapi.SendResult
+	for f := 0; f < 3; f++ {
+		res, err := in.Produce(ctx, "orders", []httpapi.Message{{Body: []byte(fmt.Sprint("fresh-", f))}})
+		require.NoError(t, err)
+		sent = append(sent, res...)
+	}
+	got, err := rd.ReadQueue(ctx, "orders", 0, "", 0, 10)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	for i, v := range got {
+		require.Equal(t, sent[i].MessageID, v.MessageID)
+		require.Equal(t, fmt.Sprint("fresh-", i), string(v.Body))
+	}
+	require.Zero(t, b.ranged.Load(), "chunks this process wrote must be served without a GET")
+	require.Equal(t, 3.0, counterValue(t, reg, "floe_reader_cache_primed_total"))
+	require.Zero(t, counterValue(t, reg, "floe_reader_cache_misses_total"))
+
+	// Primed bytes that do not decode (never the case for a real write) fall back to the
+	// bucket's copy instead of failing the read.
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var c chunkRange
+	require.NoError(t, conn.QueryRow(ctx, `SELECT s.object_key, c.byte_offset, c.byte_length
+		FROM chunks c JOIN segments s ON s.id = c.segment_id ORDER BY c.first_offset DESC LIMIT 1`).Scan(&c.key, &c.offset, &c.length))
+	rd2, err := reader.New(reader.Config{}, store, b, prometheus.NewRegistry())
+	require.NoError(t, err)
+	rd2.Cache().Prime(c.key, c.offset, make([]byte, c.length))
+	recs, err := rd2.Cache().Get(ctx, c.key, c.offset, c.length)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	require.Equal(t, "fresh-2", string(recs[0].Body))
+	require.Equal(t, int64(1), b.ranged.Load(), "the bad primed chunk costs one GET")
+}
+
+type chunkRange struct {
+	key            string
+	offset, length int64
+}
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}

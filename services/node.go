@@ -120,23 +120,24 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	admin.New(n.store).Register(e)
 	n.echo = e
 
+	if roles["reader"] {
+		if err := n.startReader(ctx, e); err != nil {
+			return nil, err
+		}
+	}
 	if roles["ingest"] {
 		n.ingest, err = ingest.New(ingest.Config{
 			Linger: cfg.Linger, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
 			MaxUploads: cfg.MaxUploads, NodeID: cfg.NodeID, Logger: logger.With("role", "ingest"),
 			MaxDelay: cfg.MaxDelay, TransactionFirstCheck: cfg.TransactionFirstCheck,
 			TransactionCheckInterval: cfg.TransactionCheckInterval, TransactionMaxChecks: cfg.TransactionMaxChecks,
+			Chunks: n.primer(),
 		}, n.store, n.bucket, n.registry)
 		if err != nil {
 			return nil, err
 		}
 		n.ingest.Start()
 		n.ingest.Register(e)
-	}
-	if roles["reader"] {
-		if err := n.startReader(ctx, e); err != nil {
-			return nil, err
-		}
 	}
 	if roles["compactor"] {
 		n.scheduler, err = scheduler.New(scheduler.Config{
@@ -190,6 +191,15 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	logger.Info("floe serving", "addr", n.listener.Addr().String(), "roles", cfg.Roles, "tls", cfg.TLSCert != "")
 	ok = true
 	return n, nil
+}
+
+// primer returns the reader's chunk cache for the ingest role to prime with what it
+// writes, or nil on a node without the reader role.
+func (n *Node) primer() ingest.ChunkPrimer {
+	if n.reader == nil {
+		return nil
+	}
+	return n.reader.Cache()
 }
 
 func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
@@ -371,6 +381,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 }
 
 func (n *Node) closeStorage() {
+	n.cancel()
 	if n.store != nil {
 		n.store.Close()
 	}
