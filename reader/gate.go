@@ -12,8 +12,11 @@ import (
 // are seen within it.
 const idleRecheck = time.Second
 
-// maxLookBudget bounds the messages one look hands out for the receives it serves.
-const maxLookBudget = MaxMaxMessages
+// maxLookBudget bounds the messages one look hands out for the receives it serves: four
+// full receives, so that a node's consumers parked on a busy topic (64 receives of 32 at
+// 20,000 msg/s, a 100 ms flush being 2,000 messages) are all served by the look that
+// follows a commit rather than by two in a row.
+const maxLookBudget = 4 * MaxMaxMessages
 
 // receiveGate coordinates this node's receives of one (group, topic), so that they spend
 // Postgres transactions only where one can find work:

@@ -11,7 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -197,30 +197,39 @@ func sameCommon(a, b Event) bool {
 func Encode(evs []Event) []httpapi.Message {
 	var out []httpapi.Message
 	for len(evs) > 0 {
-		keys := map[string]bool{}
+		keys := make(map[string]bool, min(len(evs), maxKeysPerMessage))
 		n := 0
 		for n < len(evs) && (keys[evs[n].MessageID] || len(keys) < maxKeysPerMessage) {
 			keys[evs[n].MessageID] = true
 			n++
 		}
-		var b body
-		for _, e := range evs[:n] {
-			if len(b.Groups) == 0 || !sameCommon(b.Groups[len(b.Groups)-1].Common, e) {
-				b.Groups = append(b.Groups, group{Common: common(e)})
+		b := groupEvents(evs[:n])
+		raw, err := appendBody(make([]byte, 0, 64*n+256), &b)
+		if err == nil { // it fails only for a time outside years 0-9999, which no clock here makes
+			ks := make([]string, 0, len(keys))
+			for k := range keys {
+				ks = append(ks, k)
 			}
-			g := &b.Groups[len(b.Groups)-1]
-			g.Items = append(g.Items, item{ID: e.MessageID, QueueID: e.QueueID, Offset: e.Offset, Attempt: e.Attempt, DeliveryTime: e.DeliveryTime})
+			slices.Sort(ks)
+			out = append(out, httpapi.Message{Body: raw, Keys: ks})
 		}
-		raw, _ := json.Marshal(b)
-		ks := make([]string, 0, len(keys))
-		for k := range keys {
-			ks = append(ks, k)
-		}
-		sort.Strings(ks)
-		out = append(out, httpapi.Message{Body: raw, Keys: ks})
 		evs = evs[n:]
 	}
 	return out
+}
+
+// groupEvents makes the body of one trace message: runs of events that share their common
+// part become one group.
+func groupEvents(evs []Event) body {
+	var b body
+	for _, e := range evs {
+		if len(b.Groups) == 0 || !sameCommon(b.Groups[len(b.Groups)-1].Common, e) {
+			b.Groups = append(b.Groups, group{Common: common(e)})
+		}
+		g := &b.Groups[len(b.Groups)-1]
+		g.Items = append(g.Items, item{ID: e.MessageID, QueueID: e.QueueID, Offset: e.Offset, Attempt: e.Attempt, DeliveryTime: e.DeliveryTime})
+	}
+	return b
 }
 
 // Decode reads the events of a trace message.
