@@ -13,7 +13,12 @@ import (
 // DecodeJSON reads a JSON request body of at most limit bytes into v. Unknown fields,
 // trailing data and malformed JSON get 400 MALFORMED_JSON; a body over the limit gets 413.
 func DecodeJSON(c echo.Context, limit int64, v any) error {
-	r := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
+	return decodeJSON(http.MaxBytesReader(c.Response(), c.Request().Body, limit), limit, v)
+}
+
+// decodeJSON is DecodeJSON on a reader that is already limited to limit bytes (it ends
+// with an *http.MaxBytesError past them).
+func decodeJSON(r io.Reader, limit int64, v any) error {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -20,7 +20,7 @@ func (s *Service) Register(e *echo.Echo) {
 
 func (s *Service) handleSend(c echo.Context) error {
 	var req httpapi.SendRequest
-	if err := httpapi.DecodeJSON(c, s.cfg.MaxRequestBytes, &req); err != nil {
+	if err := httpapi.DecodeSendRequest(c, s.cfg.MaxRequestBytes, &req); err != nil {
 		return err
 	}
 	topic, err := httpapi.TenantOf(c).Param(c, "topic")
