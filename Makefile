@@ -39,6 +39,9 @@ fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run='^$$' -fuzz=FuzzParseAuthorization -fuzztime=30s ./grpcapi/
 	$(GO) test -run='^$$' -fuzz=FuzzParseWorkload -fuzztime=30s ./bench/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeSendRequest -fuzztime=30s ./httpapi/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeReceiveResponse -fuzztime=30s ./client/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeSendResponse -fuzztime=30s ./client/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeAckResponse -fuzztime=30s ./client/
 
 chaos: ## kill and pause every part under load, then check every ack (CHAOS_DURATION=5m CHAOS_SEEDS=1)
 	./scripts/chaos.sh

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -250,4 +252,33 @@ func TestResultMarkdown(t *testing.T) {
 	md := res.Markdown()
 	require.Contains(t, md, "| target rate | max |")
 	require.True(t, strings.HasSuffix(md, "|\n"), "no notes section without notes")
+}
+
+// Bodies are fresh and incompressible on every send, to the last byte.
+func TestFillRandomIsIncompressible(t *testing.T) {
+	t.Parallel()
+	rng := rand.NewPCG(1, 2)
+	first := make([]byte, 32*1024+5) // a tail shorter than 8 bytes
+	fillRandom(rng, first)
+	second := make([]byte, len(first))
+	fillRandom(rng, second)
+	require.NotEqual(t, first, second)
+	require.NotEqual(t, make([]byte, 5), first[len(first)-5:], "the tail is filled")
+
+	var z bytes.Buffer
+	w, err := flate.NewWriter(&z, flate.BestCompression)
+	require.NoError(t, err)
+	_, _ = w.Write(first)
+	_, _ = w.Write(second)
+	require.NoError(t, w.Close())
+	require.Greater(t, z.Len(), len(first)+len(second), "random bytes do not compress")
+}
+
+func BenchmarkFillRandom(b *testing.B) {
+	rng := rand.NewPCG(1, 2)
+	bodies := make([]byte, 32*1024)
+	b.SetBytes(int64(len(bodies)))
+	for b.Loop() {
+		fillRandom(rng, bodies)
+	}
 }

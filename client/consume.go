@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -110,16 +111,22 @@ func groupTopicPath(group, topic, verb string) string {
 // empty list when the wait ends with nothing
 // (POST /v1/groups/{group}/topics/{topic}/receive).
 func (c *Client) Receive(ctx context.Context, group, topic string, req ReceiveRequest) ([]ReceivedMessage, error) {
-	var out struct {
-		Messages []ReceivedMessage `json:"messages"`
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("receiving from topic %s for group %s: encoding request body: %w", topic, group, err)
 	}
-	if _, err := c.do(ctx, http.MethodPost, groupTopicPath(group, topic, "receive"), nil, req, &out); err != nil {
+	var msgs []ReceivedMessage
+	decode := func(data []byte) (err error) {
+		msgs, err = decodeReceiveResponse(data)
+		return err
+	}
+	if err := c.call(ctx, http.MethodPost, groupTopicPath(group, topic, "receive"), body, decode); err != nil {
 		return nil, fmt.Errorf("receiving from topic %s for group %s: %w", topic, group, err)
 	}
-	return out.Messages, nil
+	return msgs, nil
 }
 
-// receiptHandles is the body of ack and nack.
+// receiptHandles is the body of ack and nack (encodeHandles writes it).
 type receiptHandles struct {
 	ReceiptHandles []string `json:"receiptHandles"`
 }
@@ -129,14 +136,27 @@ type ackResults struct {
 	Results []AckResult `json:"results"`
 }
 
+// settle acks or nacks handles (verb "ack" or "nack") and returns the results.
+func (c *Client) settle(ctx context.Context, group, topic, verb string, handles []string) ([]AckResult, error) {
+	var results []AckResult
+	decode := func(data []byte) (err error) {
+		results, err = decodeAckResponse(data)
+		return err
+	}
+	if err := c.call(ctx, http.MethodPost, groupTopicPath(group, topic, verb), encodeHandles(handles), decode); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
 // Ack settles deliveries as consumed (POST /v1/groups/{group}/topics/{topic}/ack) and
 // returns one result per handle.
 func (c *Client) Ack(ctx context.Context, group, topic string, handles []string) ([]AckResult, error) {
-	var out ackResults
-	if _, err := c.do(ctx, http.MethodPost, groupTopicPath(group, topic, "ack"), nil, receiptHandles{handles}, &out); err != nil {
+	results, err := c.settle(ctx, group, topic, "ack", handles)
+	if err != nil {
 		return nil, fmt.Errorf("acking %d messages of topic %s for group %s: %w", len(handles), topic, group, err)
 	}
-	return out.Results, nil
+	return results, nil
 }
 
 // Nack reports deliveries as failed (POST /v1/groups/{group}/topics/{topic}/nack): the
@@ -144,11 +164,11 @@ func (c *Client) Ack(ctx context.Context, group, topic string, handles []string)
 // the last attempt. The contract does not fix the answer; results are returned when the
 // server sends them in ack's shape, else the list is empty.
 func (c *Client) Nack(ctx context.Context, group, topic string, handles []string) ([]AckResult, error) {
-	var out ackResults
-	if _, err := c.do(ctx, http.MethodPost, groupTopicPath(group, topic, "nack"), nil, receiptHandles{handles}, &out); err != nil {
+	results, err := c.settle(ctx, group, topic, "nack", handles)
+	if err != nil {
 		return nil, fmt.Errorf("nacking %d messages of topic %s for group %s: %w", len(handles), topic, group, err)
 	}
-	return out.Results, nil
+	return results, nil
 }
 
 // ChangeInvisible hides a received message for seconds from now and returns the new

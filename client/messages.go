@@ -137,16 +137,19 @@ func (e TraceEvent) MarshalJSON() ([]byte, error) {
 // Send sends messages to a topic (POST /v1/topics/{topic}/messages) and returns one result
 // per message, in order, once the messages are durable.
 func (c *Client) Send(ctx context.Context, topic string, messages []Message) ([]SendResult, error) {
-	in := struct {
-		Messages []Message `json:"messages"`
-	}{messages}
-	var out struct {
-		Messages []SendResult `json:"messages"`
+	body, err := encodeSendRequest(messages)
+	if err != nil {
+		return nil, fmt.Errorf("sending %d messages to topic %s: encoding request body: %w", len(messages), topic, err)
 	}
-	if _, err := c.do(ctx, http.MethodPost, pathOf("v1", "topics", topic, "messages"), nil, in, &out); err != nil {
+	var results []SendResult
+	decode := func(data []byte) (err error) {
+		results, err = decodeSendResponse(data)
+		return err
+	}
+	if err := c.call(ctx, http.MethodPost, pathOf("v1", "topics", topic, "messages"), body, decode); err != nil {
 		return nil, fmt.Errorf("sending %d messages to topic %s: %w", len(messages), topic, err)
 	}
-	return out.Messages, nil
+	return results, nil
 }
 
 // ReadQueue reads messages of one queue from offset on, at most limit of them (a limit of
