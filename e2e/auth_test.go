@@ -52,14 +52,25 @@ func (a answer) code() string {
 
 func call(t *testing.T, method, url, key string, in any) answer {
 	t.Helper()
+	a, err := tryCall(method, url, key, in)
+	require.NoError(t, err)
+	return a
+}
+
+// tryCall is call for goroutines other than the test's: it returns its failure.
+func tryCall(method, url, key string, in any) (answer, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
-		require.NoError(t, err)
+		if err != nil {
+			return answer{}, err
+		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, url, body)
-	require.NoError(t, err)
+	if err != nil {
+		return answer{}, err
+	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -67,11 +78,15 @@ func call(t *testing.T, method, url, key string, in any) answer {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return answer{}, err
+	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+	if err != nil {
+		return answer{}, err
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
 func createKey(t *testing.T, url, name string, perms ...auth.Permission) auth.KeyView {
