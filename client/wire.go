@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"slices"
 	"time"
-	"unicode/utf8"
+
+	"github.com/floemq/floe/internal/jsonwire"
 )
 
 // This file encodes and decodes the bodies of the calls a producer or a consumer makes for
@@ -17,11 +17,11 @@ import (
 // answer of 32 messages of 1 KiB took 0.5 ms to decode, mostly in the scanner that walks
 // every byte of every base64 body twice, against 0.09 ms here.
 //
-// The encoders write byte for byte what json.Marshal writes. The decoders accept a plain
-// subset of JSON: the fields the client knows, each at most once, strings without escapes,
-// integers without fraction or exponent, and nothing after the value but spaces. On any
-// other input they give up and encoding/json decodes it, so the results are always exactly
-// those of encoding/json (FuzzDecodeReceiveResponse and its siblings check this).
+// The encoders write byte for byte what json.Marshal writes. The decoders read, with a
+// jsonwire.Reader, the plain subset of JSON that package describes, and only the fields the
+// client knows. On any other input they give up and encoding/json decodes it, so the
+// results are always exactly those of encoding/json (FuzzDecodeReceiveResponse and its
+// siblings check this).
 
 // decodeJSON decodes data into out as Client.do decodes an answer: the first JSON value,
 // an empty body leaving out as it is.
@@ -81,315 +81,15 @@ func decodeAckResponse(data []byte) ([]AckResult, error) {
 	return out.Results, nil
 }
 
-// wireDecoder reads a JSON document from b, one token at a time. Every method returns
-// false when the input is not what it expects, or is outside the plain subset it reads;
-// the caller then gives up.
-type wireDecoder struct {
-	b []byte
-	i int // next byte to read
-}
-
-// skipSpace moves past JSON whitespace.
-func (d *wireDecoder) skipSpace() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
-	}
-}
-
-// consume reads byte c, after whitespace.
-func (d *wireDecoder) consume(c byte) bool {
-	d.skipSpace()
-	if d.i < len(d.b) && d.b[d.i] == c {
-		d.i++
-		return true
-	}
-	return false
-}
-
-// null reads a null literal if one comes next.
-func (d *wireDecoder) null() bool {
-	d.skipSpace()
-	if bytes.HasPrefix(d.b[d.i:], []byte("null")) {
-		d.i += 4
-		return true
-	}
-	return false
-}
-
-// end reports whether only whitespace is left.
-func (d *wireDecoder) end() bool {
-	d.skipSpace()
-	return d.i == len(d.b)
-}
-
-// next is called before each element of an object or array whose opening byte was read,
-// n being the elements read so far. It returns true when an element follows (after its
-// comma), false once the closing byte close is read.
-func (d *wireDecoder) next(close byte, n int) (more, ok bool) {
-	d.skipSpace()
-	if d.i == len(d.b) {
-		return false, false
-	}
-	if d.b[d.i] == close {
-		d.i++
-		return false, true
-	}
-	if n == 0 {
-		return true, true
-	}
-	if d.b[d.i] != ',' {
-		return false, false
-	}
-	d.i++
-	return true, true
-}
-
-// key reads an object member's name and the colon after it.
-func (d *wireDecoder) key() ([]byte, bool) {
-	k, ok := d.rawString()
-	return k, ok && d.consume(':')
-}
-
-// rawString reads a string without escape sequences and returns its bytes, which are its
-// value. Invalid UTF-8, which encoding/json would replace, is refused.
-func (d *wireDecoder) rawString() ([]byte, bool) {
-	if !d.consume('"') {
-		return nil, false
-	}
-	start := d.i
-	ascii := true
-	for ; d.i < len(d.b); d.i++ {
-		c := d.b[d.i]
-		switch {
-		case c == '"':
-			s := d.b[start:d.i]
-			d.i++
-			if !ascii && !utf8.Valid(s) {
-				return nil, false
-			}
-			return s, true
-		case c == '\\' || c < 0x20:
-			return nil, false
-		case c >= utf8.RuneSelf:
-			ascii = false
-		}
-	}
-	return nil, false
-}
-
-// string reads a string; when it equals prev, prev is returned rather than a copy, which
-// saves an allocation for a value repeated in every message of a batch (the topic).
-func (d *wireDecoder) string(prev string) (string, bool) {
-	s, ok := d.rawString()
-	if !ok {
-		return "", false
-	}
-	if string(s) == prev {
-		return prev, true
-	}
-	return string(s), true
-}
-
-// base64 reads a string of standard base64, as encoding/json decodes a []byte.
-func (d *wireDecoder) base64() ([]byte, bool) {
-	if !d.consume('"') {
-		return nil, false
-	}
-	// The body is most of a message: find its end with IndexByte rather than a loop. Only
-	// the alphabet and padding decode; the decoder skips '\r' and '\n' though, which a
-	// JSON string cannot hold, and an escape ends in a byte it refuses.
-	n := bytes.IndexByte(d.b[d.i:], '"')
-	if n < 0 {
-		return nil, false
-	}
-	s := d.b[d.i : d.i+n]
-	d.i += n + 1
-	if bytes.IndexByte(s, '\n') >= 0 || bytes.IndexByte(s, '\r') >= 0 {
-		return nil, false
-	}
-	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-	n, err := base64.StdEncoding.Decode(b, s)
-	if err != nil {
-		return nil, false
-	}
-	return b[:n], true
-}
-
-// int64 reads an integer of at most 18 digits, so that it cannot overflow.
-func (d *wireDecoder) int64() (int64, bool) {
-	d.skipSpace()
-	neg := d.i < len(d.b) && d.b[d.i] == '-'
-	if neg {
-		d.i++
-	}
-	start := d.i
-	var n int64
-	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
-		n = n*10 + int64(d.b[d.i]-'0')
-		d.i++
-	}
-	digits := d.i - start
-	if digits == 0 || digits > 18 || (digits > 1 && d.b[start] == '0') {
-		return 0, false
-	}
-	if d.i < len(d.b) && (d.b[d.i] == '.' || d.b[d.i] == 'e' || d.b[d.i] == 'E') {
-		return 0, false
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
-// int reads an integer that fits an int.
-func (d *wireDecoder) int() (int, bool) {
-	n, ok := d.int64()
-	if !ok || int64(int(n)) != n {
-		return 0, false
-	}
-	return int(n), true
-}
-
-// time reads a time as encoding/json does: with time.Time's UnmarshalJSON.
-func (d *wireDecoder) time(t *time.Time) bool {
-	d.skipSpace()
-	start := d.i
-	if _, ok := d.rawString(); !ok {
-		return false
-	}
-	return t.UnmarshalJSON(d.b[start:d.i]) == nil
-}
-
-// strings reads an array of strings.
-func (d *wireDecoder) strings() ([]string, bool) {
-	if !d.consume('[') {
-		return nil, false
-	}
-	out := []string{}
-	for {
-		more, ok := d.next(']', len(out))
-		if !ok {
-			return nil, false
-		}
-		if !more {
-			return out, true
-		}
-		s, ok := d.string("")
-		if !ok {
-			return nil, false
-		}
-		out = append(out, s)
-	}
-}
-
-// stringMap reads an object of strings.
-func (d *wireDecoder) stringMap() (map[string]string, bool) {
-	if !d.consume('{') {
-		return nil, false
-	}
-	out := map[string]string{}
-	for n := 0; ; n++ {
-		more, ok := d.next('}', n)
-		if !ok {
-			return nil, false
-		}
-		if !more {
-			return out, true
-		}
-		k, ok := d.key()
-		if !ok {
-			return nil, false
-		}
-		v, ok := d.string("")
-		if !ok {
-			return nil, false
-		}
-		out[string(k)] = v
-	}
-}
-
-// list reads the whole document: the object {"<name>": [ … ]}, {"<name>": null} or {},
-// then only whitespace. It calls start when the array opens, which must make the list non-nil
-// (an empty array is an empty list to encoding/json, not a nil one), then elem for each
-// element of the array.
-func (d *wireDecoder) list(name string, start func(), elem func() bool) bool {
-	if !d.consume('{') {
-		return false
-	}
-	seen := false
-	for n := 0; ; n++ {
-		more, ok := d.next('}', n)
-		if !ok {
-			return false
-		}
-		if !more {
-			return d.end()
-		}
-		k, ok := d.key()
-		if !ok || string(k) != name || seen {
-			return false
-		}
-		seen = true
-		if d.null() {
-			continue
-		}
-		if !d.consume('[') {
-			return false
-		}
+// decodeList reads the whole document of an answer: the object {"<name>": [ … ]},
+// {"<name>": null} or {}, then only whitespace. It calls start when the array opens,
+// which must make the list non-nil (an empty array is an empty list to encoding/json, not
+// a nil one), then elem for each element of the array.
+func decodeList(d *jsonwire.Reader, name string, start func(), elem func() bool) bool {
+	return d.Object([]string{name}, func(int) bool {
 		start()
-		for i := 0; ; i++ {
-			more, ok := d.next(']', i)
-			if !ok {
-				return false
-			}
-			if !more {
-				break
-			}
-			if !elem() {
-				return false
-			}
-		}
-	}
-}
-
-// fields reads an object, calling field for each member with the index of its name in
-// names, the member's value coming next; a name outside names, a repeated one, or a false
-// from field fails. A member whose value is null is skipped, which leaves the field zero
-// as encoding/json does.
-func (d *wireDecoder) fields(names []string, field func(i int) bool) bool {
-	if !d.consume('{') {
-		return false
-	}
-	var seen uint64
-	for n := 0; ; n++ {
-		more, ok := d.next('}', n)
-		if !ok {
-			return false
-		}
-		if !more {
-			return true
-		}
-		k, ok := d.key()
-		if !ok {
-			return false
-		}
-		i := slices.IndexFunc(names, func(name string) bool { return name == string(k) })
-		if i < 0 || seen&(1<<i) != 0 {
-			return false
-		}
-		seen |= 1 << i
-		if d.null() {
-			continue
-		}
-		if !field(i) {
-			return false
-		}
-	}
+		return d.Array(elem)
+	}) && d.End()
 }
 
 // receivedFields are the JSON names of ReceivedMessage's fields.
@@ -402,49 +102,49 @@ var receivedFields = []string{
 // decodeReceiveFast decodes a receive answer into out, which must be zero, and reports
 // whether it could.
 func decodeReceiveFast(data []byte, out *receiveResponse) bool {
-	d := &wireDecoder{b: data}
+	d := jsonwire.NewReader(data)
 	var topic, tag string // the previous message's, usually the same
-	return d.list("messages",
+	return decodeList(d, "messages",
 		func() { out.Messages = []ReceivedMessage{} },
 		func() bool {
 			out.Messages = append(out.Messages, ReceivedMessage{})
 			m := &out.Messages[len(out.Messages)-1]
-			return d.fields(receivedFields, func(i int) bool {
+			return d.Object(receivedFields, func(i int) bool {
 				var ok bool
 				switch receivedFields[i] {
 				case "messageId":
-					m.MessageID, ok = d.string("")
+					m.MessageID, ok = d.String("")
 				case "topic":
-					m.Topic, ok = d.string(topic)
+					m.Topic, ok = d.String(topic)
 					topic = m.Topic
 				case "queueId":
-					m.QueueID, ok = d.int()
+					m.QueueID, ok = d.Int()
 				case "offset":
-					m.Offset, ok = d.int64()
+					m.Offset, ok = d.Int64()
 				case "tag":
-					m.Tag, ok = d.string(tag)
+					m.Tag, ok = d.String(tag)
 					tag = m.Tag
 				case "keys":
-					m.Keys, ok = d.strings()
+					m.Keys, ok = d.Strings()
 				case "properties":
-					m.Properties, ok = d.stringMap()
+					m.Properties, ok = d.StringMap()
 				case "body":
-					m.Body, ok = d.base64()
+					m.Body, ok = d.Base64()
 				case "messageGroup":
-					m.MessageGroup, ok = d.string("")
+					m.MessageGroup, ok = d.String("")
 				case "liteTopic":
-					m.LiteTopic, ok = d.string("")
+					m.LiteTopic, ok = d.String("")
 				case "bornTime":
-					ok = d.time(&m.BornTime)
+					ok = d.Time(&m.BornTime)
 				case "storeTime":
-					ok = d.time(&m.StoreTime)
+					ok = d.Time(&m.StoreTime)
 				case "deliveryTime":
 					m.DeliveryTime = new(time.Time)
-					ok = d.time(m.DeliveryTime)
+					ok = d.Time(m.DeliveryTime)
 				case "deliveryAttempt":
-					m.DeliveryAttempt, ok = d.int()
+					m.DeliveryAttempt, ok = d.Int()
 				case "receiptHandle":
-					m.ReceiptHandle, ok = d.string("")
+					m.ReceiptHandle, ok = d.String("")
 				}
 				return ok
 			})
@@ -457,24 +157,24 @@ var sendResultFields = []string{"messageId", "queueId", "offset", "deliveryTime"
 // decodeSendFast decodes a send answer into out, which must be zero, and reports whether
 // it could.
 func decodeSendFast(data []byte, out *sendResponse) bool {
-	d := &wireDecoder{b: data}
-	return d.list("messages",
+	d := jsonwire.NewReader(data)
+	return decodeList(d, "messages",
 		func() { out.Messages = []SendResult{} },
 		func() bool {
 			out.Messages = append(out.Messages, SendResult{})
 			r := &out.Messages[len(out.Messages)-1]
-			return d.fields(sendResultFields, func(i int) bool {
+			return d.Object(sendResultFields, func(i int) bool {
 				var ok bool
 				switch sendResultFields[i] {
 				case "messageId":
-					r.MessageID, ok = d.string("")
+					r.MessageID, ok = d.String("")
 				case "queueId":
-					r.QueueID, ok = d.int()
+					r.QueueID, ok = d.Int()
 				case "offset":
-					r.Offset, ok = d.int64()
+					r.Offset, ok = d.Int64()
 				case "deliveryTime":
 					r.DeliveryTime = new(time.Time)
-					ok = d.time(r.DeliveryTime)
+					ok = d.Time(r.DeliveryTime)
 				}
 				return ok
 			})
@@ -487,20 +187,20 @@ var ackResultFields = []string{"receiptHandle", "status"}
 // decodeAckFast decodes an ack or nack answer into out, which must be zero, and reports
 // whether it could.
 func decodeAckFast(data []byte, out *ackResults) bool {
-	d := &wireDecoder{b: data}
-	return d.list("results",
+	d := jsonwire.NewReader(data)
+	return decodeList(d, "results",
 		func() { out.Results = []AckResult{} },
 		func() bool {
 			out.Results = append(out.Results, AckResult{})
 			r := &out.Results[len(out.Results)-1]
-			return d.fields(ackResultFields, func(i int) bool {
+			return d.Object(ackResultFields, func(i int) bool {
 				var ok bool
 				switch ackResultFields[i] {
 				case "receiptHandle":
-					r.ReceiptHandle, ok = d.string("")
+					r.ReceiptHandle, ok = d.String("")
 				case "status":
 					var s string
-					s, ok = d.string(string(AckOK))
+					s, ok = d.String(string(AckOK))
 					r.Status = AckStatus(s)
 				}
 				return ok
@@ -578,7 +278,7 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 	}
 	if m.Tag != "" {
 		field("tag")
-		b = appendJSONString(b, m.Tag)
+		b = jsonwire.AppendString(b, m.Tag)
 	}
 	if len(m.Keys) > 0 {
 		field("keys")
@@ -587,7 +287,7 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = jsonwire.AppendString(b, k)
 		}
 		b = append(b, ']')
 	}
@@ -602,7 +302,7 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 	}
 	if m.MessageGroup != "" {
 		field("messageGroup")
-		b = appendJSONString(b, m.MessageGroup)
+		b = jsonwire.AppendString(b, m.MessageGroup)
 	}
 	if m.DeliveryTime != nil {
 		field("deliveryTime")
@@ -615,7 +315,7 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 	}
 	if m.LiteTopic != "" {
 		field("liteTopic")
-		b = appendJSONString(b, m.LiteTopic)
+		b = jsonwire.AppendString(b, m.LiteTopic)
 	}
 	if sep == '{' {
 		b = append(b, '{')
@@ -638,20 +338,7 @@ func encodeHandles(handles []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, h)
+		b = jsonwire.AppendString(b, h)
 	}
 	return append(b, "]}"...)
-}
-
-// appendJSONString appends s quoted as encoding/json quotes it, HTML characters escaped.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }

@@ -4,8 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
-	"time"
-	"unicode/utf8"
+
+	"github.com/floemq/floe/internal/jsonwire"
 )
 
 // AppendReceiveResponse appends the JSON of ReceiveResponse{Messages: msgs} to b, byte for
@@ -33,16 +33,16 @@ func AppendReceiveResponse(b []byte, msgs []ReceivedMessage) ([]byte, error) {
 
 func appendReceived(b []byte, m *ReceivedMessage) ([]byte, error) {
 	b = append(b, `{"messageId":`...)
-	b = AppendJSONString(b, m.MessageID)
+	b = jsonwire.AppendString(b, m.MessageID)
 	b = append(b, `,"topic":`...)
-	b = AppendJSONString(b, m.Topic)
+	b = jsonwire.AppendString(b, m.Topic)
 	b = append(b, `,"queueId":`...)
 	b = strconv.AppendInt(b, int64(m.QueueID), 10)
 	b = append(b, `,"offset":`...)
 	b = strconv.AppendInt(b, m.Offset, 10)
 	if m.Tag != "" {
 		b = append(b, `,"tag":`...)
-		b = AppendJSONString(b, m.Tag)
+		b = jsonwire.AppendString(b, m.Tag)
 	}
 	if len(m.Keys) > 0 {
 		b = append(b, `,"keys":[`...)
@@ -50,7 +50,7 @@ func appendReceived(b []byte, m *ReceivedMessage) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = AppendJSONString(b, k)
+			b = jsonwire.AppendString(b, k)
 		}
 		b = append(b, ']')
 	}
@@ -73,54 +73,30 @@ func appendReceived(b []byte, m *ReceivedMessage) ([]byte, error) {
 	}
 	if m.MessageGroup != "" {
 		b = append(b, `,"messageGroup":`...)
-		b = AppendJSONString(b, m.MessageGroup)
+		b = jsonwire.AppendString(b, m.MessageGroup)
 	}
 	if m.LiteTopic != "" {
 		b = append(b, `,"liteTopic":`...)
-		b = AppendJSONString(b, m.LiteTopic)
+		b = jsonwire.AppendString(b, m.LiteTopic)
 	}
 	var err error
 	b = append(b, `,"bornTime":`...)
-	if b, err = AppendJSONTime(b, m.BornTime); err != nil {
+	if b, err = jsonwire.AppendTime(b, m.BornTime); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"storeTime":`...)
-	if b, err = AppendJSONTime(b, m.StoreTime); err != nil {
+	if b, err = jsonwire.AppendTime(b, m.StoreTime); err != nil {
 		return nil, err
 	}
 	if m.DeliveryTime != nil {
 		b = append(b, `,"deliveryTime":`...)
-		if b, err = AppendJSONTime(b, *m.DeliveryTime); err != nil {
+		if b, err = jsonwire.AppendTime(b, *m.DeliveryTime); err != nil {
 			return nil, err
 		}
 	}
 	b = append(b, `,"deliveryAttempt":`...)
 	b = strconv.AppendInt(b, int64(m.DeliveryAttempt), 10)
 	b = append(b, `,"receiptHandle":`...)
-	b = AppendJSONString(b, m.ReceiptHandle)
+	b = jsonwire.AppendString(b, m.ReceiptHandle)
 	return append(b, '}'), nil
-}
-
-// AppendJSONString appends s as encoding/json quotes it (HTML characters escaped).
-func AppendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
-// AppendJSONTime appends t as encoding/json writes a time.Time (RFC 3339 with
-// nanoseconds, quoted); it fails where encoding/json does (a year outside 0-9999).
-func AppendJSONTime(b []byte, t time.Time) ([]byte, error) {
-	b = append(b, '"')
-	b, err := t.AppendText(b)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '"'), nil
 }

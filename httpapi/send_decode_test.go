@@ -64,13 +64,16 @@ func TestDecodeSendRequestAccepts(t *testing.T) {
 			SendRequest{Messages: []Message{{Body: []byte("abc")}, {Body: []byte("ab")}, {Body: []byte("a")}}}, true},
 		{"delivery time with an offset", `{"messages":[{"deliveryTime":"2026-03-01T13:00:00.5+01:00"}]}`,
 			SendRequest{Messages: []Message{{DeliveryTime: ptr(due.In(time.FixedZone("", 3600)))}}}, true},
+		// A null member leaves its field zero, in jsonwire.Reader as in encoding/json.
+		{"null body", `{"messages":[{"body":null}]}`, SendRequest{Messages: []Message{{}}}, true},
+		{"null messages", `{"messages":null}`, SendRequest{}, true},
+		// Valid UTF-8 without escapes is its own value.
+		{"non-ASCII key", `{"messages":[{"keys":["ключ"]}]}`, SendRequest{Messages: []Message{{Keys: []string{"ключ"}}}}, true},
 		// Left to encoding/json, which accepts them.
 		{"escaped tag", `{"messages":[{"body":"aGk=","tag":"a\u0062"}]}`, SendRequest{Messages: []Message{{Body: []byte("hi"), Tag: "ab"}}}, false},
 		{"case-variant name", `{"Messages":[{"BODY":"aGk="}]}`, SendRequest{Messages: []Message{{Body: []byte("hi")}}}, false},
-		{"null body", `{"messages":[{"body":null}]}`, SendRequest{Messages: []Message{{}}}, false},
-		{"null messages", `{"messages":null}`, SendRequest{}, false},
 		{"duplicate field", `{"messages":[{"tag":"a","tag":"b"}]}`, SendRequest{Messages: []Message{{Tag: "b"}}}, false},
-		{"non-ASCII key", `{"messages":[{"keys":["ключ"]}]}`, SendRequest{Messages: []Message{{Keys: []string{"ключ"}}}}, false},
+		{"invalid UTF-8, replaced by encoding/json", "{\"messages\":[{\"tag\":\"a\xffb\"}]}", SendRequest{Messages: []Message{{Tag: "a\ufffdb"}}}, false},
 		{"escaped slash in base64", `{"messages":[{"body":"a\/8="}]}`, SendRequest{Messages: []Message{{Body: []byte{0x6b, 0xff}}}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

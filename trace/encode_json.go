@@ -4,7 +4,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/internal/jsonwire"
 )
 
 // appendBody appends the JSON of b to dst, byte for byte what encoding/json writes for it
@@ -52,18 +52,18 @@ func appendBody(dst []byte, b *body) ([]byte, error) {
 func appendEvent(dst []byte, e *Event) ([]byte, error) {
 	var err error
 	dst = append(dst, `{"messageId":`...)
-	dst = httpapi.AppendJSONString(dst, e.MessageID)
+	dst = jsonwire.AppendString(dst, e.MessageID)
 	dst = append(dst, `,"topic":`...)
-	dst = httpapi.AppendJSONString(dst, e.Topic)
+	dst = jsonwire.AppendString(dst, e.Topic)
 	dst = append(dst, `,"type":`...)
-	dst = httpapi.AppendJSONString(dst, e.Type)
+	dst = jsonwire.AppendString(dst, e.Type)
 	dst = append(dst, `,"time":`...)
-	if dst, err = httpapi.AppendJSONTime(dst, e.Time); err != nil {
+	if dst, err = jsonwire.AppendTime(dst, e.Time); err != nil {
 		return nil, err
 	}
 	if e.Node != "" {
 		dst = append(dst, `,"node":`...)
-		dst = httpapi.AppendJSONString(dst, e.Node)
+		dst = jsonwire.AppendString(dst, e.Node)
 	}
 	if e.QueueID != nil {
 		dst = append(dst, `,"queueId":`...)
@@ -75,7 +75,7 @@ func appendEvent(dst []byte, e *Event) ([]byte, error) {
 	}
 	if e.Object != "" {
 		dst = append(dst, `,"object":`...)
-		dst = httpapi.AppendJSONString(dst, e.Object)
+		dst = jsonwire.AppendString(dst, e.Object)
 	}
 	if e.LatencyMs != 0 && !math.IsNaN(e.LatencyMs) && !math.IsInf(e.LatencyMs, 0) {
 		dst = append(dst, `,"latencyMs":`...)
@@ -83,21 +83,21 @@ func appendEvent(dst []byte, e *Event) ([]byte, error) {
 	}
 	if e.DeliveryTime != nil {
 		dst = append(dst, `,"deliveryTime":`...)
-		if dst, err = httpapi.AppendJSONTime(dst, *e.DeliveryTime); err != nil {
+		if dst, err = jsonwire.AppendTime(dst, *e.DeliveryTime); err != nil {
 			return nil, err
 		}
 	}
 	if e.Transaction != "" {
 		dst = append(dst, `,"transactionId":`...)
-		dst = httpapi.AppendJSONString(dst, e.Transaction)
+		dst = jsonwire.AppendString(dst, e.Transaction)
 	}
 	if e.Group != "" {
 		dst = append(dst, `,"group":`...)
-		dst = httpapi.AppendJSONString(dst, e.Group)
+		dst = jsonwire.AppendString(dst, e.Group)
 	}
 	if e.Consumer != "" {
 		dst = append(dst, `,"consumer":`...)
-		dst = httpapi.AppendJSONString(dst, e.Consumer)
+		dst = jsonwire.AppendString(dst, e.Consumer)
 	}
 	if e.Attempt != 0 {
 		dst = append(dst, `,"attempt":`...)
@@ -108,7 +108,7 @@ func appendEvent(dst []byte, e *Event) ([]byte, error) {
 
 func appendItem(dst []byte, it *item) ([]byte, error) {
 	dst = append(dst, `{"i":`...)
-	dst = httpapi.AppendJSONString(dst, it.ID)
+	dst = jsonwire.AppendString(dst, it.ID)
 	if it.QueueID != nil {
 		dst = append(dst, `,"q":`...)
 		dst = strconv.AppendInt(dst, int64(*it.QueueID), 10)
@@ -124,7 +124,7 @@ func appendItem(dst []byte, it *item) ([]byte, error) {
 	if it.DeliveryTime != nil {
 		dst = append(dst, `,"d":`...)
 		var err error
-		if dst, err = httpapi.AppendJSONTime(dst, *it.DeliveryTime); err != nil {
+		if dst, err = jsonwire.AppendTime(dst, *it.DeliveryTime); err != nil {
 			return nil, err
 		}
 	}

@@ -104,16 +104,26 @@ var rules = append([]rule{
 		deny:   []string{"floe/grpcapi/..."},
 	},
 	{
-		name:  "the client speaks HTTP only: no server package of Floe, no Postgres, no HTTP server, no S3",
-		pkgs:  []string{"floe/client/..."},
-		deny:  []string{"floe/...", postgres, httpServer, s3SDK},
-		allow: []string{"floe/client/..."},
+		name: "the client speaks HTTP only: no server package of Floe, no Postgres, no HTTP server, no S3",
+		pkgs: []string{"floe/client/..."},
+		deny: []string{"floe/...", postgres, httpServer, s3SDK},
+		// jsonwire is the JSON codec the client shares with the server; it is no server
+		// package (the rule below keeps it a leaf).
+		allow: []string{"floe/client/...", "floe/internal/jsonwire"},
 	},
 	{
 		name:  "the benchmark drives Floe through the client only",
 		pkgs:  []string{"floe/bench/..."},
 		deny:  []string{"floe/...", postgres, httpServer, s3SDK},
-		allow: []string{"floe/bench/...", "floe/client/..."},
+		allow: []string{"floe/bench/...", "floe/client/...", "floe/internal/jsonwire"},
+	},
+	{
+		name: "jsonwire (JSON shared by the client and the server) imports only the standard library",
+		pkgs: []string{"floe/internal/jsonwire"},
+		// Floe, and the hosts of every module in go.mod.
+		deny: []string{"floe/...", "github.com/...", "golang.org/...", "google.golang.org/...",
+			"go.uber.org/...", "go.opencensus.io/...", "contrib.go.opencensus.io/...", "go.yaml.in/..."},
+		allow: []string{"floe/internal/jsonwire"},
 	},
 }, rolesNeverImportEachOther()...)
 
