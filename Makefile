@@ -42,6 +42,7 @@ fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeReceiveResponse -fuzztime=30s ./client/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeSendResponse -fuzztime=30s ./client/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeAckResponse -fuzztime=30s ./client/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=30s ./sqlfilter/
 
 chaos: ## kill and pause every part under load, then check every ack (CHAOS_DURATION=5m CHAOS_SEEDS=1)
 	./scripts/chaos.sh
