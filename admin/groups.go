@@ -1,12 +1,14 @@
 package admin
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/filter"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 )
@@ -110,7 +112,7 @@ func (s *Service) groupView(c echo.Context, g metadata.Group) (httpapi.Group, er
 		if err != nil {
 			return httpapi.Group{}, storeError(err)
 		}
-		v.Subscriptions = append(v.Subscriptions, httpapi.Subscription{Topic: tenant.Show(sub.Topic), Filter: sub.Filter, LiteTopics: lites})
+		v.Subscriptions = append(v.Subscriptions, httpapi.Subscription{Topic: tenant.Show(sub.Topic), FilterType: sub.FilterType, Filter: sub.Filter, LiteTopics: lites})
 	}
 	return v, nil
 }
@@ -163,7 +165,9 @@ func (s *Service) deleteGroup(c echo.Context) error {
 }
 
 type subscriptionRequest struct {
-	Filter     *string  `json:"filter"`
+	Filter *string `json:"filter"`
+	// FilterType is TAG (default) or SQL92.
+	FilterType string   `json:"filterType"`
 	LiteTopics []string `json:"liteTopics"`
 }
 
@@ -185,24 +189,26 @@ func (s *Service) putSubscription(c echo.Context) error {
 		return err
 	}
 	if t, err := s.store.TopicGet(ctx, topic); err == nil && t.Type == metadata.TopicLite {
-		if req.Filter != nil && strings.TrimSpace(*req.Filter) != "*" {
+		if (req.Filter != nil && strings.TrimSpace(*req.Filter) != "*") || (req.FilterType != "" && !strings.EqualFold(req.FilterType, filter.Tag)) {
 			return httpapi.Errorf(http.StatusBadRequest, "INVALID_FILTER", "a LITE topic subscription names lite topics, not a filter")
 		}
 		return s.changeLite(c, req.LiteTopics, nil, true)
 	} else if len(req.LiteTopics) > 0 {
 		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "liteTopics apply to LITE topics only")
 	}
-	filter := "*"
+	expr := "*"
 	if req.Filter != nil {
-		filter = strings.TrimSpace(*req.Filter)
+		expr = *req.Filter
 	}
-	if err := checkFilter(filter); err != nil {
-		return err
+	filterType := strings.ToUpper(cmp.Or(strings.TrimSpace(req.FilterType), filter.Tag))
+	_, expr, err = filter.Parse(filterType, expr)
+	if err != nil {
+		return httpapi.Errorf(http.StatusBadRequest, "INVALID_FILTER", "%v", err)
 	}
 	if _, err := s.store.GroupGet(ctx, group); err != nil {
 		return groupError(err)
 	}
-	sub, created, err := s.store.SubscriptionPut(ctx, group, topic, filter)
+	sub, created, err := s.store.SubscriptionPut(ctx, group, topic, filterType, expr)
 	if err != nil {
 		return storeError(err)
 	}
@@ -210,7 +216,7 @@ func (s *Service) putSubscription(c echo.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
-	return c.JSON(status, map[string]any{"group": tenant.Show(sub.Group), "topic": tenant.Show(sub.Topic), "filter": sub.Filter})
+	return c.JSON(status, map[string]any{"group": tenant.Show(sub.Group), "topic": tenant.Show(sub.Topic), "filterType": sub.FilterType, "filter": sub.Filter})
 }
 
 type patchSubscriptionRequest struct {
@@ -277,18 +283,6 @@ func (s *Service) changeLite(c echo.Context, add, remove []string, replace bool)
 	return c.JSON(http.StatusOK, map[string]any{"group": c.Param("group"), "topic": c.Param("topic"), "filter": "*", "liteTopics": lites})
 }
 
-// checkFilter accepts `*` or tags joined by `||`.
-func checkFilter(expr string) error {
-	if expr == "" || expr == "*" {
-		return nil
-	}
-	for _, part := range strings.Split(expr, "||") {
-		if !httpapi.ValidName(strings.TrimSpace(part)) {
-			return httpapi.Errorf(http.StatusBadRequest, "INVALID_FILTER", "filter %q: write * or tags joined by || (TagA || TagB)", expr)
-		}
-	}
-	return nil
-}
 
 func (s *Service) deleteSubscription(c echo.Context) error {
 	group, topic, err := httpapi.TenantOf(c).GroupTopic(c)

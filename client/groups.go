@@ -58,7 +58,9 @@ type Group struct {
 type Subscription struct {
 	// Topic is the subscribed topic.
 	Topic string `json:"topic"`
-	// Filter is the tag expression, such as "TagA || TagB" or "*".
+	// FilterType is "TAG" or "SQL92".
+	FilterType string `json:"filterType,omitempty"`
+	// Filter is the tag expression, such as "TagA || TagB" or "*", or the SQL92 expression.
 	Filter string `json:"filter,omitempty"`
 	// LiteTopics are, for a LITE topic, the subscribed lite topics.
 	LiteTopics []string `json:"liteTopics,omitempty"`
@@ -67,8 +69,11 @@ type Subscription struct {
 // SubscriptionSpec is the body of PUT /v1/groups/{group}/subscriptions/{topic}: a tag
 // filter for most topics, lite topics for a LITE topic.
 type SubscriptionSpec struct {
-	// Filter is the tag expression, such as "TagA || TagB" or "*" for all.
+	// Filter is the tag expression, such as "TagA || TagB" or "*" for all, or with
+	// FilterType SQL92 an expression over properties, such as "region = 'eu' AND amount > 100".
 	Filter string `json:"filter,omitempty"`
+	// FilterType is "TAG" (the default when empty) or "SQL92".
+	FilterType string `json:"filterType,omitempty"`
 	// LiteTopics are, for a LITE topic, the lite topics to consume.
 	LiteTopics []string `json:"liteTopics,omitempty"`
 }

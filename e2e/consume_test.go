@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -245,6 +246,72 @@ func TestTagFilter(t *testing.T) {
 	for _, q := range lag.Topics[0].Queues {
 		require.Equal(t, q.MaxOffset, q.ConsumedOffset, "filtered messages must not hold up the consumer offset")
 	}
+}
+
+// SQL92 filters: the group receives exactly the messages whose properties (and tag, as
+// TAGS) satisfy the expression; the others are skipped without holding up its offsets.
+// Bad expressions get 400 INVALID_FILTER and change nothing.
+func TestSQL92Filter(t *testing.T) {
+	t.Parallel()
+	c := consumeNode(t)
+	ctx := context.Background()
+	setupGroup(t, c, "payments", client.TopicNormal, "big-eu", client.Concurrent, "*", 16, nil)
+	expr := "(region = 'eu' OR region IN ('ch', 'no')) AND amount >= 100 AND TAGS <> 'test'"
+	require.NoError(t, c.Subscribe(ctx, "big-eu", "payments", client.SubscriptionSpec{FilterType: "SQL92", Filter: expr}))
+	g, err := c.GetGroup(ctx, "big-eu")
+	require.NoError(t, err)
+	require.Equal(t, "SQL92", g.Subscriptions[0].FilterType)
+
+	regions := []string{"eu", "us", "ch", "no", ""}
+	tags := []string{"live", "test", ""}
+	want := map[string]bool{}
+	sendN(t, c, "payments", 300, func(i int) client.Message {
+		m := client.Message{Body: []byte(fmt.Sprint(i)), Tag: tags[i%3], Properties: map[string]string{"amount": fmt.Sprint(i)}}
+		if r := regions[i%5]; r != "" {
+			m.Properties["region"] = r
+		}
+		if i%7 == 0 {
+			m.Properties["amount"] = "n/a" // not a number: the comparison does not hold
+		}
+		r, tag := regions[i%5], tags[i%3]
+		if (r == "eu" || r == "ch" || r == "no") && i >= 100 && i%7 != 0 && tag != "test" && tag != "" {
+			want[fmt.Sprint(i)] = true
+		}
+		return m
+	})
+	got := map[string]bool{}
+	for {
+		msgs := receive(t, c, "big-eu", "payments", 64, 30, 1)
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			require.False(t, got[string(m.Body)], "message %s delivered twice", m.Body)
+			got[string(m.Body)] = true
+		}
+		ackAll(t, c, "big-eu", "payments", msgs)
+	}
+	require.NotEmpty(t, want)
+	require.Equal(t, want, got)
+	lag, err := c.Lag(ctx, "big-eu")
+	require.NoError(t, err)
+	for _, q := range lag.Topics[0].Queues {
+		require.Equal(t, q.MaxOffset, q.ConsumedOffset, "filtered messages must not hold up the consumer offset")
+	}
+
+	for _, spec := range []client.SubscriptionSpec{
+		{FilterType: "SQL92", Filter: "amount >"},
+		{FilterType: "SQL92", Filter: ""},
+		{FilterType: "SQL92", Filter: "region = 'eu"},
+		{FilterType: "XPATH", Filter: "/a"},
+		{Filter: "region = 'eu'"}, // a SQL expression given as tags
+	} {
+		err := c.Subscribe(ctx, "big-eu", "payments", spec)
+		requireAPIError(t, err, http.StatusBadRequest, "INVALID_FILTER")
+	}
+	g, err = c.GetGroup(ctx, "big-eu")
+	require.NoError(t, err)
+	require.Equal(t, "SQL92", g.Subscriptions[0].FilterType, "a refused subscription changes nothing")
 }
 
 // Orderly groups on FIFO topics: within a message group the next message is delivered only

@@ -264,6 +264,41 @@ func TestRocketMQSDKTagFilter(t *testing.T) {
 	require.Empty(t, more)
 }
 
+func TestRocketMQSDKSQL92Filter(t *testing.T) {
+	_, hc, ep := sdkNode(t)
+	ctx := context.Background()
+	_, _, err := hc.CreateTopic(ctx, client.TopicSpec{Name: "orders", Type: client.TopicNormal, Queues: 2})
+	require.NoError(t, err)
+	sc, err := rmq.NewSimpleConsumer(sdkConfig(ep, "vip-orders"), rmq.WithSimpleAwaitDuration(2*time.Second),
+		rmq.WithSimpleSubscriptionExpressions(map[string]*rmq.FilterExpression{
+			"orders": rmq.NewFilterExpressionWithType("tier = 'vip' AND total > 50", rmq.SQL92)}))
+	require.NoError(t, err)
+	require.NoError(t, sc.Start())
+	t.Cleanup(func() { _ = sc.GracefulStop() })
+	p := startProducer(t, ep, rmq.WithTopics("orders"))
+	for i, props := range []map[string]string{
+		{"tier": "vip", "total": "99"}, {"tier": "vip", "total": "10"}, {"tier": "std", "total": "99"}, {"total": "99"}, {"tier": "vip", "total": "51.5"},
+	} {
+		m := &rmq.Message{Topic: "orders", Body: []byte(fmt.Sprint(i))}
+		for k, v := range props {
+			m.AddProperty(k, v)
+		}
+		_, err := p.Send(ctx, m)
+		require.NoError(t, err)
+	}
+	got := receiveAll(t, sc, 2, 20*time.Second, true)
+	bodies := []string{}
+	for _, m := range got {
+		bodies = append(bodies, string(m.GetBody()))
+	}
+	sort.Strings(bodies)
+	require.Equal(t, []string{"0", "4"}, bodies)
+	require.Empty(t, receiveAll(t, sc, 1, 20*time.Second, true), "nothing else matches")
+	g, err := hc.GetGroup(ctx, "vip-orders")
+	require.NoError(t, err)
+	require.Equal(t, "SQL92", g.Subscriptions[0].FilterType, "the SDK's subscription is stored as SQL92")
+}
+
 func TestRocketMQSDKDelayAndFIFO(t *testing.T) {
 	_, hc, ep := sdkNode(t)
 	ctx := context.Background()
@@ -486,10 +521,10 @@ func TestRocketMQProtocolPlaintextAndBadInput(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, v2.Code_ILLEGAL_INVISIBLE_TIME, r.GetStatus().GetCode())
 
-	// SQL92 filters are refused with the protocol's code.
+	// A SQL92 filter that does not parse is refused with the protocol's code.
 	stream, err = raw.ReceiveMessage(ctx, &v2.ReceiveMessageRequest{Group: &v2.Resource{Name: "sql-group"},
 		MessageQueue: &v2.MessageQueue{Topic: &v2.Resource{Name: "plain"}}, BatchSize: 1,
-		FilterExpression: &v2.FilterExpression{Type: v2.FilterType_SQL, Expression: "a > 1"}})
+		FilterExpression: &v2.FilterExpression{Type: v2.FilterType_SQL, Expression: "a > "}})
 	require.NoError(t, err)
 	r, err = stream.Recv()
 	require.NoError(t, err)

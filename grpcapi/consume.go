@@ -62,10 +62,11 @@ func toProto(v httpapi.MessageView, topic *v2.Resource, topicType, handle string
 // ensureTarget makes (group, topic) consumable with the client's filter: the group exists
 // and subscribes with that filter. Checked targets are remembered for subscriptionTTL.
 func (s *Server) ensureTarget(ctx context.Context, group, topic string, f *v2.FilterExpression) error {
-	filter := strings.TrimSpace(f.GetExpression())
-	if filter == "" {
-		filter = "*"
+	typ, expr, err := clientFilter(f)
+	if err != nil {
+		return err
 	}
+	filter := typ + " " + expr // as ensureSubscription caches it
 	s.subsMu.Lock()
 	e, ok := s.subs[[2]string{group, topic}]
 	s.subsMu.Unlock()

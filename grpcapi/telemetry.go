@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,7 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/floemq/floe/admin"
-	"github.com/floemq/floe/httpapi"
+	floefilter "github.com/floemq/floe/filter"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -308,17 +307,15 @@ func (s *Server) ensureGroup(ctx context.Context, group string) (metadata.Group,
 // it again (another client could have changed the filter).
 const subscriptionTTL = 10 * time.Second
 
-// ensureSubscription makes the group subscribe to topic with the client's tag filter
-// (RocketMQ clients declare subscriptions; Floe stores them per group). A LITE topic's
-// subscription is its set of lite topics, changed by SyncLiteSubscription.
+// ensureSubscription makes the group subscribe to topic with the client's filter, tags or
+// SQL92 (RocketMQ clients declare subscriptions; Floe stores them per group). A LITE
+// topic's subscription is its set of lite topics, changed by SyncLiteSubscription.
 func (s *Server) ensureSubscription(ctx context.Context, group, topic string, f *v2.FilterExpression) error {
-	filter := strings.TrimSpace(f.GetExpression())
-	if filter == "" {
-		filter = "*"
+	typ, expr, err := clientFilter(f)
+	if err != nil {
+		return err
 	}
-	if f.GetType() == v2.FilterType_SQL {
-		return status(v2.Code_ILLEGAL_FILTER_EXPRESSION, "SQL92 filters are not supported; use tags (TagA || TagB)")
-	}
+	filter := typ + " " + expr // what the cache compares
 	key := [2]string{group, topic}
 	s.subsMu.Lock()
 	e, ok := s.subs[key]
@@ -334,19 +331,16 @@ func (s *Server) ensureSubscription(ctx context.Context, group, topic string, f 
 		return status(v2.Code_INTERNAL_SERVER_ERROR, "reading topic %s: %v", topic, err)
 	}
 	if t.Type == metadata.TopicLite {
-		if filter != "*" {
-			return status(v2.Code_ILLEGAL_FILTER_EXPRESSION, "a LITE topic is consumed by lite topic, not by tag")
+		if typ != floefilter.Tag || expr != "*" {
+			return status(v2.Code_ILLEGAL_FILTER_EXPRESSION, "a LITE topic is consumed by lite topic, not by tag or SQL92")
 		}
 		if err := s.store.LiteSubscriptionChange(ctx, group, topic, []string{}, nil, false); err != nil {
 			return status(v2.Code_INTERNAL_SERVER_ERROR, "subscribing %s to %s: %v", group, topic, err)
 		}
 	} else {
-		if err := checkFilter(filter); err != nil {
-			return err
-		}
 		cur, err := s.store.SubscriptionGet(ctx, group, topic)
-		if errors.Is(err, metadata.ErrNotFound) || (err == nil && cur.Filter != filter) {
-			_, _, err = s.store.SubscriptionPut(ctx, group, topic, filter)
+		if errors.Is(err, metadata.ErrNotFound) || (err == nil && (cur.Filter != expr || cur.FilterType != typ)) {
+			_, _, err = s.store.SubscriptionPut(ctx, group, topic, typ, expr)
 		}
 		if err != nil {
 			return status(v2.Code_INTERNAL_SERVER_ERROR, "subscribing %s to %s: %v", group, topic, err)
@@ -361,15 +355,16 @@ func (s *Server) ensureSubscription(ctx context.Context, group, topic string, f 
 	return nil
 }
 
-// checkFilter accepts `*` or tags joined by `||`, as Floe's subscriptions do.
-func checkFilter(expr string) error {
-	if expr == "*" {
-		return nil
+// clientFilter reads a client's filter expression: its type (TAG when unspecified) and
+// the expression as a subscription stores it, or ILLEGAL_FILTER_EXPRESSION.
+func clientFilter(f *v2.FilterExpression) (typ, expr string, err error) {
+	typ = floefilter.Tag
+	if f.GetType() == v2.FilterType_SQL {
+		typ = floefilter.SQL92
 	}
-	for _, part := range strings.Split(expr, "||") {
-		if !httpapi.ValidName(strings.TrimSpace(part)) {
-			return status(v2.Code_ILLEGAL_FILTER_EXPRESSION, "filter %q: write * or tags joined by ||", expr)
-		}
+	_, expr, err = floefilter.Parse(typ, f.GetExpression())
+	if err != nil {
+		return "", "", status(v2.Code_ILLEGAL_FILTER_EXPRESSION, "%v", err)
 	}
-	return nil
+	return typ, expr, nil
 }

@@ -143,7 +143,10 @@ type RetryPolicy struct {
 
 // Subscription is a group's rule for a topic.
 type Subscription struct {
-	Topic      string   `json:"topic"`
+	Topic string `json:"topic"`
+	// FilterType is TAG (Filter is `*` or `TagA || TagB`) or SQL92 (Filter is an
+	// expression over message properties; the tag is the property TAGS).
+	FilterType string   `json:"filterType,omitempty"`
 	Filter     string   `json:"filter"`
 	LiteTopics []string `json:"liteTopics,omitempty"`
 }

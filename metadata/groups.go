@@ -27,10 +27,13 @@ type Group struct {
 
 // Subscription is a group's rule for one topic.
 type Subscription struct {
-	Group     string
-	Topic     string
-	Filter    string
-	CreatedAt time.Time
+	Group string
+	Topic string
+	// FilterType is TAG (Filter is `*` or `TagA || TagB`) or SQL92 (Filter is an
+	// expression over message properties).
+	FilterType string
+	Filter     string
+	CreatedAt  time.Time
 }
 
 // GroupCreate creates a consumer group. Same name and settings again returns the stored
@@ -118,9 +121,10 @@ func (s *Store) GroupDelete(ctx context.Context, name string) error {
 	})
 }
 
-// SubscriptionPut creates or updates a group's subscription to a topic. A new subscription
-// starts at each queue's current end: the group sees messages sent from now on.
-func (s *Store) SubscriptionPut(ctx context.Context, group, topic, filter string) (Subscription, bool, error) {
+// SubscriptionPut creates or updates a group's subscription to a topic with a filter of
+// filterType (TAG or SQL92; checked by the caller). A new subscription starts at each
+// queue's current end: the group sees messages sent from now on.
+func (s *Store) SubscriptionPut(ctx context.Context, group, topic, filterType, filter string) (Subscription, bool, error) {
 	var out Subscription
 	created := false
 	err := s.inTx(ctx, "subscription_put", func(tx pgx.Tx) error {
@@ -130,8 +134,8 @@ func (s *Store) SubscriptionPut(ctx context.Context, group, topic, filter string
 		if _, err := getTopic(ctx, tx, topic); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO subscriptions (group_name, topic, filter) VALUES ($1, $2, $3)
-			ON CONFLICT (group_name, topic) DO NOTHING`, group, topic, filter)
+		tag, err := tx.Exec(ctx, `INSERT INTO subscriptions (group_name, topic, filter_type, filter) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (group_name, topic) DO NOTHING`, group, topic, filterType, filter)
 		if err != nil {
 			return fmt.Errorf("inserting subscription %s/%s: %w", group, topic, err)
 		}
@@ -142,11 +146,12 @@ func (s *Store) SubscriptionPut(ctx context.Context, group, topic, filter string
 				ON CONFLICT DO NOTHING`, group, topic); err != nil {
 				return fmt.Errorf("starting cursors of %s on %s: %w", group, topic, err)
 			}
-		} else if _, err := tx.Exec(ctx, `UPDATE subscriptions SET filter = $3 WHERE group_name = $1 AND topic = $2`, group, topic, filter); err != nil {
+		} else if _, err := tx.Exec(ctx, `UPDATE subscriptions SET filter_type = $3, filter = $4 WHERE group_name = $1 AND topic = $2`,
+			group, topic, filterType, filter); err != nil {
 			return fmt.Errorf("updating subscription %s/%s: %w", group, topic, err)
 		}
-		return tx.QueryRow(ctx, `SELECT group_name, topic, filter, created_at FROM subscriptions WHERE group_name = $1 AND topic = $2`,
-			group, topic).Scan(&out.Group, &out.Topic, &out.Filter, &out.CreatedAt)
+		return tx.QueryRow(ctx, `SELECT group_name, topic, filter_type, filter, created_at FROM subscriptions WHERE group_name = $1 AND topic = $2`,
+			group, topic).Scan(&out.Group, &out.Topic, &out.FilterType, &out.Filter, &out.CreatedAt)
 	})
 	return out, created, err
 }
@@ -155,8 +160,8 @@ func (s *Store) SubscriptionPut(ctx context.Context, group, topic, filter string
 func (s *Store) SubscriptionGet(ctx context.Context, group, topic string) (Subscription, error) {
 	var out Subscription
 	err := s.observe("subscription_get", func() error {
-		err := s.pool.QueryRow(ctx, `SELECT group_name, topic, filter, created_at FROM subscriptions WHERE group_name = $1 AND topic = $2`,
-			group, topic).Scan(&out.Group, &out.Topic, &out.Filter, &out.CreatedAt)
+		err := s.pool.QueryRow(ctx, `SELECT group_name, topic, filter_type, filter, created_at FROM subscriptions WHERE group_name = $1 AND topic = $2`,
+			group, topic).Scan(&out.Group, &out.Topic, &out.FilterType, &out.Filter, &out.CreatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("subscription %s/%s: %w", group, topic, ErrNotFound)
 		}
@@ -169,13 +174,13 @@ func (s *Store) SubscriptionGet(ctx context.Context, group, topic string) (Subsc
 func (s *Store) SubscriptionList(ctx context.Context, group string) ([]Subscription, error) {
 	var out []Subscription
 	err := s.observe("subscription_list", func() error {
-		rows, err := s.pool.Query(ctx, `SELECT group_name, topic, filter, created_at FROM subscriptions WHERE group_name = $1 ORDER BY topic`, group)
+		rows, err := s.pool.Query(ctx, `SELECT group_name, topic, filter_type, filter, created_at FROM subscriptions WHERE group_name = $1 ORDER BY topic`, group)
 		if err != nil {
 			return fmt.Errorf("listing subscriptions of %s: %w", group, err)
 		}
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Subscription, error) {
 			var sub Subscription
-			err := r.Scan(&sub.Group, &sub.Topic, &sub.Filter, &sub.CreatedAt)
+			err := r.Scan(&sub.Group, &sub.Topic, &sub.FilterType, &sub.Filter, &sub.CreatedAt)
 			return sub, err
 		})
 		return err

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floemq/floe/bloom"
+	"github.com/floemq/floe/filter"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
@@ -141,7 +142,7 @@ type ReceiveOptions struct {
 type target struct {
 	group   metadata.Group
 	topic   metadata.Topic
-	filter  Filter
+	filter  filter.Filter
 	orderly bool
 }
 
@@ -207,7 +208,7 @@ func (c *Consumer) load(ctx context.Context, group, topic string) (*target, erro
 	} else if err != nil {
 		return nil, unavailable(err)
 	}
-	f, err := ParseFilter(sub.Filter)
+	f, _, err := filter.Parse(sub.FilterType, sub.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("stored filter of %s/%s: %w", group, topic, err)
 	}
@@ -667,7 +668,7 @@ func (p *planner) queue(ctx context.Context, q *metadata.ConsumeQueue, mq metada
 			locs = append(locs, l)
 			scanned = i + 1
 			switch {
-			case !p.tg.filter.Match(l.rec.Tag):
+			case !p.tg.filter.Match(l.rec.Tag, l.rec.Properties):
 			case p.tg.orderly && busyGroups[l.rec.MessageGroup]:
 				pending = append(pending, i)
 			default:

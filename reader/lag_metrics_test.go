@@ -100,7 +100,7 @@ func TestLagCollectorMatchesTheLagEndpoint(t *testing.T) {
 		_, _, err := store.GroupCreate(ctx, metadata.Group{Name: group, DeliveryOrder: metadata.OrderConcurrent, MaxDeliveryAttempts: 16, BackoffSeconds: []int{1}})
 		require.NoError(t, err)
 		for _, topic := range topics {
-			_, _, err := store.SubscriptionPut(ctx, group, topic, "*")
+			_, _, err := store.SubscriptionPut(ctx, group, topic, "TAG", "*")
 			require.NoError(t, err)
 		}
 	}

@@ -56,37 +56,6 @@ func FuzzDecodeReceipt(f *testing.F) {
 	})
 }
 
-func TestParseFilter(t *testing.T) {
-	for _, tc := range []struct {
-		expr    string
-		ok      bool
-		matches []string
-		misses  []string
-	}{
-		{"*", true, []string{"A", ""}, nil},
-		{"", true, []string{"A", ""}, nil},
-		{"TagA", true, []string{"TagA"}, []string{"TagB", ""}},
-		{"TagA || TagB", true, []string{"TagA", "TagB"}, []string{"TagC", ""}},
-		{" TagA||TagB ", true, []string{"TagA", "TagB"}, nil},
-		{"TagA ||", false, nil, nil},
-		{"Tag A", false, nil, nil},
-		{"TagA && TagB", false, nil, nil},
-	} {
-		f, err := ParseFilter(tc.expr)
-		if !tc.ok {
-			require.Error(t, err, tc.expr)
-			continue
-		}
-		require.NoError(t, err, tc.expr)
-		for _, m := range tc.matches {
-			require.True(t, f.Match(m), "%q should match %q", tc.expr, m)
-		}
-		for _, m := range tc.misses {
-			require.False(t, f.Match(m), "%q should not match %q", tc.expr, m)
-		}
-	}
-}
-
 func BenchmarkReceiptEncodeDecode(b *testing.B) {
 	s, err := NewSigner([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
