@@ -283,7 +283,6 @@ func (s *Service) changeLite(c echo.Context, add, remove []string, replace bool)
 	return c.JSON(http.StatusOK, map[string]any{"group": c.Param("group"), "topic": c.Param("topic"), "filter": "*", "liteTopics": lites})
 }
 
-
 func (s *Service) deleteSubscription(c echo.Context) error {
 	group, topic, err := httpapi.TenantOf(c).GroupTopic(c)
 	if err != nil {
