@@ -67,9 +67,6 @@ func parseTags(expr string) (Filter, error) {
 	return f, nil
 }
 
-// All reports whether the filter lets every message through.
-func (f Filter) All() bool { return f.all }
-
 // Match reports whether a message with this tag and these properties passes the filter. A
 // message without a tag passes a tag filter only when it is `*`; a SQL92 filter sees the
 // tag as the property TAGS (absent when the message has none).
