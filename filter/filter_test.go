@@ -68,3 +68,17 @@ func TestSQL92Filters(t *testing.T) {
 	_, _, err = Parse("JSONPATH", "$.a")
 	require.ErrorContains(t, err, "TAG or SQL92")
 }
+
+func BenchmarkMatchSQL92(b *testing.B) {
+	f, _, err := Parse(SQL92, "a > 5 AND region IN ('eu', 'us') AND TAGS = 'TagA'")
+	if err != nil {
+		b.Fatal(err)
+	}
+	props := map[string]string{"a": "7", "region": "us"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !f.Match("TagA", props) {
+			b.Fatal("no match")
+		}
+	}
+}
