@@ -139,7 +139,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		}
 		n.ingest, err = ingest.New(ingest.Config{
 			RecallSecret: recallKey,
-			Linger: cfg.Linger, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
+			Linger:       cfg.Linger, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
 			MaxUploads: cfg.MaxUploads, NodeID: cfg.NodeID, Logger: logger.With("role", "ingest"),
 			MaxDelay: cfg.MaxDelay, TransactionFirstCheck: cfg.TransactionFirstCheck,
 			TransactionCheckInterval: cfg.TransactionCheckInterval, TransactionMaxChecks: cfg.TransactionMaxChecks,
