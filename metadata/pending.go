@@ -196,11 +196,16 @@ func withoutRecalled(ctx context.Context, tx pgx.Tx, ids []int64, runs []pending
 	return out, left, nil
 }
 
-// TimersPending counts messages waiting in timers and says when the next falls due.
+// TimersPending counts messages waiting in timers (less the recalled ones) and says when
+// the next falls due.
 func (s *Store) TimersPending(ctx context.Context) (messages int64, next time.Time, err error) {
 	err = s.observe("timers_pending", func() error {
 		var n *time.Time
-		err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(record_count), 0), min(due_at) FROM timers`).Scan(&messages, &n)
+		// Recalled records still in their timers are not waiting.
+		err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(record_count), 0) - (SELECT count(*) FROM timers t JOIN recalls r
+				ON r.segment_id = t.segment_id AND r.queue_ref = t.queue_ref
+				AND r.record_index >= t.record_skip AND r.record_index < t.record_skip + t.record_count),
+			min(due_at) FROM timers`).Scan(&messages, &n)
 		if n != nil {
 			next = *n
 		}
