@@ -60,6 +60,8 @@ var Routes = map[string]Rule{
 	// Producing (ingest.Service).
 	"POST /v1/topics/:topic/messages":     {Needs: []Need{on(ActionProduce, KindTopic, "topic")}, Quota: QuotaProduce},
 	"POST /v1/topics/:topic/transactions": {Needs: []Need{on(ActionProduce, KindTopic, "topic")}, Quota: QuotaProduce},
+	// Taking back a delayed message is the producer's right, as sending it was.
+	"POST /v1/topics/:topic/messages/recall": {Needs: []Need{on(ActionProduce, KindTopic, "topic")}},
 	// A transaction id names no topic without a Postgres read; any produce permission on
 	// topics is enough (ids are unguessable), see docs/security.md.
 	"GET /v1/transactions/:id":                       {Needs: []Need{{Action: ActionProduce, Kind: KindTopic, AnyOfKind: true}}},

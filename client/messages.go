@@ -41,6 +41,9 @@ type SendResult struct {
 	Offset int64 `json:"offset"`
 	// DeliveryTime is set for a delayed message.
 	DeliveryTime *time.Time `json:"deliveryTime,omitempty"`
+	// RecallHandle is set for a delayed message: Recall takes it back with it before its
+	// delivery time.
+	RecallHandle string `json:"recallHandle,omitempty"`
 }
 
 // MessageView is the read-only view of a stored message that lookups and offset reads
@@ -150,6 +153,22 @@ func (c *Client) Send(ctx context.Context, topic string, messages []Message) ([]
 		return nil, fmt.Errorf("sending %d messages to topic %s: %w", len(messages), topic, err)
 	}
 	return results, nil
+}
+
+// Recall takes back a delayed message before its delivery time, by the RecallHandle of its
+// send result (POST /v1/topics/{topic}/messages/recall): it is never delivered. Recalling
+// it again succeeds; after its delivery time the server answers 409 TOO_LATE. It returns
+// the message id.
+func (c *Client) Recall(ctx context.Context, topic, recallHandle string) (string, error) {
+	var out struct {
+		MessageID string `json:"messageId"`
+		Status    string `json:"status"`
+	}
+	if _, err := c.do(ctx, http.MethodPost, pathOf("v1", "topics", topic, "messages", "recall"), nil,
+		map[string]string{"recallHandle": recallHandle}, &out); err != nil {
+		return "", fmt.Errorf("recalling a message of topic %s: %w", topic, err)
+	}
+	return out.MessageID, nil
 }
 
 // ReadQueue reads messages of one queue from offset on, at most limit of them (a limit of

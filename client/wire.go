@@ -152,7 +152,7 @@ func decodeReceiveFast(data []byte, out *receiveResponse) bool {
 }
 
 // sendResultFields are the JSON names of SendResult's fields.
-var sendResultFields = []string{"messageId", "queueId", "offset", "deliveryTime"}
+var sendResultFields = []string{"messageId", "queueId", "offset", "deliveryTime", "recallHandle"}
 
 // decodeSendFast decodes a send answer into out, which must be zero, and reports whether
 // it could.
@@ -175,6 +175,8 @@ func decodeSendFast(data []byte, out *sendResponse) bool {
 				case "deliveryTime":
 					r.DeliveryTime = new(time.Time)
 					ok = d.Time(r.DeliveryTime)
+				case "recallHandle":
+					r.RecallHandle, ok = d.String("")
 				}
 				return ok
 			})

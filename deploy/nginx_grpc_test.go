@@ -28,7 +28,7 @@ type grpcRoute struct {
 var grpcRoutes = map[string]grpcRoute{
 	"SendMessage":    {want: []string{"ingest"}, why: "needs the ingest role"},
 	"EndTransaction": {want: []string{"ingest"}, why: "needs the ingest role"},
-	"RecallMessage":  {want: []string{"ingest"}, why: "a producer call (UNSUPPORTED on every node for now)"},
+	"RecallMessage":  {want: []string{"ingest"}, why: "a producer call: the recall of a delayed message"},
 
 	"Telemetry":               {want: []string{"ingest"}, sticky: true, why: "producers' stream carries transaction checks from an ingest node"},
 	"Heartbeat":               {want: []string{"ingest"}, sticky: true, why: "answered by the node that holds the client's Telemetry settings"},

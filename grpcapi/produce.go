@@ -92,7 +92,7 @@ func (s *Server) send(ctx context.Context, req *v2.SendMessageRequest) ([]*v2.Se
 	}
 	out := make([]*v2.SendResultEntry, len(res))
 	for i, r := range res {
-		out[i] = &v2.SendResultEntry{Status: okStatus, MessageId: r.MessageID, TransactionId: txID}
+		out[i] = &v2.SendResultEntry{Status: okStatus, MessageId: r.MessageID, TransactionId: txID, RecallHandle: r.RecallHandle}
 		if r.Offset != nil {
 			out[i].Offset = *r.Offset
 		}
@@ -282,7 +282,26 @@ func tenantName(ns, stored string) string {
 	return stored
 }
 
-// RecallMessage is not supported: a stored delayed message cannot be taken back yet.
+// RecallMessage takes back a delayed message before its delivery time, by the recall handle
+// of its send result: it is never delivered. Again for a recalled message: OK.
 func (s *Server) RecallMessage(ctx context.Context, req *v2.RecallMessageRequest) (*v2.RecallMessageResponse, error) {
-	return &v2.RecallMessageResponse{Status: &v2.Status{Code: v2.Code_UNSUPPORTED, Message: "recalling delayed messages is not supported"}}, nil
+	id, err := s.recall(ctx, req)
+	if err != nil {
+		return &v2.RecallMessageResponse{Status: toStatus(err)}, nil
+	}
+	return &v2.RecallMessageResponse{Status: okStatus, MessageId: id}, nil
+}
+
+func (s *Server) recall(ctx context.Context, req *v2.RecallMessageRequest) (string, error) {
+	if err := s.needIngest(); err != nil {
+		return "", err
+	}
+	topic, err := name(ctx, req.GetTopic())
+	if err != nil {
+		return "", err
+	}
+	if err := allow(ctx, actProduce, kindTopic, req.GetTopic().GetName()); err != nil {
+		return "", err
+	}
+	return s.ingest.Recall(ctx, topic, req.GetRecallHandle())
 }

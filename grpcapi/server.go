@@ -360,6 +360,12 @@ func toStatus(err error) *v2.Status {
 		code = v2.Code_TOO_MANY_REQUESTS
 	case httpapi.CodeUnavailable:
 		code = v2.Code_INTERNAL_SERVER_ERROR
+	case httpapi.CodeInvalidRecallHandle:
+		// The protocol has no code of its own for a bad recall handle.
+		code = v2.Code_BAD_REQUEST
+	case httpapi.CodeTooLate:
+		// The recall's precondition, "not delivered yet", no longer holds.
+		code = v2.Code_PRECONDITION_FAILED
 	default:
 		switch {
 		case he.Status == http.StatusNotFound:

@@ -35,6 +35,11 @@ const (
 	CodeNotFound            = "NOT_FOUND"
 	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"
 	CodeInternal            = "INTERNAL"
+	// CodeInvalidRecallHandle: a recall handle that is malformed, forged, altered or of
+	// another topic.
+	CodeInvalidRecallHandle = "INVALID_RECALL_HANDLE"
+	// CodeTooLate: a recall after the message's delivery time.
+	CodeTooLate = "TOO_LATE"
 )
 
 // Error is an API error: an HTTP status and a machine-readable code.

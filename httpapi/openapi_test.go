@@ -45,6 +45,7 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"DELETE", "/v1/groups/:group/subscriptions/:topic", "admin"},
 	// ingest.Service.Register
 	{"POST", "/v1/topics/:topic/messages", "ingest"},
+	{"POST", "/v1/topics/:topic/messages/recall", "ingest"},
 	{"POST", "/v1/topics/:topic/transactions", "ingest"},
 	{"GET", "/v1/transactions/:id", "ingest"},
 	{"POST", "/v1/transactions/:id/commit", "ingest"},
@@ -293,7 +294,8 @@ func TestOpenAPIErrors(t *testing.T) {
 	for _, c := range []string{httpapi.CodeBadRequest, httpapi.CodeInvalidName, httpapi.CodeMalformedJSON,
 		httpapi.CodeTopicNotFound, httpapi.CodeQueueNotFound, httpapi.CodeMessageNotFound, httpapi.CodeTopicExists,
 		httpapi.CodeMessageTypeMismatch, httpapi.CodeTooLarge, httpapi.CodeBodyTooLarge, httpapi.CodeThrottled,
-		httpapi.CodeUnavailable, httpapi.CodeNotFound, httpapi.CodeMethodNotAllowed, httpapi.CodeInternal, httpapi.CodeQuotaExceeded} {
+		httpapi.CodeUnavailable, httpapi.CodeNotFound, httpapi.CodeMethodNotAllowed, httpapi.CodeInternal, httpapi.CodeQuotaExceeded,
+		httpapi.CodeInvalidRecallHandle, httpapi.CodeTooLate} {
 		require.Contains(t, codes, c, "x-floe-error-codes lacks %s", c)
 	}
 
@@ -474,6 +476,8 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	}{
 		{"SendRequest", httpapi.SendRequest{}, false},
 		{"SendResponse", httpapi.SendResponse{}, true},
+		{"RecallRequest", httpapi.RecallRequest{}, false},
+		{"RecallResponse", httpapi.RecallResponse{}, true},
 		{"MessagesResponse", httpapi.MessagesResponse{}, true},
 		{"MessageView", httpapi.MessageView{}, true},
 		{"Topic", httpapi.Topic{}, true},

@@ -27,6 +27,21 @@ type SendResult struct {
 	QueueID      *int       `json:"queueId,omitempty"`
 	Offset       *int64     `json:"offset,omitempty"`
 	DeliveryTime *time.Time `json:"deliveryTime,omitempty"`
+	// RecallHandle takes a delayed message back before its delivery time (see
+	// RecallRequest); only delayed messages have one.
+	RecallHandle string `json:"recallHandle,omitempty"`
+}
+
+// RecallRequest takes back a delayed message before its delivery time.
+type RecallRequest struct {
+	RecallHandle string `json:"recallHandle"`
+}
+
+// RecallResponse is the answer to a recall: the message will never be delivered.
+type RecallResponse struct {
+	MessageID string `json:"messageId"`
+	// Status is RECALLED (also for a message recalled before: recalling is idempotent).
+	Status string `json:"status"`
 }
 
 // SendResponse is the answer to a send.

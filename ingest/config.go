@@ -49,6 +49,9 @@ type Config struct {
 	NodeID string
 	// KeyPrefix is the object key prefix of segments; default "segments/".
 	KeyPrefix string
+	// RecallSecret signs the recall handles of delayed messages (at least 16 bytes; every
+	// ingest node must share it); default random, so handles verify only on this process.
+	RecallSecret []byte
 	// Logger receives the write path's logs; default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; default time.Now.
@@ -88,6 +91,10 @@ func (c Config) withDefaults() Config {
 		c.NodeID = hex.EncodeToString(b)
 	}
 	c.KeyPrefix = cmp.Or(c.KeyPrefix, "segments/")
+	if len(c.RecallSecret) == 0 {
+		c.RecallSecret = make([]byte, 32)
+		_, _ = rand.Read(c.RecallSecret)
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

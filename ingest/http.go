@@ -11,6 +11,7 @@ import (
 // Register adds the write path's routes to an echo router.
 func (s *Service) Register(e *echo.Echo) {
 	e.POST("/v1/topics/:topic/messages", s.handleSend)
+	e.POST("/v1/topics/:topic/messages/recall", s.handleRecall)
 	e.POST("/v1/topics/:topic/transactions", s.handleSendTransaction)
 	e.GET("/v1/transactions/:id", s.handleTransactionGet)
 	e.POST("/v1/transactions/:id/commit", s.handleResolve(true))

@@ -12,6 +12,7 @@ type metrics struct {
 	produceSeconds prometheus.Histogram
 	rejected       *prometheus.CounterVec
 	buffered       prometheus.Gauge
+	recalls        *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -55,9 +56,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "floe_ingest_buffered_bytes",
 			Help: "Message bytes held by this node: batching, uploading or committing.",
 		}),
+		recalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "floe_ingest_recalls_total",
+			Help: "Recalls of delayed messages, by outcome (recalled, already, too_late, invalid, not_found).",
+		}, []string{"outcome"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.flushes, m.flushFailures, m.flushBytes, m.flushMessages, m.messages,
+		for _, c := range []prometheus.Collector{m.flushes, m.flushFailures, m.flushBytes, m.flushMessages, m.messages, m.recalls,
 			m.bodyBytes, m.produceSeconds, m.rejected, m.buffered} {
 			if err := reg.Register(c); err != nil {
 				return nil, err

@@ -46,6 +46,7 @@ type Service struct {
 	incarnation string
 
 	tracer *trace.Recorder
+	recall *RecallSigner
 
 	mu      sync.Mutex
 	cur     *batch
@@ -60,6 +61,10 @@ type Service struct {
 // New builds the ingest service; Start launches its flush pipeline.
 func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg prometheus.Registerer) (*Service, error) {
 	cfg = cfg.withDefaults()
+	recall, err := NewRecallSigner(cfg.RecallSecret)
+	if err != nil {
+		return nil, err
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, fmt.Errorf("registering ingest metrics: %w", err)
@@ -70,6 +75,7 @@ func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg promethe
 		bucket:      bucket,
 		topics:      &topicCache{store: store, ttl: cfg.TopicCacheTTL, now: cfg.Now, topics: map[string]*topicInfo{}},
 		metrics:     m,
+		recall:      recall,
 		buffer:      newByteSemaphore(cfg.MaxBufferedBytes),
 		incarnation: randomHex(6),
 		flushQ:      make(chan *batch, 4096),
@@ -224,6 +230,7 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 	req := &request{n: len(msgs), bytes: size, offsets: make([]int64, len(msgs)), done: make(chan struct{})}
 	results := make([]httpapi.SendResult, len(msgs))
 	kinds := make([]metadata.ChunkKind, len(msgs))
+	queues := make([]metadata.Queue, len(msgs))
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
@@ -243,6 +250,7 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 		} else {
 			q = s.route(ti, m)
 		}
+		queues[i] = q
 		id := m.ID
 		if id == "" {
 			id = s.newMessageID(now)
@@ -296,9 +304,14 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 		return nil, req.err
 	}
 	for i := range results {
-		if kinds[i] == metadata.ChunkVisible {
+		switch kinds[i] {
+		case metadata.ChunkVisible:
 			off := req.offsets[i]
 			results[i].Offset = &off
+		case metadata.ChunkDelayed:
+			// A delayed message's "offset" is its index in its queue's delayed chunk.
+			results[i].RecallHandle = s.recall.Encode(topic, RecallHandle{QueueRef: queues[i].Ref, QueueID: queues[i].QueueID,
+				ObjectKey: req.object, Record: int(req.offsets[i]), DeliveryTime: *results[i].DeliveryTime, MessageID: results[i].MessageID})
 		}
 	}
 	s.metrics.messages.Add(float64(len(msgs)))

@@ -134,6 +134,11 @@ func (s *Store) TimersFire(ctx context.Context, limit int) (messages int, maxLat
 		if len(runs) == 0 {
 			return nil
 		}
+		runs, recalled, err := withoutRecalled(ctx, tx, ids, runs)
+		if err != nil {
+			return err
+		}
+		messages -= recalled
 		if _, err := appendRuns(ctx, tx, runs); err != nil {
 			return err
 		}
@@ -143,11 +148,64 @@ func (s *Store) TimersFire(ctx context.Context, limit int) (messages int, maxLat
 	return messages, maxLateness, err
 }
 
-// TimersPending counts messages waiting in timers and says when the next falls due.
+// withoutRecalled splits the runs of claimed timers (ids[i] fires runs[i]) around their
+// recalled records, read by an index range scan of recalls per timer. It returns the runs
+// to append and how many records were left out.
+func withoutRecalled(ctx context.Context, tx pgx.Tx, ids []int64, runs []pendingRun) ([]pendingRun, int, error) {
+	rows, err := tx.Query(ctx, `SELECT t.id, r.record_index FROM timers t
+		JOIN recalls r ON r.segment_id = t.segment_id AND r.queue_ref = t.queue_ref
+			AND r.record_index >= t.record_skip AND r.record_index < t.record_skip + t.record_count
+		WHERE t.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading recalls of due timers: %w", err)
+	}
+	byTimer := map[int64][]int{}
+	for rows.Next() {
+		var id int64
+		var rec int
+		if err := rows.Scan(&id, &rec); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		byTimer[id] = append(byTimer[id], rec)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("reading recalls of due timers: %w", err)
+	}
+	if len(byTimer) == 0 {
+		return runs, 0, nil
+	}
+	out := make([]pendingRun, 0, len(runs))
+	left := 0
+	for i, r := range runs {
+		recs, ok := byTimer[ids[i]]
+		if !ok {
+			out = append(out, r)
+			continue
+		}
+		kept := 0
+		for _, part := range splitRun(r.skip, r.count, recs) {
+			p := r
+			p.skip, p.count = part[0], part[1]
+			out = append(out, p)
+			kept += p.count
+		}
+		left += r.count - kept
+	}
+	return out, left, nil
+}
+
+// TimersPending counts messages waiting in timers (less the recalled ones) and says when
+// the next falls due.
 func (s *Store) TimersPending(ctx context.Context) (messages int64, next time.Time, err error) {
 	err = s.observe("timers_pending", func() error {
 		var n *time.Time
-		err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(record_count), 0), min(due_at) FROM timers`).Scan(&messages, &n)
+		// Recalled records still in their timers are not waiting.
+		err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(record_count), 0) - (SELECT count(*) FROM timers t JOIN recalls r
+				ON r.segment_id = t.segment_id AND r.queue_ref = t.queue_ref
+				AND r.record_index >= t.record_skip AND r.record_index < t.record_skip + t.record_count),
+			min(due_at) FROM timers`).Scan(&messages, &n)
 		if n != nil {
 			next = *n
 		}

@@ -126,8 +126,20 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		}
 	}
 	if roles["ingest"] {
+		// Every ingest node signs and checks recall handles with one secret, kept in
+		// Postgres like the receipt secret (a separate one: a handle of one kind never
+		// verifies as the other).
+		candidate := make([]byte, 32)
+		if _, err := rand.Read(candidate); err != nil {
+			return nil, fmt.Errorf("generating recall secret: %w", err)
+		}
+		recallKey, err := n.store.SecretGet(ctx, "recall-handle", candidate)
+		if err != nil {
+			return nil, fmt.Errorf("recall secret: %w", err)
+		}
 		n.ingest, err = ingest.New(ingest.Config{
-			Linger: cfg.Linger, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
+			RecallSecret: recallKey,
+			Linger:       cfg.Linger, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
 			MaxUploads: cfg.MaxUploads, NodeID: cfg.NodeID, Logger: logger.With("role", "ingest"),
 			MaxDelay: cfg.MaxDelay, TransactionFirstCheck: cfg.TransactionFirstCheck,
 			TransactionCheckInterval: cfg.TransactionCheckInterval, TransactionMaxChecks: cfg.TransactionMaxChecks,

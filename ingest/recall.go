@@ -1,0 +1,191 @@
+package ingest
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/metadata"
+)
+
+// RecallHandle is what a recall handle names: one delayed message, by where it is stored.
+type RecallHandle struct {
+	QueueRef int64
+	QueueID  int
+	// ObjectKey is the segment of the producer's flush.
+	ObjectKey string
+	// Record is the message's index in the queue's delayed chunk of that segment.
+	Record       int
+	DeliveryTime time.Time
+	MessageID    string
+}
+
+// Recall handles are base64url of:
+//
+//	format byte (1) | uvarint queue ref | uvarint queue id | uvarint record |
+//	varint delivery time (Unix ns) | uvarint length + object key | uvarint length + message id |
+//	MAC (16 bytes)
+//
+// where MAC is the first 16 bytes of HMAC-SHA256(key, "recall" 0x00 topic 0x00 everything
+// before the MAC). A handle is bound to its topic (the stored name): presented for another,
+// it does not verify.
+const (
+	recallFormat    = 1
+	recallMACLen    = 16
+	maxRecallHandle = 1024
+	maxRecallString = 255
+)
+
+// ErrInvalidRecallHandle is returned for a handle that is malformed, forged or altered.
+var ErrInvalidRecallHandle = errors.New("invalid recall handle")
+
+// RecallSigner signs and checks recall handles with a server secret.
+type RecallSigner struct {
+	key []byte
+}
+
+// NewRecallSigner returns a signer over key (at least 16 bytes).
+func NewRecallSigner(key []byte) (*RecallSigner, error) {
+	if len(key) < 16 {
+		return nil, errors.New("recall key must be at least 16 bytes")
+	}
+	return &RecallSigner{key: append([]byte(nil), key...)}, nil
+}
+
+func (s *RecallSigner) mac(topic string, payload []byte) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte("recall\x00"))
+	m.Write([]byte(topic))
+	m.Write([]byte{0})
+	m.Write(payload)
+	return m.Sum(nil)[:recallMACLen]
+}
+
+// Encode returns the signed handle of a delayed message of topic.
+func (s *RecallSigner) Encode(topic string, h RecallHandle) string {
+	b := make([]byte, 0, 64+len(h.ObjectKey)+len(h.MessageID))
+	b = append(b, recallFormat)
+	b = binary.AppendUvarint(b, uint64(h.QueueRef))
+	b = binary.AppendUvarint(b, uint64(h.QueueID))
+	b = binary.AppendUvarint(b, uint64(h.Record))
+	b = binary.AppendVarint(b, h.DeliveryTime.UnixNano())
+	for _, str := range []string{h.ObjectKey, h.MessageID} {
+		if len(str) > maxRecallString {
+			str = str[:maxRecallString]
+		}
+		b = binary.AppendUvarint(b, uint64(len(str)))
+		b = append(b, str...)
+	}
+	b = append(b, s.mac(topic, b)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Decode checks a handle's signature for topic and returns what it names. Any input that
+// is not a handle this server signed for topic gives ErrInvalidRecallHandle.
+func (s *RecallSigner) Decode(topic, handle string) (RecallHandle, error) {
+	if len(handle) == 0 || len(handle) > maxRecallHandle {
+		return RecallHandle{}, ErrInvalidRecallHandle
+	}
+	b, err := base64.RawURLEncoding.DecodeString(handle)
+	if err != nil || len(b) < 1+recallMACLen || b[0] != recallFormat {
+		return RecallHandle{}, ErrInvalidRecallHandle
+	}
+	payload, mac := b[:len(b)-recallMACLen], b[len(b)-recallMACLen:]
+	if !hmac.Equal(mac, s.mac(topic, payload)) {
+		return RecallHandle{}, ErrInvalidRecallHandle
+	}
+	rest := payload[1:]
+	var vals [3]uint64
+	for i := range vals {
+		v, n := binary.Uvarint(rest)
+		if n <= 0 || v > 1<<62 {
+			return RecallHandle{}, ErrInvalidRecallHandle
+		}
+		vals[i], rest = v, rest[n:]
+	}
+	if vals[1] > 1<<31 || vals[2] > 1<<31 {
+		return RecallHandle{}, ErrInvalidRecallHandle
+	}
+	ns, n := binary.Varint(rest)
+	if n <= 0 {
+		return RecallHandle{}, ErrInvalidRecallHandle
+	}
+	rest = rest[n:]
+	var strs [2]string
+	for i := range strs {
+		l, n := binary.Uvarint(rest)
+		if n <= 0 || l > maxRecallString || uint64(len(rest)-n) < l {
+			return RecallHandle{}, ErrInvalidRecallHandle
+		}
+		strs[i], rest = string(rest[n:n+int(l)]), rest[n+int(l):]
+	}
+	if len(rest) != 0 || strs[0] == "" {
+		return RecallHandle{}, ErrInvalidRecallHandle
+	}
+	return RecallHandle{QueueRef: int64(vals[0]), QueueID: int(vals[1]), Record: int(vals[2]),
+		DeliveryTime: time.Unix(0, ns).UTC(), ObjectKey: strs[0], MessageID: strs[1]}, nil
+}
+
+// Recall takes back a delayed message of topic (its stored name) before its delivery
+// time: it is never delivered to any group. It returns the message id. Recalling again is
+// a no-op. Errors are *httpapi.Error: 404 for an unknown topic, 400 INVALID_RECALL_HANDLE,
+// 409 TOO_LATE once the delivery time passed.
+func (s *Service) Recall(ctx context.Context, topic, handle string) (string, error) {
+	if err := httpapi.CheckStoredName("topic", topic); err != nil {
+		return "", err
+	}
+	if _, err := s.topics.get(ctx, topic); errors.Is(err, metadata.ErrNotFound) {
+		return "", httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
+	} else if err != nil {
+		return "", unavailable("reading topic %s: %v", topic, err)
+	}
+	h, err := s.recall.Decode(topic, handle)
+	if err != nil {
+		s.metrics.recalls.WithLabelValues("invalid").Inc()
+		return "", httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRecallHandle,
+			"the recall handle is malformed, altered or not of topic %s", topic)
+	}
+	already, err := s.store.MessageRecall(ctx, metadata.MessageRecallParams{QueueRef: h.QueueRef, ObjectKey: h.ObjectKey,
+		Record: h.Record, MessageID: h.MessageID, DeliveryTime: h.DeliveryTime})
+	switch {
+	case errors.Is(err, metadata.ErrRecallTooLate):
+		s.metrics.recalls.WithLabelValues("too_late").Inc()
+		return "", httpapi.Errorf(http.StatusConflict, httpapi.CodeTooLate,
+			"message %s was due at %s: it is delivered and can no longer be recalled", h.MessageID, h.DeliveryTime.Format(time.RFC3339Nano))
+	case errors.Is(err, metadata.ErrNotFound):
+		s.metrics.recalls.WithLabelValues("not_found").Inc()
+		return "", httpapi.Errorf(http.StatusNotFound, httpapi.CodeMessageNotFound, "message %s is no longer stored", h.MessageID)
+	case err != nil:
+		return "", unavailable("recalling message %s: %v", h.MessageID, err)
+	}
+	if already {
+		s.metrics.recalls.WithLabelValues("already").Inc()
+	} else {
+		s.metrics.recalls.WithLabelValues("recalled").Inc()
+	}
+	return h.MessageID, nil
+}
+
+func (s *Service) handleRecall(c echo.Context) error {
+	var req httpapi.RecallRequest
+	if err := httpapi.DecodeJSON(c, 64<<10, &req); err != nil {
+		return err
+	}
+	topic, err := httpapi.TenantOf(c).Param(c, "topic")
+	if err != nil {
+		return err
+	}
+	id, err := s.Recall(c.Request().Context(), topic, req.RecallHandle)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, httpapi.RecallResponse{MessageID: id, Status: "RECALLED"})
+}
