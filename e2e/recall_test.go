@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -132,6 +133,17 @@ func TestDelayedMessagesRecall(t *testing.T) {
 		_, err := c.GetMessage(ctx, "later", id)
 		require.True(t, client.IsStatus(err, http.StatusNotFound), "recalled message %s found by id: %v", id, err)
 	}
+
+	// The recall is in the message's trace.
+	require.Eventually(t, func() bool {
+		events, err := c.Trace(ctx, "later", res1[0].MessageID)
+		require.NoError(t, err)
+		var types []string
+		for _, e := range events {
+			types = append(types, e.Type)
+		}
+		return slices.Equal(types, []string{"PRODUCED", "SCHEDULED", "RECALLED"})
+	}, 20*time.Second, 200*time.Millisecond, "a recalled message's trace ends with RECALLED")
 
 	// Too late: the message is delivered.
 	_, err = c.Recall(ctx, "later", res1[1].RecallHandle)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/trace"
 )
 
 // RecallHandle is what a recall handle names: one delayed message, by where it is stored.
@@ -142,7 +143,8 @@ func (s *Service) Recall(ctx context.Context, topic, handle string) (string, err
 	if err := httpapi.CheckStoredName("topic", topic); err != nil {
 		return "", err
 	}
-	if _, err := s.topics.get(ctx, topic); errors.Is(err, metadata.ErrNotFound) {
+	ti, err := s.topics.get(ctx, topic)
+	if errors.Is(err, metadata.ErrNotFound) {
 		return "", httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
 	} else if err != nil {
 		return "", unavailable("reading topic %s: %v", topic, err)
@@ -168,8 +170,12 @@ func (s *Service) Recall(ctx context.Context, topic, handle string) (string, err
 	}
 	if already {
 		s.metrics.recalls.WithLabelValues("already").Inc()
-	} else {
-		s.metrics.recalls.WithLabelValues("recalled").Inc()
+		return h.MessageID, nil
+	}
+	s.metrics.recalls.WithLabelValues("recalled").Inc()
+	if ti.topic.Trace && s.tracer != nil {
+		due := h.DeliveryTime
+		s.tracer.Record([]trace.Event{{MessageID: h.MessageID, Topic: topic, Type: trace.Recalled, Time: s.cfg.Now(), DeliveryTime: &due}})
 	}
 	return h.MessageID, nil
 }

@@ -33,6 +33,7 @@ const (
 	Acked        = "ACKED"
 	Nacked       = "NACKED"
 	DeadLettered = "DEAD_LETTERED"
+	Recalled     = "RECALLED"
 )
 
 // Event is one step of a message's path.
