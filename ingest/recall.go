@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -44,6 +45,9 @@ const (
 	maxRecallHandle = 1024
 	maxRecallString = 255
 )
+
+// recallEncoding writes and reads handles: unpadded base64url, decoding strictly (zero trailing bits).
+var recallEncoding = base64.RawURLEncoding.Strict()
 
 // ErrInvalidRecallHandle is returned for a handle that is malformed, forged or altered.
 var ErrInvalidRecallHandle = errors.New("invalid recall handle")
@@ -86,7 +90,7 @@ func (s *RecallSigner) Encode(topic string, h RecallHandle) string {
 		b = append(b, str...)
 	}
 	b = append(b, s.mac(topic, b)...)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return recallEncoding.EncodeToString(b)
 }
 
 // Decode checks a handle's signature for topic and returns what it names. Any input that
@@ -95,7 +99,13 @@ func (s *RecallSigner) Decode(topic, handle string) (RecallHandle, error) {
 	if len(handle) == 0 || len(handle) > maxRecallHandle {
 		return RecallHandle{}, ErrInvalidRecallHandle
 	}
-	b, err := base64.RawURLEncoding.DecodeString(handle)
+	// Strictly canonical: a handle verifies only as the server wrote it (the lenient
+	// decoder would take other spellings of the same bytes: non-zero trailing bits,
+	// line breaks).
+	if strings.ContainsAny(handle, "\r\n") {
+		return RecallHandle{}, ErrInvalidRecallHandle
+	}
+	b, err := recallEncoding.DecodeString(handle)
 	if err != nil || len(b) < 1+recallMACLen || b[0] != recallFormat {
 		return RecallHandle{}, ErrInvalidRecallHandle
 	}

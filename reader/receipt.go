@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash"
+	"strings"
 	"sync"
 )
 
@@ -33,6 +34,9 @@ const (
 	maxHandleLen  = 512
 	maxIDLen      = 255
 )
+
+// receiptEncoding writes and reads handles: unpadded base64url, decoding strictly (zero trailing bits).
+var receiptEncoding = base64.RawURLEncoding.Strict()
 
 // ErrInvalidReceipt is returned for a handle that is malformed, forged or altered.
 var ErrInvalidReceipt = errors.New("invalid receipt handle")
@@ -83,7 +87,7 @@ func (s *Signer) Encode(group, topic string, r Receipt) string {
 	b = binary.AppendUvarint(b, uint64(len(id)))
 	b = append(b, id...)
 	b = append(b, s.mac(group, topic, b)...)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return receiptEncoding.EncodeToString(b)
 }
 
 // Decode checks a handle's signature for a group and topic and returns its receipt.
@@ -91,7 +95,13 @@ func (s *Signer) Decode(group, topic, handle string) (Receipt, error) {
 	if len(handle) == 0 || len(handle) > maxHandleLen {
 		return Receipt{}, ErrInvalidReceipt
 	}
-	b, err := base64.RawURLEncoding.DecodeString(handle)
+	// Strictly canonical: a handle verifies only as the server wrote it (the lenient
+	// decoder would take other spellings of the same bytes: non-zero trailing bits,
+	// line breaks).
+	if strings.ContainsAny(handle, "\r\n") {
+		return Receipt{}, ErrInvalidReceipt
+	}
+	b, err := receiptEncoding.DecodeString(handle)
 	if err != nil || len(b) < 1+4+receiptMACLen || b[0] != receiptFormat {
 		return Receipt{}, ErrInvalidReceipt
 	}
