@@ -2,18 +2,16 @@ package ingest
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/internal/sealed"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/trace"
 )
@@ -30,53 +28,39 @@ type RecallHandle struct {
 	MessageID    string
 }
 
-// Recall handles are base64url of:
+// Recall handles are tokens of package sealed, bound to "recall" and the topic (its stored
+// name), over:
 //
 //	format byte (1) | uvarint queue ref | uvarint queue id | uvarint record |
-//	varint delivery time (Unix ns) | uvarint length + object key | uvarint length + message id |
-//	MAC (16 bytes)
+//	varint delivery time (Unix ns) | uvarint length + object key | uvarint length + message id
 //
-// where MAC is the first 16 bytes of HMAC-SHA256(key, "recall" 0x00 topic 0x00 everything
-// before the MAC). A handle is bound to its topic (the stored name): presented for another,
-// it does not verify.
+// Presented for another topic, a handle does not verify.
 const (
 	recallFormat    = 1
-	recallMACLen    = 16
 	maxRecallHandle = 1024
 	maxRecallString = 255
 )
-
-// recallEncoding writes and reads handles: unpadded base64url, decoding strictly (zero trailing bits).
-var recallEncoding = base64.RawURLEncoding.Strict()
 
 // ErrInvalidRecallHandle is returned for a handle that is malformed, forged or altered.
 var ErrInvalidRecallHandle = errors.New("invalid recall handle")
 
 // RecallSigner signs and checks recall handles with a server secret.
 type RecallSigner struct {
-	key []byte
+	sealer *sealed.Sealer
 }
 
 // NewRecallSigner returns a signer over key (at least 16 bytes).
 func NewRecallSigner(key []byte) (*RecallSigner, error) {
-	if len(key) < 16 {
-		return nil, errors.New("recall key must be at least 16 bytes")
+	sl, err := sealed.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("recall key: %w", err)
 	}
-	return &RecallSigner{key: append([]byte(nil), key...)}, nil
-}
-
-func (s *RecallSigner) mac(topic string, payload []byte) []byte {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte("recall\x00"))
-	m.Write([]byte(topic))
-	m.Write([]byte{0})
-	m.Write(payload)
-	return m.Sum(nil)[:recallMACLen]
+	return &RecallSigner{sealer: sl}, nil
 }
 
 // Encode returns the signed handle of a delayed message of topic.
 func (s *RecallSigner) Encode(topic string, h RecallHandle) string {
-	b := make([]byte, 0, 64+len(h.ObjectKey)+len(h.MessageID))
+	b := make([]byte, 0, 64+len(h.ObjectKey)+len(h.MessageID)+sealed.MACLen)
 	b = append(b, recallFormat)
 	b = binary.AppendUvarint(b, uint64(h.QueueRef))
 	b = binary.AppendUvarint(b, uint64(h.QueueID))
@@ -89,28 +73,14 @@ func (s *RecallSigner) Encode(topic string, h RecallHandle) string {
 		b = binary.AppendUvarint(b, uint64(len(str)))
 		b = append(b, str...)
 	}
-	b = append(b, s.mac(topic, b)...)
-	return recallEncoding.EncodeToString(b)
+	return s.sealer.Seal(b, "recall", topic)
 }
 
 // Decode checks a handle's signature for topic and returns what it names. Any input that
 // is not a handle this server signed for topic gives ErrInvalidRecallHandle.
 func (s *RecallSigner) Decode(topic, handle string) (RecallHandle, error) {
-	if len(handle) == 0 || len(handle) > maxRecallHandle {
-		return RecallHandle{}, ErrInvalidRecallHandle
-	}
-	// Strictly canonical: a handle verifies only as the server wrote it (the lenient
-	// decoder would take other spellings of the same bytes: non-zero trailing bits,
-	// line breaks).
-	if strings.ContainsAny(handle, "\r\n") {
-		return RecallHandle{}, ErrInvalidRecallHandle
-	}
-	b, err := recallEncoding.DecodeString(handle)
-	if err != nil || len(b) < 1+recallMACLen || b[0] != recallFormat {
-		return RecallHandle{}, ErrInvalidRecallHandle
-	}
-	payload, mac := b[:len(b)-recallMACLen], b[len(b)-recallMACLen:]
-	if !hmac.Equal(mac, s.mac(topic, payload)) {
+	payload, ok := s.sealer.Open(handle, maxRecallHandle, "recall", topic)
+	if !ok || payload[0] != recallFormat {
 		return RecallHandle{}, ErrInvalidRecallHandle
 	}
 	rest := payload[1:]
