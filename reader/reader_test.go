@@ -30,16 +30,24 @@ func (b *countingBucket) GetRange(ctx context.Context, key string, off, n int64)
 	return b.Bucket.GetRange(ctx, key, off, n)
 }
 
-func setup(t *testing.T) (*ingest.Service, *reader.Service, *countingBucket) {
+// openStore starts a migrated store on a private database and a counting folder bucket.
+func openStore(t *testing.T) (store *metadata.Store, dbURL string, b *countingBucket) {
 	t.Helper()
 	ctx := context.Background()
-	store, err := metadata.Open(ctx, metadata.Config{URL: testenv.Database(t)}, nil)
+	dbURL = testenv.Database(t)
+	store, err := metadata.Open(ctx, metadata.Config{URL: dbURL}, nil)
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
 	require.NoError(t, store.Migrate(ctx))
 	folder, err := objstore.NewFolder(t.TempDir())
 	require.NoError(t, err)
-	b := &countingBucket{Bucket: folder}
+	return store, dbURL, &countingBucket{Bucket: folder}
+}
+
+func setup(t *testing.T) (*ingest.Service, *reader.Service, *countingBucket) {
+	t.Helper()
+	ctx := context.Background()
+	store, _, b := openStore(t)
 	in, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond}, store, b, prometheus.NewRegistry())
 	require.NoError(t, err)
 	in.Start()
@@ -166,13 +174,7 @@ func TestReadErrors(t *testing.T) {
 func TestReadQueueSkipsAGapInTheIndex(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	url := testenv.Database(t)
-	store, err := metadata.Open(ctx, metadata.Config{URL: url}, nil)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	require.NoError(t, store.Migrate(ctx))
-	folder, err := objstore.NewFolder(t.TempDir())
-	require.NoError(t, err)
+	store, url, folder := openStore(t)
 	in, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond}, store, folder, nil)
 	require.NoError(t, err)
 	in.Start()
@@ -205,14 +207,7 @@ func TestReadQueueSkipsAGapInTheIndex(t *testing.T) {
 func TestPrimedChunksAreReadWithoutGET(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := testenv.Database(t)
-	store, err := metadata.Open(ctx, metadata.Config{URL: dbURL}, nil)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	require.NoError(t, store.Migrate(ctx))
-	folder, err := objstore.NewFolder(t.TempDir())
-	require.NoError(t, err)
-	b := &countingBucket{Bucket: folder}
+	store, dbURL, b := openStore(t)
 	reg := prometheus.NewRegistry()
 	rd, err := reader.New(reader.Config{}, store, b, reg)
 	require.NoError(t, err)
