@@ -246,20 +246,11 @@ func sendMessageSize(m *Message) int {
 // writes for sendRequest{msgs}. It fails only where json.Marshal fails.
 func appendSendRequest(b []byte, msgs []Message) ([]byte, error) {
 	b = append(b, `{"messages":`...)
-	if msgs == nil {
-		return append(b, "null}"...), nil
+	b, err := jsonwire.AppendArray(b, msgs, appendMessage)
+	if err != nil {
+		return nil, err
 	}
-	b = append(b, '[')
-	var err error
-	for i := range msgs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if b, err = appendMessage(b, &msgs[i]); err != nil {
-			return nil, err
-		}
-	}
-	return append(b, "]}"...), nil
+	return append(b, '}'), nil
 }
 
 // appendMessage appends m as json.Marshal writes it: fields in declaration order, empty

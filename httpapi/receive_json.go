@@ -15,20 +15,11 @@ import (
 // fails only where encoding/json fails (a time outside years 0-9999).
 func AppendReceiveResponse(b []byte, msgs []ReceivedMessage) ([]byte, error) {
 	b = append(b, `{"messages":`...)
-	if msgs == nil {
-		return append(b, "null}"...), nil
+	b, err := jsonwire.AppendArray(b, msgs, appendReceived)
+	if err != nil {
+		return nil, err
 	}
-	b = append(b, '[')
-	var err error
-	for i := range msgs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		if b, err = appendReceived(b, &msgs[i]); err != nil {
-			return nil, err
-		}
-	}
-	return append(b, "]}"...), nil
+	return append(b, '}'), nil
 }
 
 func appendReceived(b []byte, m *ReceivedMessage) ([]byte, error) {

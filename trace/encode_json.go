@@ -13,38 +13,24 @@ import (
 // years 0-9999), and then returns the error.
 func appendBody(dst []byte, b *body) ([]byte, error) {
 	dst = append(dst, `{"g":`...)
-	if b.Groups == nil {
-		return append(dst, "null}"...), nil
+	dst, err := jsonwire.AppendArray(dst, b.Groups, appendGroup)
+	if err != nil {
+		return nil, err
 	}
-	dst = append(dst, '[')
-	var err error
-	for i := range b.Groups {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		g := &b.Groups[i]
-		dst = append(dst, `{"c":`...)
-		if dst, err = appendEvent(dst, &g.Common); err != nil {
-			return nil, err
-		}
-		dst = append(dst, `,"m":`...)
-		if g.Items == nil {
-			dst = append(dst, "null"...)
-		} else {
-			dst = append(dst, '[')
-			for j := range g.Items {
-				if j > 0 {
-					dst = append(dst, ',')
-				}
-				if dst, err = appendItem(dst, &g.Items[j]); err != nil {
-					return nil, err
-				}
-			}
-			dst = append(dst, ']')
-		}
-		dst = append(dst, '}')
+	return append(dst, '}'), nil
+}
+
+func appendGroup(dst []byte, g *group) ([]byte, error) {
+	dst = append(dst, `{"c":`...)
+	dst, err := appendEvent(dst, &g.Common)
+	if err != nil {
+		return nil, err
 	}
-	return append(dst, "]}"...), nil
+	dst = append(dst, `,"m":`...)
+	if dst, err = jsonwire.AppendArray(dst, g.Items, appendItem); err != nil {
+		return nil, err
+	}
+	return append(dst, '}'), nil
 }
 
 // appendEvent writes an Event's fields in declaration order, omitting the empty ones

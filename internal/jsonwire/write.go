@@ -32,3 +32,22 @@ func AppendTime(b []byte, t time.Time) ([]byte, error) {
 	}
 	return append(b, '"'), nil
 }
+
+// AppendArray appends xs as encoding/json writes a slice: null when nil, else [e₁,e₂,…]
+// with each element written by elem. It stops at elem's first error.
+func AppendArray[T any](b []byte, xs []T, elem func([]byte, *T) ([]byte, error)) ([]byte, error) {
+	if xs == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	var err error
+	for i := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, err = elem(b, &xs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
+}

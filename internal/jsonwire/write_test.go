@@ -2,6 +2,8 @@ package jsonwire
 
 import (
 	"encoding/json"
+	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -42,4 +44,22 @@ func TestAppendTimeMatchesEncodingJSON(t *testing.T) {
 		_, err := AppendTime(nil, tm)
 		require.Error(t, err, "a year outside 0-9999 fails, as in encoding/json: %v", tm)
 	}
+}
+
+func TestAppendArray(t *testing.T) {
+	num := func(b []byte, x *int) ([]byte, error) {
+		if *x < 0 {
+			return nil, errors.New("negative")
+		}
+		return strconv.AppendInt(b, int64(*x), 10), nil
+	}
+	for _, xs := range [][]int{nil, {}, {1}, {1, 2, 3}} {
+		got, err := AppendArray([]byte("x="), xs, num)
+		require.NoError(t, err)
+		want, err := json.Marshal(xs)
+		require.NoError(t, err)
+		require.Equal(t, "x="+string(want), string(got))
+	}
+	_, err := AppendArray(nil, []int{1, -1}, num)
+	require.Error(t, err)
 }
