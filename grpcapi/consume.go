@@ -62,11 +62,11 @@ func toProto(v httpapi.MessageView, topic *v2.Resource, topicType, handle string
 // ensureTarget makes (group, topic) consumable with the client's filter: the group exists
 // and subscribes with that filter. Checked targets are remembered for subscriptionTTL.
 func (s *Server) ensureTarget(ctx context.Context, group, topic string, f *v2.FilterExpression) error {
-	typ, expr, err := clientFilter(f)
+	sf, err := s.checkSubscription(ctx, topic, f)
 	if err != nil {
 		return err
 	}
-	filter := typ + " " + expr // as ensureSubscription caches it
+	filter := sf.typ + " " + sf.expr // as ensureSubscription caches it
 	s.subsMu.Lock()
 	e, ok := s.subs[[2]string{group, topic}]
 	s.subsMu.Unlock()
@@ -87,7 +87,7 @@ func (s *Server) ReceiveMessage(req *v2.ReceiveMessageRequest, stream grpc.Serve
 	ctx := stream.Context()
 	msgs, topicType, err := s.receive(ctx, req)
 	if err != nil {
-		return stream.Send(&v2.ReceiveMessageResponse{Content: &v2.ReceiveMessageResponse_Status{Status: toStatus(err)}})
+		return stream.Send(&v2.ReceiveMessageResponse{Content: &v2.ReceiveMessageResponse_Status{Status: s.toStatus(err)}})
 	}
 	if len(msgs) == 0 {
 		return stream.Send(&v2.ReceiveMessageResponse{Content: &v2.ReceiveMessageResponse_Status{
@@ -113,14 +113,7 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 	if err := s.needReader(); err != nil {
 		return nil, "", err
 	}
-	if err := allowConsume(ctx, req.GetGroup(), req.GetMessageQueue().GetTopic()); err != nil {
-		return nil, "", err
-	}
-	group, err := name(ctx, req.GetGroup())
-	if err != nil {
-		return nil, "", err
-	}
-	topic, err := name(ctx, req.GetMessageQueue().GetTopic())
+	group, topic, err := groupTopic(ctx, req.GetGroup(), req.GetMessageQueue().GetTopic())
 	if err != nil {
 		return nil, "", err
 	}
@@ -168,7 +161,7 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 func (s *Server) AckMessage(ctx context.Context, req *v2.AckMessageRequest) (*v2.AckMessageResponse, error) {
 	entries, err := s.ack(ctx, req)
 	if err != nil {
-		return &v2.AckMessageResponse{Status: toStatus(err)}, nil
+		return &v2.AckMessageResponse{Status: s.toStatus(err)}, nil
 	}
 	st := okStatus
 	failed := 0
@@ -214,18 +207,18 @@ func (s *Server) ack(ctx context.Context, req *v2.AckMessageRequest) ([]*v2.AckM
 	return out, nil
 }
 
-// groupTopic returns the stored names of a consuming call's group and topic, once the
-// caller may consume them.
+// groupTopic returns the stored names of a consuming call's group and topic, once both
+// are valid names of the caller's namespace and the caller may consume them.
 func groupTopic(ctx context.Context, g, t *v2.Resource) (string, string, error) {
+	group, err := resolve(ctx, g, groupName)
+	if err != nil {
+		return "", "", err
+	}
+	topic, err := resolve(ctx, t, readTopic)
+	if err != nil {
+		return "", "", err
+	}
 	if err := allowConsume(ctx, g, t); err != nil {
-		return "", "", err
-	}
-	group, err := name(ctx, g)
-	if err != nil {
-		return "", "", err
-	}
-	topic, err := name(ctx, t)
-	if err != nil {
 		return "", "", err
 	}
 	return group, topic, nil
@@ -235,7 +228,7 @@ func groupTopic(ctx context.Context, g, t *v2.Resource) (string, string, error) 
 // consumers use it to retry after the group's backoff) and returns a new receipt handle.
 func (s *Server) ChangeInvisibleDuration(ctx context.Context, req *v2.ChangeInvisibleDurationRequest) (*v2.ChangeInvisibleDurationResponse, error) {
 	h, err := s.changeInvisible(ctx, req)
-	return &v2.ChangeInvisibleDurationResponse{Status: toStatus(err), ReceiptHandle: h}, nil
+	return &v2.ChangeInvisibleDurationResponse{Status: s.toStatus(err), ReceiptHandle: h}, nil
 }
 
 func (s *Server) changeInvisible(ctx context.Context, req *v2.ChangeInvisibleDurationRequest) (string, error) {
@@ -276,12 +269,12 @@ func (s *Server) ForwardMessageToDeadLetterQueue(ctx context.Context, req *v2.Fo
 			err = s.consumer.DeadLetter(ctx, group, topic, req.GetReceiptHandle())
 		}
 	}
-	return &v2.ForwardMessageToDeadLetterQueueResponse{Status: toStatus(err)}, nil
+	return &v2.ForwardMessageToDeadLetterQueueResponse{Status: s.toStatus(err)}, nil
 }
 
 // SyncLiteSubscription changes the lite topics a group subscribes to under a LITE topic.
 func (s *Server) SyncLiteSubscription(ctx context.Context, req *v2.SyncLiteSubscriptionRequest) (*v2.SyncLiteSubscriptionResponse, error) {
-	return &v2.SyncLiteSubscriptionResponse{Status: toStatus(s.syncLite(ctx, req))}, nil
+	return &v2.SyncLiteSubscriptionResponse{Status: s.toStatus(s.syncLite(ctx, req))}, nil
 }
 
 func (s *Server) syncLite(ctx context.Context, req *v2.SyncLiteSubscriptionRequest) error {

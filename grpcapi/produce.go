@@ -33,7 +33,7 @@ func checkerOf(topic string) string { return checkerPrefix + topic }
 func (s *Server) SendMessage(ctx context.Context, req *v2.SendMessageRequest) (*v2.SendMessageResponse, error) {
 	entries, err := s.send(ctx, req)
 	if err != nil {
-		return &v2.SendMessageResponse{Status: toStatus(err)}, nil
+		return &v2.SendMessageResponse{Status: s.toStatus(err)}, nil
 	}
 	s.metrics.messages.WithLabelValues("sent").Add(float64(len(entries)))
 	return &v2.SendMessageResponse{Status: okStatus, Entries: entries}, nil
@@ -46,7 +46,7 @@ func (s *Server) send(ctx context.Context, req *v2.SendMessageRequest) ([]*v2.Se
 	if len(req.GetMessages()) == 0 {
 		return nil, status(v2.Code_BAD_REQUEST, "no messages")
 	}
-	topic, err := name(ctx, req.GetMessages()[0].GetTopic())
+	topic, err := resolve(ctx, req.GetMessages()[0].GetTopic(), userTopic)
 	if err != nil {
 		return nil, err
 	}
@@ -55,15 +55,18 @@ func (s *Server) send(ctx context.Context, req *v2.SendMessageRequest) ([]*v2.Se
 	}
 	msgs := make([]httpapi.Message, len(req.GetMessages()))
 	tx := false
+	// Compressed bodies inflate within the body limit each and within one request's
+	// worth of bytes together, so a small request cannot make the node hold much more.
+	inflateBudget := s.cfg.MaxRecvBytes
 	for i, m := range req.GetMessages() {
-		t, err := name(ctx, m.GetTopic())
+		t, err := resolve(ctx, m.GetTopic(), userTopic)
 		if err != nil {
 			return nil, err
 		}
 		if t != topic {
 			return nil, status(v2.Code_BAD_REQUEST, "the messages of one request must go to one topic")
 		}
-		msgs[i], err = fromProto(m)
+		msgs[i], err = fromProto(m, s.cfg.MaxBodyBytes, &inflateBudget)
 		if err != nil {
 			return nil, err
 		}
@@ -101,8 +104,9 @@ func (s *Server) send(ctx context.Context, req *v2.SendMessageRequest) ([]*v2.Se
 }
 
 // fromProto turns a RocketMQ message into what ingest stores, keeping the client's
-// message id and checking the body against the client's digest.
-func fromProto(m *v2.Message) (httpapi.Message, error) {
+// message id and checking the body against the client's digest. A gzip body is inflated
+// to at most maxBody bytes and at most what is left of *budget, which it draws from.
+func fromProto(m *v2.Message, maxBody int, budget *int) (httpapi.Message, error) {
 	sp := m.GetSystemProperties()
 	body := m.GetBody()
 	if err := checkDigest(body, sp.GetBodyDigest()); err != nil {
@@ -110,13 +114,9 @@ func fromProto(m *v2.Message) (httpapi.Message, error) {
 	}
 	switch sp.GetBodyEncoding() {
 	case v2.Encoding_GZIP:
-		zr, err := gzip.NewReader(bytes.NewReader(body))
+		plain, err := inflate(body, maxBody, budget)
 		if err != nil {
-			return httpapi.Message{}, status(v2.Code_MESSAGE_CORRUPTED, "gzip body: %v", err)
-		}
-		plain, err := io.ReadAll(io.LimitReader(zr, 64<<20))
-		if err != nil {
-			return httpapi.Message{}, status(v2.Code_MESSAGE_CORRUPTED, "gzip body: %v", err)
+			return httpapi.Message{}, err
 		}
 		body = plain
 	case v2.Encoding_IDENTITY, v2.Encoding_ENCODING_UNSPECIFIED:
@@ -145,6 +145,28 @@ func fromProto(m *v2.Message) (httpapi.Message, error) {
 	return out, nil
 }
 
+// inflate decompresses a gzip body, reading one byte past the smaller of limit and
+// *budget so that a body over either is refused without inflating it further.
+func inflate(body []byte, limit int, budget *int) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, status(v2.Code_MESSAGE_CORRUPTED, "gzip body: %v", err)
+	}
+	n := min(limit, *budget)
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, io.LimitReader(zr, int64(n)+1)); err != nil {
+		return nil, status(v2.Code_MESSAGE_CORRUPTED, "gzip body: %v", err)
+	}
+	if buf.Len() > limit {
+		return nil, status(v2.Code_MESSAGE_BODY_TOO_LARGE, "the gzip body inflates past the body limit of %d bytes", limit)
+	}
+	if buf.Len() > n {
+		return nil, status(v2.Code_MESSAGE_BODY_TOO_LARGE, "the gzip bodies of one request inflate past what one request may carry")
+	}
+	*budget -= buf.Len()
+	return buf.Bytes(), nil
+}
+
 // checkDigest compares a body with the digest its producer computed, when it sent one.
 func checkDigest(body []byte, d *v2.Digest) error {
 	if d == nil || d.GetChecksum() == "" {
@@ -171,7 +193,7 @@ func checkDigest(body []byte, d *v2.Digest) error {
 
 // EndTransaction commits or rolls back a transaction's half messages.
 func (s *Server) EndTransaction(ctx context.Context, req *v2.EndTransactionRequest) (*v2.EndTransactionResponse, error) {
-	return &v2.EndTransactionResponse{Status: toStatus(s.endTransaction(ctx, req))}, nil
+	return &v2.EndTransactionResponse{Status: s.toStatus(s.endTransaction(ctx, req))}, nil
 }
 
 func (s *Server) endTransaction(ctx context.Context, req *v2.EndTransactionRequest) error {
@@ -186,7 +208,7 @@ func (s *Server) endTransaction(ctx context.Context, req *v2.EndTransactionReque
 	if req.GetTransactionId() == "" {
 		return status(v2.Code_INVALID_TRANSACTION_ID, "no transaction id")
 	}
-	topic, err := name(ctx, req.GetTopic())
+	topic, err := resolve(ctx, req.GetTopic(), userTopic)
 	if err != nil {
 		return err
 	}
@@ -214,7 +236,7 @@ func notFoundAs(err error, code v2.Code, format string, args ...any) error {
 	if errors.Is(err, metadata.ErrTransactionResolved) {
 		return status(v2.Code_PRECONDITION_FAILED, "the transaction was already resolved the other way")
 	}
-	return status(v2.Code_INTERNAL_SERVER_ERROR, "%v", err)
+	return err
 }
 
 // checkLoop pushes due checks of unresolved transactions to connected producers of their
@@ -287,7 +309,7 @@ func tenantName(ns, stored string) string {
 func (s *Server) RecallMessage(ctx context.Context, req *v2.RecallMessageRequest) (*v2.RecallMessageResponse, error) {
 	id, err := s.recall(ctx, req)
 	if err != nil {
-		return &v2.RecallMessageResponse{Status: toStatus(err)}, nil
+		return &v2.RecallMessageResponse{Status: s.toStatus(err)}, nil
 	}
 	return &v2.RecallMessageResponse{Status: okStatus, MessageId: id}, nil
 }
@@ -296,7 +318,7 @@ func (s *Server) recall(ctx context.Context, req *v2.RecallMessageRequest) (stri
 	if err := s.needIngest(); err != nil {
 		return "", err
 	}
-	topic, err := name(ctx, req.GetTopic())
+	topic, err := resolve(ctx, req.GetTopic(), userTopic)
 	if err != nil {
 		return "", err
 	}

@@ -43,7 +43,7 @@ func (s *Server) topic(ctx context.Context, stored string) (metadata.Topic, erro
 		return t, status(v2.Code_TOPIC_NOT_FOUND, "topic %s does not exist", stored)
 	}
 	if err != nil {
-		return t, status(v2.Code_INTERNAL_SERVER_ERROR, "reading topic %s: %v", stored, err)
+		return t, internalError(s.logger, "reading a topic", err)
 	}
 	s.topics.mu.Lock()
 	if len(s.topics.entries) > 10_000 {
@@ -100,11 +100,11 @@ func (s *Server) endpoints(asked *v2.Endpoints) (*v2.Endpoints, error) {
 // QueryRoute lists a topic's queues, all readable and writable on this endpoint.
 func (s *Server) QueryRoute(ctx context.Context, req *v2.QueryRouteRequest) (*v2.QueryRouteResponse, error) {
 	queues, err := s.queryRoute(ctx, req)
-	return &v2.QueryRouteResponse{Status: toStatus(err), MessageQueues: queues}, nil
+	return &v2.QueryRouteResponse{Status: s.toStatus(err), MessageQueues: queues}, nil
 }
 
 func (s *Server) queryRoute(ctx context.Context, req *v2.QueryRouteRequest) ([]*v2.MessageQueue, error) {
-	stored, err := name(ctx, req.GetTopic())
+	stored, err := resolve(ctx, req.GetTopic(), readTopic)
 	if err != nil {
 		return nil, err
 	}
@@ -147,17 +147,14 @@ func messageQueue(topic *v2.Resource, id int32, t metadata.Topic, ep *v2.Endpoin
 // consumers never wait on a rebalance.
 func (s *Server) QueryAssignment(ctx context.Context, req *v2.QueryAssignmentRequest) (*v2.QueryAssignmentResponse, error) {
 	as, err := s.queryAssignment(ctx, req)
-	return &v2.QueryAssignmentResponse{Status: toStatus(err), Assignments: as}, nil
+	return &v2.QueryAssignmentResponse{Status: s.toStatus(err), Assignments: as}, nil
 }
 
 func (s *Server) queryAssignment(ctx context.Context, req *v2.QueryAssignmentRequest) ([]*v2.Assignment, error) {
 	if err := s.needReader(); err != nil {
 		return nil, err
 	}
-	if err := allowConsume(ctx, req.GetGroup(), req.GetTopic()); err != nil {
-		return nil, err
-	}
-	stored, err := name(ctx, req.GetTopic())
+	_, stored, err := groupTopic(ctx, req.GetGroup(), req.GetTopic())
 	if err != nil {
 		return nil, err
 	}

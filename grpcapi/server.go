@@ -7,7 +7,9 @@ package grpcapi
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -279,15 +281,53 @@ func infoOf(ctx context.Context) callInfo {
 	return callInfo{clientID: get(headerClientID), namespace: get(headerNamespace)}
 }
 
-// name returns the stored name of a resource: the resource's own namespace, else the
-// call's x-mq-namespace header.
-func name(ctx context.Context, r *v2.Resource) (string, error) {
+// nameKind is what a resource name of a call names; each kind is checked exactly as the
+// HTTP API checks it (httpapi.CheckName, httpapi.CheckReadableTopic).
+type nameKind int
+
+const (
+	// userTopic is a topic a client sends to: a user name, never a system topic.
+	userTopic nameKind = iota
+	// readTopic is a topic a client reads or asks the route of: a user name, or the
+	// dead-letter topic of a group of its namespace ("%DLQ%billing").
+	readTopic
+	// groupName is a consumer group: a user name.
+	groupName
+)
+
+// resolve returns the stored name of a resource a call names, once its name is valid for
+// its kind and lies in the caller's namespace: the resource's own namespace, else the
+// call's x-mq-namespace header, and for a signed call the key's namespace, which a call
+// can never leave. "%" and the system prefixes are refused here, before any permission
+// check or store call, so that "tenb%orders" written by a key of another namespace (or of
+// the default one) is no name at all rather than tenant B's topic.
+func resolve(ctx context.Context, r *v2.Resource, kind nameKind) (string, error) {
 	if r == nil || r.GetName() == "" {
-		return "", status(v2.Code_BAD_REQUEST, "a resource name is required")
+		return "", status(codeOfName(kind), "a %s name is required", kindWord(kind))
+	}
+	n := r.GetName()
+	var err error
+	switch kind {
+	case readTopic:
+		err = httpapi.CheckReadableTopic(n)
+	case groupName:
+		err = httpapi.CheckName("consumer group", n)
+	default:
+		err = httpapi.CheckName("topic", n)
+	}
+	if err != nil {
+		return "", status(codeOfName(kind), "%s", errorMessage(err))
 	}
 	ns := r.GetResourceNamespace()
+	if err := namespace.Validate(ns); err != nil {
+		return "", status(v2.Code_BAD_REQUEST, "resource namespace: %v", err)
+	}
+	header := infoOf(ctx).namespace
+	if err := namespace.Validate(header); err != nil {
+		return "", status(v2.Code_BAD_REQUEST, "%s header: %v", headerNamespace, err)
+	}
 	if ns == "" {
-		ns = infoOf(ctx).namespace
+		ns = header
 	}
 	if c := callerOf(ctx); c != nil {
 		// A key belongs to one namespace; naming another is refused, naming none is its own.
@@ -296,10 +336,34 @@ func name(ctx context.Context, r *v2.Resource) (string, error) {
 		}
 		ns = c.Namespace
 	}
-	if err := namespace.Validate(ns); err != nil {
-		return "", status(v2.Code_BAD_REQUEST, "%v", err)
+	stored := namespace.Wrap(ns, n)
+	if _, ok := namespace.Unwrap(ns, stored); !ok {
+		return "", status(codeOfName(kind), "%s %q is not a name of namespace %q", kindWord(kind), n, ns)
 	}
-	return namespace.Wrap(ns, r.GetName()), nil
+	return stored, nil
+}
+
+func kindWord(k nameKind) string {
+	if k == groupName {
+		return "consumer group"
+	}
+	return "topic"
+}
+
+func codeOfName(k nameKind) v2.Code {
+	if k == groupName {
+		return v2.Code_ILLEGAL_CONSUMER_GROUP
+	}
+	return v2.Code_ILLEGAL_TOPIC
+}
+
+// errorMessage is the message of a core error without its HTTP status.
+func errorMessage(err error) string {
+	var he *httpapi.Error
+	if errors.As(err, &he) {
+		return he.Message
+	}
+	return err.Error()
 }
 
 // statusError is a RocketMQ status carried as a Go error inside this package; the RPCs
@@ -314,8 +378,25 @@ func status(code v2.Code, format string, args ...any) error {
 
 var okStatus = &v2.Status{Code: v2.Code_OK, Message: "OK"}
 
+// internalError logs a failure the client cannot fix (the store, the bucket) under a fresh
+// request id and returns a status that names only that id: driver and SQL text never
+// reach a client.
+func internalError(logger *slog.Logger, doing string, err error) error {
+	id := newRequestID()
+	logger.Error("gRPC call failed", "request_id", id, "doing", doing, "err", err)
+	return status(v2.Code_INTERNAL_SERVER_ERROR, "internal error while %s; the server logged it with request id %s", doing, id)
+}
+
+// newRequestID returns 16 random hex digits.
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // toStatus maps an error of the core (an *httpapi.Error, mostly) to a RocketMQ status.
-func toStatus(err error) *v2.Status {
+// Internal failures are logged and answered without their text.
+func (s *Server) toStatus(err error) *v2.Status {
 	if err == nil {
 		return okStatus
 	}
@@ -324,11 +405,12 @@ func toStatus(err error) *v2.Status {
 		return se.st
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return &v2.Status{Code: v2.Code_PROXY_TIMEOUT, Message: err.Error()}
+		return &v2.Status{Code: v2.Code_PROXY_TIMEOUT, Message: "the call ended before an answer was ready"}
 	}
 	var he *httpapi.Error
-	if !errors.As(err, &he) {
-		return &v2.Status{Code: v2.Code_INTERNAL_SERVER_ERROR, Message: err.Error()}
+	if !errors.As(err, &he) || he.Status >= 500 {
+		errors.As(internalError(s.logger, "serving the call", err), &se)
+		return se.st
 	}
 	code := v2.Code_BAD_REQUEST
 	switch he.Code {

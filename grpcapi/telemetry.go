@@ -183,7 +183,7 @@ func (s *Server) Telemetry(stream grpc.BidiStreamingServer[v2.TelemetryCommand, 
 		reply, err := s.applySettings(ctx, c, settings)
 		if err != nil {
 			// Ending the stream fails the client's start with this message.
-			st := toStatus(err)
+			st := s.toStatus(err)
 			s.logger.Info("gRPC client settings refused", "client", c.id, "code", st.Code.String(), "message", st.Message)
 			return grpcstatus.Errorf(grpccodes.FailedPrecondition, "%s: %s", st.Code, st.Message)
 		}
@@ -203,7 +203,7 @@ func (s *Server) applySettings(ctx context.Context, c *client, in *v2.Settings) 
 	case v2.ClientType_PRODUCER:
 		var topics []string
 		for _, r := range in.GetPublishing().GetTopics() {
-			n, err := name(ctx, r)
+			n, err := resolve(ctx, r, userTopic)
 			if err != nil {
 				return nil, err
 			}
@@ -225,28 +225,29 @@ func (s *Server) applySettings(ctx context.Context, c *client, in *v2.Settings) 
 		return out, nil
 	case v2.ClientType_PUSH_CONSUMER, v2.ClientType_SIMPLE_CONSUMER, v2.ClientType_LITE_PUSH_CONSUMER, v2.ClientType_LITE_SIMPLE_CONSUMER:
 		sub := in.GetSubscription()
-		group, err := name(ctx, sub.GetGroup())
+		group, err := resolve(ctx, sub.GetGroup(), groupName)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range sub.GetSubscriptions() {
-			if err := allowConsume(ctx, sub.GetGroup(), e.GetTopic()); err != nil {
-				return nil, err
-			}
-		}
 		if err := allow(ctx, actConsume, kindGroup, sub.GetGroup().GetName()); err != nil {
 			return nil, err
+		}
+		// Every name, permission and filter is checked before anything is stored.
+		topics := make([]string, len(sub.GetSubscriptions()))
+		for i, e := range sub.GetSubscriptions() {
+			if _, topics[i], err = groupTopic(ctx, sub.GetGroup(), e.GetTopic()); err != nil {
+				return nil, err
+			}
+			if _, err := s.checkSubscription(ctx, topics[i], e.GetExpression()); err != nil {
+				return nil, err
+			}
 		}
 		g, err := s.ensureGroup(ctx, group)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range sub.GetSubscriptions() {
-			topic, err := name(ctx, e.GetTopic())
-			if err != nil {
-				return nil, err
-			}
-			if err := s.ensureSubscription(ctx, group, topic, e.GetExpression()); err != nil {
+		for i, e := range sub.GetSubscriptions() {
+			if err := s.ensureSubscription(ctx, group, topics[i], e.GetExpression()); err != nil {
 				return nil, err
 			}
 		}
@@ -292,12 +293,12 @@ func (s *Server) ensureGroup(ctx context.Context, group string) (metadata.Group,
 		return g, nil
 	}
 	if !errors.Is(err, metadata.ErrNotFound) {
-		return g, status(v2.Code_INTERNAL_SERVER_ERROR, "reading group %s: %v", group, err)
+		return g, internalError(s.logger, "reading a consumer group", err)
 	}
 	g, _, err = s.store.GroupCreate(ctx, metadata.Group{Name: group, DeliveryOrder: metadata.OrderConcurrent,
 		MaxDeliveryAttempts: admin.DefaultMaxDeliveryAttempts, BackoffSeconds: admin.DefaultBackoffSeconds})
 	if err != nil {
-		return g, status(v2.Code_INTERNAL_SERVER_ERROR, "creating group %s: %v", group, err)
+		return g, internalError(s.logger, "creating a consumer group", err)
 	}
 	s.logger.Info("consumer group created by a gRPC client", "group", group)
 	return g, nil
@@ -307,15 +308,39 @@ func (s *Server) ensureGroup(ctx context.Context, group string) (metadata.Group,
 // it again (another client could have changed the filter).
 const subscriptionTTL = 10 * time.Second
 
+// checkSubscription checks that a client may subscribe to topic with filter f, storing
+// nothing: the topic exists and the filter is valid for its type. It returns the filter
+// as a subscription stores it.
+func (s *Server) checkSubscription(ctx context.Context, topic string, f *v2.FilterExpression) (subscriptionFilter, error) {
+	typ, expr, err := clientFilter(f)
+	if err != nil {
+		return subscriptionFilter{}, err
+	}
+	t, err := s.topic(ctx, topic)
+	if err != nil {
+		return subscriptionFilter{}, err
+	}
+	if t.Type == metadata.TopicLite && (typ != floefilter.Tag || expr != "*") {
+		return subscriptionFilter{}, status(v2.Code_ILLEGAL_FILTER_EXPRESSION, "a LITE topic is consumed by lite topic, not by tag or SQL92")
+	}
+	return subscriptionFilter{typ: typ, expr: expr, lite: t.Type == metadata.TopicLite}, nil
+}
+
+// subscriptionFilter is a checked client filter.
+type subscriptionFilter struct {
+	typ, expr string
+	lite      bool
+}
+
 // ensureSubscription makes the group subscribe to topic with the client's filter, tags or
 // SQL92 (RocketMQ clients declare subscriptions; Floe stores them per group). A LITE
 // topic's subscription is its set of lite topics, changed by SyncLiteSubscription.
 func (s *Server) ensureSubscription(ctx context.Context, group, topic string, f *v2.FilterExpression) error {
-	typ, expr, err := clientFilter(f)
+	sf, err := s.checkSubscription(ctx, topic, f)
 	if err != nil {
 		return err
 	}
-	filter := typ + " " + expr // what the cache compares
+	filter := sf.typ + " " + sf.expr // what the cache compares
 	key := [2]string{group, topic}
 	s.subsMu.Lock()
 	e, ok := s.subs[key]
@@ -323,27 +348,17 @@ func (s *Server) ensureSubscription(ctx context.Context, group, topic string, f 
 	if ok && e.filter == filter && time.Since(e.checked) < subscriptionTTL {
 		return nil
 	}
-	t, err := s.store.TopicGet(ctx, topic)
-	if errors.Is(err, metadata.ErrNotFound) {
-		return status(v2.Code_TOPIC_NOT_FOUND, "topic %s does not exist", topic)
-	}
-	if err != nil {
-		return status(v2.Code_INTERNAL_SERVER_ERROR, "reading topic %s: %v", topic, err)
-	}
-	if t.Type == metadata.TopicLite {
-		if typ != floefilter.Tag || expr != "*" {
-			return status(v2.Code_ILLEGAL_FILTER_EXPRESSION, "a LITE topic is consumed by lite topic, not by tag or SQL92")
-		}
+	if sf.lite {
 		if err := s.store.LiteSubscriptionChange(ctx, group, topic, []string{}, nil, false); err != nil {
-			return status(v2.Code_INTERNAL_SERVER_ERROR, "subscribing %s to %s: %v", group, topic, err)
+			return internalError(s.logger, "subscribing to a lite topic", err)
 		}
 	} else {
 		cur, err := s.store.SubscriptionGet(ctx, group, topic)
-		if errors.Is(err, metadata.ErrNotFound) || (err == nil && (cur.Filter != expr || cur.FilterType != typ)) {
-			_, _, err = s.store.SubscriptionPut(ctx, group, topic, typ, expr)
+		if errors.Is(err, metadata.ErrNotFound) || (err == nil && (cur.Filter != sf.expr || cur.FilterType != sf.typ)) {
+			_, _, err = s.store.SubscriptionPut(ctx, group, topic, sf.typ, sf.expr)
 		}
 		if err != nil {
-			return status(v2.Code_INTERNAL_SERVER_ERROR, "subscribing %s to %s: %v", group, topic, err)
+			return internalError(s.logger, "subscribing", err)
 		}
 	}
 	s.subsMu.Lock()
