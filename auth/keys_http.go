@@ -125,6 +125,9 @@ func (s *Service) listKeys(c echo.Context) error {
 
 func (s *Service) revokeKey(c echo.Context) error {
 	id := c.Param("id")
+	if err := httpapi.CheckID("key id", id); err != nil {
+		return err
+	}
 	if err := s.checkKeyNamespace(c, id); err != nil {
 		return err
 	}
@@ -142,6 +145,9 @@ func (s *Service) revokeKey(c echo.Context) error {
 
 func (s *Service) rotateKey(c echo.Context) error {
 	id := c.Param("id")
+	if err := httpapi.CheckID("key id", id); err != nil {
+		return err
+	}
 	if err := s.checkKeyNamespace(c, id); err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpapi.ErrorHandler(logger)
-	e.Use(requestLog(logger))
+	e.Use(httpapi.RequestID(), requestLog(logger))
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", n.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry})))
@@ -402,13 +402,17 @@ func (n *Node) closeStorage() {
 func (n *Node) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 	defer cancel()
+	// /readyz needs no key: the causes go to the log, not to the caller (they name hosts
+	// and quote drivers).
 	status := map[string]string{"postgres": "ok", "objectStore": "ok"}
 	code := http.StatusOK
 	if err := n.store.Ping(ctx); err != nil {
-		status["postgres"], code = err.Error(), http.StatusServiceUnavailable
+		n.logger.Warn("not ready: Postgres", "request_id", httpapi.RequestIDOf(c), "err", err)
+		status["postgres"], code = "unavailable", http.StatusServiceUnavailable
 	}
 	if err := n.bucket.Check(ctx); err != nil {
-		status["objectStore"], code = err.Error(), http.StatusServiceUnavailable
+		n.logger.Warn("not ready: object store", "request_id", httpapi.RequestIDOf(c), "err", err)
+		status["objectStore"], code = "unavailable", http.StatusServiceUnavailable
 	}
 	return c.JSON(code, status)
 }
@@ -461,8 +465,8 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 				if errors.As(err, &apiErr) {
 					status = apiErr.Status
 				}
-				logger.Debug("request", "method", c.Request().Method, "path", c.Request().URL.Path,
-					"status", status, "duration", time.Since(start))
+				logger.Debug("request", "request_id", httpapi.RequestIDOf(c), "method", c.Request().Method,
+					"path", c.Request().URL.Path, "status", status, "duration", time.Since(start))
 			}
 			return err
 		}
