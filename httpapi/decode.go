@@ -10,6 +10,11 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
+// MaxCreateRequestBytes bounds the body of the routes that create a topic or a group: a
+// name and a few settings. The auth middleware reads no more than this to find the name
+// before the handler runs.
+const MaxCreateRequestBytes = 64 << 10
+
 // DecodeJSON reads a JSON request body of at most limit bytes into v. Unknown fields,
 // trailing data and malformed JSON get 400 MALFORMED_JSON; a body over the limit gets 413.
 func DecodeJSON(c echo.Context, limit int64, v any) error {
