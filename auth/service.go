@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -327,8 +328,11 @@ func peekBody(c echo.Context, limit int64) ([]byte, error) {
 		return nil, tooLarge(limit)
 	}
 	buf, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, httpapi.Errorf(http.StatusRequestTimeout, httpapi.CodeRequestTimeout, "the request body did not arrive in time")
+	}
 	if err != nil {
-		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "reading request body: %v", err)
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "reading request body")
 	}
 	if int64(len(buf)) > limit {
 		return nil, tooLarge(limit)

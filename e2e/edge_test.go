@@ -2,13 +2,16 @@ package e2e_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/floemq/floe/client"
+	"github.com/floemq/floe/services"
 )
 
 // TestBadIDsAndNumbersAre400 sends ids, names and numbers of the wrong shape to every
@@ -78,4 +81,95 @@ func do(t *testing.T, req *http.Request) answer {
 	_, err = io.Copy(&body, resp.Body)
 	require.NoError(t, err)
 	return answer{status: resp.StatusCode, header: resp.Header, body: []byte(body.String())}
+}
+
+// rawRequest opens a connection to addr (host:port) and writes head, the start of a
+// request whose body has not (all) been sent.
+func rawRequest(t *testing.T, addr, head string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	_, err = io.WriteString(conn, head)
+	require.NoError(t, err)
+	return conn
+}
+
+// readUntilClosed reads what the server sends until it closes the connection, failing if
+// that takes longer than within.
+func readUntilClosed(t *testing.T, conn net.Conn, within time.Duration) string {
+	t.Helper()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(within)))
+	b, err := io.ReadAll(conn)
+	require.NoError(t, err, "the server kept the connection open past %s; read %q", within, b)
+	return string(b)
+}
+
+// TestSlowBodiesDoNotHoldConnections: a client trickling a request body cannot hold a
+// connection: without a key it gets 401 at once and the connection closes, whatever is
+// left of its body; with a key its body must arrive within --body-read-timeout. A
+// long-polling receive still waits as long as it asks, past that timeout.
+func TestSlowBodiesDoNotHoldConnections(t *testing.T) {
+	t.Parallel()
+	b := newBacking(t)
+	url := authNode(t, b, func(cfg *services.Config) { cfg.BodyReadTimeout = time.Second })
+	addr := strings.TrimPrefix(url, "http://")
+	c := client.New(url, client.WithAPIKey(bootstrapKey))
+	ctx := t.Context()
+	_, _, err := c.CreateTopic(ctx, client.TopicSpec{Name: "orders", Type: client.TopicNormal, Queues: 1})
+	require.NoError(t, err)
+
+	const head = "POST /v1/topics/orders/messages HTTP/1.1\r\nHost: floe\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n"
+	// No key: 401 before the body is read, then the connection closes.
+	conn := rawRequest(t, addr, head+"\r\n{")
+	start := time.Now()
+	got := readUntilClosed(t, conn, 3*time.Second)
+	require.True(t, strings.HasPrefix(got, "HTTP/1.1 401 "), got)
+	require.Contains(t, got, "Connection: close")
+	require.Less(t, time.Since(start), 2*time.Second)
+
+	// A key, but a body that stops arriving: cut off after the body timeout.
+	conn = rawRequest(t, addr, head+"Authorization: Bearer "+bootstrapKey+"\r\n\r\n{")
+	start = time.Now()
+	got = readUntilClosed(t, conn, 5*time.Second)
+	require.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond)
+	require.True(t, strings.HasPrefix(got, "HTTP/1.1 408 "), got)
+	require.Contains(t, got, `"REQUEST_TIMEOUT"`)
+
+	// Long polls outlast the body timeout: a receive (POST, small body) and the
+	// transaction checks (GET, no body).
+	_, _, err = c.CreateGroup(ctx, client.GroupSpec{Name: "billing"})
+	require.NoError(t, err)
+	require.NoError(t, c.Subscribe(ctx, "billing", "orders", client.SubscriptionSpec{Filter: "*"}))
+	start = time.Now()
+	msgs, err := c.Receive(ctx, "billing", "orders", client.ReceiveRequest{WaitSeconds: 3})
+	require.NoError(t, err)
+	require.Empty(t, msgs)
+	require.GreaterOrEqual(t, time.Since(start), 2900*time.Millisecond)
+	start = time.Now()
+	_, err = c.TransactionChecks(ctx, "pg", 3*time.Second)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, time.Since(start), 2900*time.Millisecond)
+}
+
+// TestMaxConnections: past --max-connections, a new connection is not served until an
+// open one closes.
+func TestMaxConnections(t *testing.T) {
+	t.Parallel()
+	b := newBacking(t)
+	cfg := b.config("all")
+	cfg.MaxConnections = 2
+	n, _ := startNode(t, cfg)
+	idle := []net.Conn{rawRequest(t, n.Addr(), ""), rawRequest(t, n.Addr(), "")}
+
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	_, err := hc.Get("http://" + n.Addr() + "/healthz")
+	require.Error(t, err, "a third connection must wait while two are open")
+
+	require.NoError(t, idle[0].Close())
+	hc.Timeout = 5 * time.Second
+	resp, err := hc.Get("http://" + n.Addr() + "/healthz")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 
 	"github.com/labstack/echo/v4"
 )
@@ -46,6 +47,10 @@ func jsonError(err error, limit int64) error {
 	}
 	if errors.Is(err, io.EOF) {
 		return Errorf(http.StatusBadRequest, CodeMalformedJSON, "request body is empty")
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The error's text names the connection's addresses: not the caller's business.
+		return Errorf(http.StatusRequestTimeout, CodeRequestTimeout, "the request body did not arrive in time")
 	}
 	return Errorf(http.StatusBadRequest, CodeMalformedJSON, "%s", fmt.Sprint(err))
 }

@@ -40,6 +40,9 @@ const (
 	CodeInvalidRecallHandle = "INVALID_RECALL_HANDLE"
 	// CodeTooLate: a recall after the message's delivery time.
 	CodeTooLate = "TOO_LATE"
+	// CodeRequestTimeout: the request body did not arrive within the server's body read
+	// timeout (--body-read-timeout).
+	CodeRequestTimeout = "REQUEST_TIMEOUT"
 )
 
 // Error is an API error: an HTTP status and a machine-readable code.

@@ -295,7 +295,7 @@ func TestOpenAPIErrors(t *testing.T) {
 		httpapi.CodeTopicNotFound, httpapi.CodeQueueNotFound, httpapi.CodeMessageNotFound, httpapi.CodeTopicExists,
 		httpapi.CodeMessageTypeMismatch, httpapi.CodeTooLarge, httpapi.CodeBodyTooLarge, httpapi.CodeThrottled,
 		httpapi.CodeUnavailable, httpapi.CodeNotFound, httpapi.CodeMethodNotAllowed, httpapi.CodeInternal, httpapi.CodeQuotaExceeded,
-		httpapi.CodeInvalidRecallHandle, httpapi.CodeTooLate} {
+		httpapi.CodeInvalidRecallHandle, httpapi.CodeTooLate, httpapi.CodeRequestTimeout} {
 		require.Contains(t, codes, c, "x-floe-error-codes lacks %s", c)
 	}
 

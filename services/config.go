@@ -72,6 +72,10 @@ type Config struct {
 	QuotaTopics           int
 	QuotaGroups           int
 	QuotaLiteTopics       int
+	// MaxConnections bounds the HTTP listener's open connections (0: 4096).
+	MaxConnections int
+	// BodyReadTimeout bounds reading one request body (0: 30 s).
+	BodyReadTimeout time.Duration
 	// TLSCert and TLSKey (PEM files) make the listener serve HTTPS only.
 	TLSCert string
 	TLSKey  string
@@ -125,6 +129,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.QuotaTopics, "quota-topics", 0, "topics one namespace may hold (0 = unlimited)")
 	fs.IntVar(&c.QuotaGroups, "quota-groups", 0, "consumer groups one namespace may hold (0 = unlimited)")
 	fs.IntVar(&c.QuotaLiteTopics, "quota-lite-topics", 0, "lite topics one namespace may hold over all its LITE topics (0 = unlimited)")
+	fs.IntVar(&c.MaxConnections, "max-connections", defaultMaxConnections, "open connections the HTTP listener accepts; more wait in the kernel's backlog")
+	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", defaultBodyReadTimeout, "longest time one request body may take to arrive (a slower one is cut off)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS only, with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 2*time.Second, "how long a node remembers an API key lookup (at most 5s: a revoked key works that long)")
@@ -184,6 +190,9 @@ func (c *Config) validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("tls-cert and tls-key go together: give both or neither")
+	}
+	if c.MaxConnections < 0 || c.BodyReadTimeout < 0 {
+		return fmt.Errorf("max-connections and body-read-timeout must not be negative (0 = the default)")
 	}
 	if c.QuotaTopics < 0 || c.QuotaGroups < 0 || c.QuotaLiteTopics < 0 || c.QuotaProduceBytesRate < 0 {
 		return fmt.Errorf("quotas must not be negative (0 = unlimited)")

@@ -4,6 +4,7 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -99,7 +100,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpapi.ErrorHandler(logger)
-	e.Use(httpapi.RequestID(), requestLog(logger))
+	e.Use(httpapi.RequestID(), bodyDeadline(cmp.Or(cfg.BodyReadTimeout, defaultBodyReadTimeout)), requestLog(logger))
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", n.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry})))
@@ -181,7 +182,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		return nil, err
 	}
 
-	n.listener, err = listen(cfg)
+	n.listener, err = listen(cfg, n.registry)
 	if err != nil {
 		if n.ingest != nil {
 			_ = n.ingest.Stop(ctx)
@@ -419,7 +420,7 @@ func (n *Node) readyz(c echo.Context) error {
 
 // listen opens the API's listener: TLS only when a certificate is configured, so a plain
 // HTTP request never reaches a handler (Go's server answers it 400 itself).
-func listen(cfg Config) (net.Listener, error) {
+func listen(cfg Config, reg prometheus.Registerer) (net.Listener, error) {
 	var tlsCfg *tls.Config
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
@@ -428,12 +429,17 @@ func listen(cfg Config) (net.Listener, error) {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	}
-	l, err := net.Listen("tcp", cfg.Listen)
+	tcp, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
+	l, err := newLimitListener(tcp, cmp.Or(cfg.MaxConnections, defaultMaxConnections), reg)
+	if err != nil {
+		_ = tcp.Close()
+		return nil, fmt.Errorf("registering listener metrics: %w", err)
+	}
 	if tlsCfg != nil {
-		l = tls.NewListener(l, tlsCfg)
+		return tls.NewListener(l, tlsCfg), nil
 	}
 	return l, nil
 }
