@@ -89,6 +89,10 @@ func (s *Service) createKey(c echo.Context) error {
 		if err := p.Validate(); err != nil {
 			return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "permission %s: %v", p, err)
 		}
+		if p.Action == ActionMetrics && req.Namespace != "" {
+			return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest,
+				"permission %s: the metrics show every namespace; only keys of the default namespace may read them", p)
+		}
 	}
 	id, err := NewKeyID()
 	if err != nil {

@@ -33,12 +33,13 @@ const (
 // Config configures the auth service.
 type Config struct {
 	// Required turns authentication on for every route but /healthz, /readyz and (unless
-	// MetricsAuth) /metrics. Off, the /v1/keys routes are still served, unprotected.
+	// MetricsRequireAuth) /metrics. Off, the /v1/keys routes are still served, unprotected.
 	Required bool
 	// BootstrapKey, when set, is accepted as admin on every resource.
 	BootstrapKey string
-	// MetricsAuth makes /metrics ask for a valid key (any).
-	MetricsAuth bool
+	// MetricsRequireAuth makes /metrics ask for a key of the default namespace with the
+	// metrics permission (admin on * has it). It applies when Required is on.
+	MetricsRequireAuth bool
 	// CacheTTL is how long a key lookup is remembered; default 2 s. A key revoked on
 	// another node works at most this long.
 	CacheTTL time.Duration
@@ -161,7 +162,7 @@ func (s *Service) Middleware(e *echo.Echo) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			route := c.Request().Method + " " + c.Path()
-			if openRoutes[route] || (route == "GET /metrics" && !s.cfg.MetricsAuth) {
+			if openRoutes[route] || (route == "GET /metrics" && !s.cfg.MetricsRequireAuth) {
 				return next(c)
 			}
 			secret, ok := ParseAuthorization(c.Request().Header.Get(echo.HeaderAuthorization))
@@ -178,6 +179,10 @@ func (s *Service) Middleware(e *echo.Echo) echo.MiddlewareFunc {
 			c.Set(principalKey, p)
 			httpapi.SetTenant(c, p.Tenant())
 			if route == "GET /metrics" {
+				// The metrics name every namespace's topics and groups: the operator's view.
+				if p.Namespace != "" || !Allowed(p.Permissions, ActionMetrics, "*") {
+					return s.forbidden(c, p, "key %s may not read the metrics: that takes the metrics permission on a key of the default namespace", p.KeyID)
+				}
 				s.requests.WithLabelValues("ok").Inc()
 				return next(c)
 			}

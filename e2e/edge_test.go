@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/floemq/floe/auth"
 	"github.com/floemq/floe/client"
 	"github.com/floemq/floe/services"
 )
@@ -172,4 +174,47 @@ func TestMaxConnections(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// TestMetricsRequireAuth: /metrics is open by default (Prometheus on a private network);
+// with --metrics-require-auth it takes a key of the default namespace with the metrics
+// permission, which admin on * has and read on * has not.
+func TestMetricsRequireAuth(t *testing.T) {
+	t.Parallel()
+	b := newBacking(t)
+	open := authNode(t, b, nil)
+	require.Equal(t, http.StatusOK, call(t, http.MethodGet, open+"/metrics", "", nil).status)
+
+	url := authNode(t, b, func(cfg *services.Config) { cfg.MetricsRequireAuth = true })
+	scraper := createKey(t, url, "prometheus", perm(auth.ActionMetrics, "*"))
+	reader := createKey(t, url, "reader", perm(auth.ActionRead, "*"))
+
+	a := call(t, http.MethodGet, url+"/metrics", "", nil)
+	require.Equal(t, http.StatusUnauthorized, a.status)
+	require.NotContains(t, string(a.body), "floe_")
+	a = call(t, http.MethodGet, url+"/metrics", reader.Secret, nil)
+	require.Equal(t, http.StatusForbidden, a.status, string(a.body))
+	require.Equal(t, "FORBIDDEN", a.code())
+	for _, key := range []string{scraper.Secret, bootstrapKey} {
+		a = call(t, http.MethodGet, url+"/metrics", key, nil)
+		require.Equal(t, http.StatusOK, a.status, string(a.body))
+		require.Contains(t, string(a.body), "floe_auth_requests_total")
+	}
+	// The metrics key may do nothing else.
+	require.Equal(t, http.StatusForbidden, call(t, http.MethodGet, url+"/v1/topics", scraper.Secret, nil).status)
+
+	// A key of a namespace may not hold it: the metrics show every namespace.
+	a = call(t, http.MethodPost, url+"/v1/keys", bootstrapKey, auth.CreateKeyRequest{Name: "acme-prom", Namespace: "acme",
+		Permissions: []auth.Permission{perm(auth.ActionMetrics, "*")}})
+	require.Equal(t, http.StatusBadRequest, a.status, string(a.body))
+	a = call(t, http.MethodPost, url+"/v1/keys", bootstrapKey, auth.CreateKeyRequest{Name: "narrow",
+		Permissions: []auth.Permission{perm(auth.ActionMetrics, "topic:orders")}})
+	require.Equal(t, http.StatusBadRequest, a.status, string(a.body))
+	// Nor does a namespace's admin on *.
+	acme := call(t, http.MethodPost, url+"/v1/keys", bootstrapKey, auth.CreateKeyRequest{Name: "acme-admin", Namespace: "acme",
+		Permissions: []auth.Permission{perm(auth.ActionAdmin, "*")}})
+	require.Equal(t, http.StatusCreated, acme.status, string(acme.body))
+	var acmeKey auth.KeyView
+	require.NoError(t, json.Unmarshal(acme.body, &acmeKey))
+	require.Equal(t, http.StatusForbidden, call(t, http.MethodGet, url+"/metrics", acmeKey.Secret, nil).status)
 }

@@ -63,7 +63,6 @@ type Config struct {
 	// API listener: profiles reveal internals and cost CPU.
 	PprofListen       string
 	BootstrapAdminKey string
-	MetricsAuth       bool
 	QuotaProduceRate  float64
 	QuotaReceiveRate  float64
 	AuthCacheTTL      time.Duration
@@ -72,6 +71,9 @@ type Config struct {
 	QuotaTopics           int
 	QuotaGroups           int
 	QuotaLiteTopics       int
+	// MetricsRequireAuth makes /metrics need a key with the metrics permission (with
+	// RequireAuth only).
+	MetricsRequireAuth bool
 	// MaxConnections bounds the HTTP listener's open connections (0: 4096).
 	MaxConnections int
 	// BodyReadTimeout bounds reading one request body (0: 30 s).
@@ -122,7 +124,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.RequireAuth, "require-auth", true, "require an API key (Authorization: Bearer) on every /v1 route (floe dev: default false)")
 	fs.StringVar(&c.BootstrapAdminKey, "bootstrap-admin-key", "", "a secret accepted as admin on every resource, to create the first keys")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address serving Go profiles at /debug/pprof/ (empty: off; keep it private)")
-	fs.BoolVar(&c.MetricsAuth, "metrics-auth", false, "require an API key (any) on /metrics too")
+	fs.BoolVar(&c.MetricsRequireAuth, "metrics-require-auth", false, "with --require-auth, /metrics needs a key of the default namespace with the metrics permission (off: /metrics is open, for Prometheus on a private network)")
 	fs.Float64Var(&c.QuotaProduceRate, "quota-produce-rate", 0, "messages a second one API key may produce (0 = unlimited)")
 	fs.Float64Var(&c.QuotaReceiveRate, "quota-receive-rate", 0, "receive calls a second one API key may make (0 = unlimited)")
 	fs.Float64Var(&c.QuotaProduceBytesRate, "quota-produce-bytes-rate", 0, "request body bytes a second one API key may send to the produce routes (0 = unlimited)")
@@ -190,6 +192,9 @@ func (c *Config) validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("tls-cert and tls-key go together: give both or neither")
+	}
+	if c.MetricsRequireAuth && !c.RequireAuth {
+		return fmt.Errorf("metrics-require-auth needs require-auth: without it no route asks for a key, /metrics neither")
 	}
 	if c.MaxConnections < 0 || c.BodyReadTimeout < 0 {
 		return fmt.Errorf("max-connections and body-read-timeout must not be negative (0 = the default)")

@@ -106,7 +106,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry})))
 	e.GET("/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", httpapi.OpenAPI()) })
 	authSvc, err := auth.New(auth.Config{
-		Required: cfg.RequireAuth, BootstrapKey: cfg.BootstrapAdminKey, MetricsAuth: cfg.MetricsAuth,
+		Required: cfg.RequireAuth, BootstrapKey: cfg.BootstrapAdminKey, MetricsRequireAuth: cfg.MetricsRequireAuth,
 		CacheTTL: cfg.AuthCacheTTL, ProduceRate: cfg.QuotaProduceRate, ReceiveRate: cfg.QuotaReceiveRate,
 		ProduceBytesRate: cfg.QuotaProduceBytesRate,
 		Logger:           logger.With("component", "auth"),
