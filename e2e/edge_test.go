@@ -72,6 +72,12 @@ func TestBadIDsAndNumbersAre400(t *testing.T) {
 			require.NotContains(t, string(a.body), "SQLSTATE")
 		})
 	}
+
+	// A body field that would reach Postgres as text: a SQL92 filter holding a NUL.
+	_, _, err = c.CreateGroup(t.Context(), client.GroupSpec{Name: "billing"})
+	require.NoError(t, err)
+	err = c.Subscribe(t.Context(), "billing", "orders", client.SubscriptionSpec{FilterType: "SQL92", Filter: "region = 'eu\x00'"})
+	requireAPIError(t, err, http.StatusBadRequest, "INVALID_FILTER")
 }
 
 func do(t *testing.T, req *http.Request) answer {
