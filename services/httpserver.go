@@ -43,9 +43,10 @@ func bodyDeadline(timeout time.Duration) echo.MiddlewareFunc {
 			body := &deadlineBody{ReadCloser: req.Body, rc: rc}
 			req.Body = body
 			err := next(c)
-			if err != nil && !body.done.Load() && !c.Response().Committed {
+			if err != nil && !body.done.Load() && !c.Response().Committed && req.ProtoMajor == 1 {
 				// Answer now and close: waiting for the rest of a refused body is what a
-				// slow client wants us to do.
+				// slow client wants us to do. (HTTP/2 answers without waiting, and ends
+				// only the stream.)
 				c.Response().Header().Set(echo.HeaderConnection, "close")
 				_ = rc.SetReadDeadline(time.Now())
 			}
