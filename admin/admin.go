@@ -52,7 +52,7 @@ type createTopicRequest struct {
 
 func (s *Service) createTopic(c echo.Context) error {
 	var req createTopicRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+	if err := httpapi.DecodeJSON(c, httpapi.MaxCreateRequestBytes, &req); err != nil {
 		return err
 	}
 	t, err := topicFromRequest(req)

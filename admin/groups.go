@@ -45,7 +45,7 @@ type createGroupRequest struct {
 
 func (s *Service) createGroup(c echo.Context) error {
 	var req createGroupRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+	if err := httpapi.DecodeJSON(c, httpapi.MaxCreateRequestBytes, &req); err != nil {
 		return err
 	}
 	bad := func(format string, args ...any) error {

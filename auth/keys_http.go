@@ -89,6 +89,10 @@ func (s *Service) createKey(c echo.Context) error {
 		if err := p.Validate(); err != nil {
 			return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "permission %s: %v", p, err)
 		}
+		if p.Action == ActionMetrics && req.Namespace != "" {
+			return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest,
+				"permission %s: the metrics show every namespace; only keys of the default namespace may read them", p)
+		}
 	}
 	id, err := NewKeyID()
 	if err != nil {
@@ -125,6 +129,9 @@ func (s *Service) listKeys(c echo.Context) error {
 
 func (s *Service) revokeKey(c echo.Context) error {
 	id := c.Param("id")
+	if err := httpapi.CheckID("key id", id); err != nil {
+		return err
+	}
 	if err := s.checkKeyNamespace(c, id); err != nil {
 		return err
 	}
@@ -142,6 +149,9 @@ func (s *Service) revokeKey(c echo.Context) error {
 
 func (s *Service) rotateKey(c echo.Context) error {
 	id := c.Param("id")
+	if err := httpapi.CheckID("key id", id); err != nil {
+		return err
+	}
 	if err := s.checkKeyNamespace(c, id); err != nil {
 		return err
 	}

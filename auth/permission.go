@@ -11,12 +11,18 @@ import (
 	"strings"
 )
 
-// Actions a permission grants. Admin implies the three others on the same resources.
+// Actions a permission grants. Admin implies the others on the same resources.
 const (
 	ActionProduce = "produce"
 	ActionConsume = "consume"
 	ActionRead    = "read"
 	ActionAdmin   = "admin"
+	// ActionMetrics reads /metrics when --metrics-require-auth is on. Its resource is
+	// always "*": the metrics are one document about the whole node, every namespace's
+	// topics and groups included, so no resource pattern narrows them, and only keys of
+	// the default namespace may hold it. It is an action of its own, not read on some
+	// resource, so that "read *" does not grant it.
+	ActionMetrics = "metrics"
 )
 
 // Kinds of resource; a resource is "kind:name", such as "topic:orders".
@@ -45,8 +51,12 @@ var namePatternRE = regexp.MustCompile(`^[A-Za-z0-9_%-]{0,127}\*?$`)
 func (p Permission) Validate() error {
 	switch p.Action {
 	case ActionProduce, ActionConsume, ActionRead, ActionAdmin:
+	case ActionMetrics:
+		if p.Resource != "*" {
+			return fmt.Errorf("resource %q: the metrics permission covers the whole node, its resource is *", p.Resource)
+		}
 	default:
-		return fmt.Errorf("action %q: want produce, consume, read or admin", p.Action)
+		return fmt.Errorf("action %q: want produce, consume, read, admin or metrics", p.Action)
 	}
 	if p.Resource == "*" {
 		return nil

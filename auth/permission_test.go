@@ -71,6 +71,13 @@ func TestAllowedNeedsOneMatchingPermission(t *testing.T) {
 	require.False(t, auth.Allowed(perms, "read", "group:billing"), "consume does not imply read")
 	require.False(t, auth.Allowed(nil, "read", "topic:orders"))
 
+	// The metrics permission: its own, or admin on everything; read on everything is not it.
+	require.True(t, auth.Allowed([]auth.Permission{{Action: "metrics", Resource: "*"}}, auth.ActionMetrics, "*"))
+	require.True(t, auth.Allowed([]auth.Permission{{Action: "admin", Resource: "*"}}, auth.ActionMetrics, "*"))
+	require.False(t, auth.Allowed([]auth.Permission{{Action: "read", Resource: "*"}}, auth.ActionMetrics, "*"))
+	require.False(t, auth.Allowed([]auth.Permission{{Action: "admin", Resource: "topic:*"}}, auth.ActionMetrics, "*"))
+	require.False(t, auth.Allowed([]auth.Permission{{Action: "metrics", Resource: "*"}}, auth.ActionRead, "topic:orders"))
+
 	require.True(t, auth.AllowedOnAnyOf([]auth.Permission{{Action: "produce", Resource: "topic:a"}}, "produce", "topic"))
 	require.True(t, auth.AllowedOnAnyOf([]auth.Permission{{Action: "admin", Resource: "*"}}, "produce", "topic"))
 	require.False(t, auth.AllowedOnAnyOf([]auth.Permission{{Action: "produce", Resource: "producer-group:a"}}, "produce", "topic"))
@@ -81,14 +88,14 @@ func TestPermissionValidate(t *testing.T) {
 	t.Parallel()
 	for _, p := range []auth.Permission{
 		{"produce", "topic:orders"}, {"admin", "*"}, {"read", "topic:%DLQ%billing"}, {"consume", "group:*"},
-		{"produce", "producer-group:pg-1"}, {"admin", "key:*"}, {"read", "topic:orders-*"},
+		{"produce", "producer-group:pg-1"}, {"admin", "key:*"}, {"read", "topic:orders-*"}, {"metrics", "*"},
 	} {
 		require.NoError(t, p.Validate(), p.String())
 	}
 	for _, p := range []auth.Permission{
 		{"write", "topic:orders"}, {"", "topic:orders"}, {"produce", ""}, {"produce", "orders"},
 		{"produce", "queue:orders"}, {"produce", "topic:"}, {"produce", "topic:a*b"}, {"produce", "topic:a b"},
-		{"produce", "topic:" + fmt.Sprintf("%0128d", 0)}, {"ADMIN", "*"},
+		{"produce", "topic:" + fmt.Sprintf("%0128d", 0)}, {"ADMIN", "*"}, {"metrics", "topic:*"}, {"metrics", "topic:orders"},
 	} {
 		require.Error(t, p.Validate(), p.String())
 	}

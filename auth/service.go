@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -32,12 +33,13 @@ const (
 // Config configures the auth service.
 type Config struct {
 	// Required turns authentication on for every route but /healthz, /readyz and (unless
-	// MetricsAuth) /metrics. Off, the /v1/keys routes are still served, unprotected.
+	// MetricsRequireAuth) /metrics. Off, the /v1/keys routes are still served, unprotected.
 	Required bool
 	// BootstrapKey, when set, is accepted as admin on every resource.
 	BootstrapKey string
-	// MetricsAuth makes /metrics ask for a valid key (any).
-	MetricsAuth bool
+	// MetricsRequireAuth makes /metrics ask for a key of the default namespace with the
+	// metrics permission (admin on * has it). It applies when Required is on.
+	MetricsRequireAuth bool
 	// CacheTTL is how long a key lookup is remembered; default 2 s. A key revoked on
 	// another node works at most this long.
 	CacheTTL time.Duration
@@ -160,7 +162,7 @@ func (s *Service) Middleware(e *echo.Echo) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			route := c.Request().Method + " " + c.Path()
-			if openRoutes[route] || (route == "GET /metrics" && !s.cfg.MetricsAuth) {
+			if openRoutes[route] || (route == "GET /metrics" && !s.cfg.MetricsRequireAuth) {
 				return next(c)
 			}
 			secret, ok := ParseAuthorization(c.Request().Header.Get(echo.HeaderAuthorization))
@@ -177,6 +179,10 @@ func (s *Service) Middleware(e *echo.Echo) echo.MiddlewareFunc {
 			c.Set(principalKey, p)
 			httpapi.SetTenant(c, p.Tenant())
 			if route == "GET /metrics" {
+				// The metrics name every namespace's topics and groups: the operator's view.
+				if p.Namespace != "" || !Allowed(p.Permissions, ActionMetrics, "*") {
+					return s.forbidden(c, p, "key %s may not read the metrics: that takes the metrics permission on a key of the default namespace", p.KeyID)
+				}
 				s.requests.WithLabelValues("ok").Inc()
 				return next(c)
 			}
@@ -187,21 +193,44 @@ func (s *Service) Middleware(e *echo.Echo) echo.MiddlewareFunc {
 				}
 				return s.forbidden(c, p, "route %s is not in the authorization table", route)
 			}
-			var body []byte
-			if needsBody(rule) {
-				if body, err = peekBody(c, s.cfg.MaxPeekBytes); err != nil {
-					return err
+			// Decide first what needs no body, so that a refused key costs no body read:
+			// needs named in the path, and, for a name in the body, whether the key may
+			// do the action on any resource of the kind at all.
+			for _, n := range rule.Needs {
+				if n.BodyName {
+					if !AllowedOnAnyOf(p.Permissions, n.Action, n.Kind) {
+						return s.forbidden(c, p, "key %s may not %s any %s", p.KeyID, n.Action, n.Kind)
+					}
+					continue
+				}
+				if !s.allowed(c, p, n, nil) {
+					return s.forbidden(c, p, "key %s may not %s %s", p.KeyID, n.Action, describe(c, n, nil))
 				}
 			}
-			for _, n := range rule.Needs {
-				if !s.allowed(c, p, n, body) {
-					return s.forbidden(c, p, "key %s may not %s %s", p.KeyID, n.Action, describe(c, n, body))
+			if namesInBody(rule) {
+				// Create bodies are small: read at most their limit to find the name.
+				body, err := peekBody(c, httpapi.MaxCreateRequestBytes)
+				if err != nil {
+					return err
+				}
+				for _, n := range rule.Needs {
+					if n.BodyName && !s.allowed(c, p, n, body) {
+						return s.forbidden(c, p, "key %s may not %s %s", p.KeyID, n.Action, describe(c, n, body))
+					}
 				}
 			}
 			s.requests.WithLabelValues("ok").Inc()
 			if rule.Quota != "" {
 				takes := []Tokens{{Quota: rule.Quota, N: 1}}
 				if rule.Quota == QuotaProduce {
+					// Counting messages and bytes needs the body; without a produce
+					// quota the handler alone reads it.
+					var body []byte
+					if s.cfg.ProduceRate > 0 || s.cfg.ProduceBytesRate > 0 {
+						if body, err = peekBody(c, s.cfg.MaxPeekBytes); err != nil {
+							return err
+						}
+					}
 					takes = []Tokens{{Quota: QuotaProduce, N: countMessages(body)}, {Quota: QuotaProduceBytes, N: len(body)}}
 				}
 				if ok, quota, wait := s.limiter.TakeAll(p.KeyID, takes...); !ok {
@@ -267,16 +296,18 @@ func resourceName(c echo.Context, n Need, body []byte) string {
 	return n.Name
 }
 
-func needsBody(r Rule) bool {
-	if r.Quota == QuotaProduce {
-		return true
-	}
+// namesInBody reports whether a rule takes a resource name from the body.
+func namesInBody(r Rule) bool {
 	for _, n := range r.Needs {
 		if n.BodyName {
 			return true
 		}
 	}
 	return false
+}
+
+func tooLarge(limit int64) error {
+	return httpapi.Errorf(http.StatusRequestEntityTooLarge, httpapi.CodeTooLarge, "request body exceeds %d bytes", limit)
 }
 
 // countMessages counts a produce body's messages; a body that does not parse counts as one
@@ -291,16 +322,25 @@ func countMessages(body []byte) int {
 	return len(v.Messages)
 }
 
-// peekBody reads up to limit bytes of the body and puts them back in front of the rest,
-// so the handler reads the whole body as sent.
+// peekBody reads the body, which must hold at most limit bytes (413 otherwise), and puts
+// it back, so the handler reads the whole body as sent.
 func peekBody(c echo.Context, limit int64) ([]byte, error) {
 	req := c.Request()
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, nil
 	}
-	buf, err := io.ReadAll(io.LimitReader(req.Body, limit))
+	if req.ContentLength > limit {
+		return nil, tooLarge(limit)
+	}
+	buf, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, httpapi.Errorf(http.StatusRequestTimeout, httpapi.CodeRequestTimeout, "the request body did not arrive in time")
+	}
 	if err != nil {
-		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "reading request body: %v", err)
+		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "reading request body")
+	}
+	if int64(len(buf)) > limit {
+		return nil, tooLarge(limit)
 	}
 	req.Body = struct {
 		io.Reader

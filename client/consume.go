@@ -35,9 +35,12 @@ type AckStatus string
 
 // The ack statuses of the contract.
 const (
-	// AckOK means the handle was settled.
+	// AckOK means the handle was settled. Acking is idempotent: an ack of a message already
+	// finished (the same handle again, an older handle) is OK too.
 	AckOK AckStatus = "OK"
-	// AckExpired means the invisible time ran out first; the message will be delivered again.
+	// AckExpired means the message was handed out again since the handle was issued and is
+	// not finished (the invisible time ran out first; it will be delivered again), or, for
+	// a nack, that it was already settled.
 	AckExpired AckStatus = "EXPIRED"
 	// AckInvalid means the server does not accept the handle.
 	AckInvalid AckStatus = "INVALID"

@@ -6,6 +6,7 @@ package filter
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/sqlfilter"
@@ -42,6 +43,11 @@ func Parse(typ, expr string) (Filter, string, error) {
 	case SQL92:
 		if expr == "" {
 			return Filter{}, "", fmt.Errorf("an empty SQL92 filter; write an expression such as region = 'eu' AND amount > 100")
+		}
+		// The expression is stored as Postgres text, which holds no NUL: refused here, it
+		// is a 400 naming the filter instead of a failed write.
+		if strings.ContainsRune(expr, 0) || !utf8.ValidString(expr) {
+			return Filter{}, "", fmt.Errorf("a SQL92 filter must be UTF-8 text without NUL characters")
 		}
 		sf, err := sqlfilter.Parse(expr)
 		if err != nil {

@@ -61,7 +61,7 @@ func TestSQL92Filters(t *testing.T) {
 	require.True(t, byTag.Match("", nil), "a message without a tag has no TAGS")
 	require.False(t, byTag.Match("TagB", map[string]string{"TAGS": "TagA"}), "the message's tag wins over a property of that name")
 
-	for _, bad := range []string{"", "   ", "amount >", "region = 'eu", "a = 1 AND", "((a = 1)"} {
+	for _, bad := range []string{"", "   ", "amount >", "region = 'eu", "a = 1 AND", "((a = 1)", "a = '\x00'", "a = '\xff'"} {
 		_, _, err := Parse(SQL92, bad)
 		require.Error(t, err, "%q", bad)
 	}

@@ -6,9 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 
 	"github.com/labstack/echo/v4"
 )
+
+// MaxCreateRequestBytes bounds the body of the routes that create a topic or a group: a
+// name and a few settings. The auth middleware reads no more than this to find the name
+// before the handler runs.
+const MaxCreateRequestBytes = 64 << 10
 
 // DecodeJSON reads a JSON request body of at most limit bytes into v. Unknown fields,
 // trailing data and malformed JSON get 400 MALFORMED_JSON; a body over the limit gets 413.
@@ -41,6 +47,10 @@ func jsonError(err error, limit int64) error {
 	}
 	if errors.Is(err, io.EOF) {
 		return Errorf(http.StatusBadRequest, CodeMalformedJSON, "request body is empty")
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The error's text names the connection's addresses: not the caller's business.
+		return Errorf(http.StatusRequestTimeout, CodeRequestTimeout, "the request body did not arrive in time")
 	}
 	return Errorf(http.StatusBadRequest, CodeMalformedJSON, "%s", fmt.Sprint(err))
 }

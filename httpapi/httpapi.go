@@ -40,6 +40,9 @@ const (
 	CodeInvalidRecallHandle = "INVALID_RECALL_HANDLE"
 	// CodeTooLate: a recall after the message's delivery time.
 	CodeTooLate = "TOO_LATE"
+	// CodeRequestTimeout: the request body did not arrive within the server's body read
+	// timeout (--body-read-timeout).
+	CodeRequestTimeout = "REQUEST_TIMEOUT"
 )
 
 // Error is an API error: an HTTP status and a machine-readable code.
@@ -80,7 +83,9 @@ type errorBody struct {
 
 // ErrorHandler renders every error as the contract's `{"error":{"code","message"}}`, with
 // the caller's names in the message (Tenant.Text).
-// Errors that are not *Error become 500 INTERNAL and are logged.
+// Errors that are not *Error become 500 INTERNAL. A 5xx answer never carries the failure's
+// text, which may quote the database driver or SQL: the text is logged with the request's
+// id (RequestID), and the answer says only what failed in general and that id.
 func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -93,8 +98,10 @@ func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		case errors.As(err, &echoErr):
 			apiErr = fromEcho(echoErr)
 		default:
-			logger.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
-			apiErr = Errorf(http.StatusInternalServerError, CodeInternal, "internal error")
+			apiErr = Errorf(http.StatusInternalServerError, CodeInternal, "%v", err)
+		}
+		if apiErr.Status >= 500 {
+			apiErr = serverError(logger, c, apiErr)
 		}
 		if apiErr.Code == CodeQuotaExceeded {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(QuotaRetryAfter))
@@ -107,6 +114,19 @@ func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		}
 		_ = c.JSON(apiErr.Status, body)
 	}
+}
+
+// serverError logs a 5xx error with the request's id and returns the answer to give
+// instead: the same status and code, a generic message quoting the id.
+func serverError(logger *slog.Logger, c echo.Context, e *Error) *Error {
+	id := RequestIDOf(c)
+	logger.Error("request failed", "request_id", id, "method", c.Request().Method, "path", c.Request().URL.Path,
+		"status", e.Status, "code", e.Code, "err", e.Message)
+	what := "internal error"
+	if e.Code == CodeUnavailable {
+		what = "storage unavailable; retry later"
+	}
+	return Errorf(e.Status, e.Code, "%s (request id %s)", what, id)
 }
 
 func fromEcho(e *echo.HTTPError) *Error {
@@ -152,6 +172,26 @@ func CheckStoredReadableTopic(stored string) error {
 	ns := namespace.Of(stored)
 	name, _ := namespace.Unwrap(ns, stored)
 	return CheckReadableTopic(name)
+}
+
+// MaxIDLen bounds an id a client hands in: message ids (a producer may choose one; the
+// RocketMQ clients' are 34 hex digits), transaction ids and key ids.
+const MaxIDLen = 64
+
+var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidID reports whether s has the shape of an id: 1–64 characters of [A-Za-z0-9_-].
+// Every id Floe hands out has it, so another shape names nothing and must not reach the
+// store (Postgres refuses a NUL or invalid UTF-8 with an error that is no client's business).
+func ValidID(s string) bool { return idRE.MatchString(s) }
+
+// CheckID returns a 400 BAD_REQUEST error naming field ("transaction id") for an id that
+// is not ValidID.
+func CheckID(field, s string) error {
+	if !ValidID(s) {
+		return Errorf(http.StatusBadRequest, CodeBadRequest, "%s %q must be 1-%d characters of [A-Za-z0-9_-]", field, s, MaxIDLen)
+	}
+	return nil
 }
 
 // SystemPrefix starts the names of system topics, such as %DLQ%group.

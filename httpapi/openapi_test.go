@@ -295,7 +295,7 @@ func TestOpenAPIErrors(t *testing.T) {
 		httpapi.CodeTopicNotFound, httpapi.CodeQueueNotFound, httpapi.CodeMessageNotFound, httpapi.CodeTopicExists,
 		httpapi.CodeMessageTypeMismatch, httpapi.CodeTooLarge, httpapi.CodeBodyTooLarge, httpapi.CodeThrottled,
 		httpapi.CodeUnavailable, httpapi.CodeNotFound, httpapi.CodeMethodNotAllowed, httpapi.CodeInternal, httpapi.CodeQuotaExceeded,
-		httpapi.CodeInvalidRecallHandle, httpapi.CodeTooLate} {
+		httpapi.CodeInvalidRecallHandle, httpapi.CodeTooLate, httpapi.CodeRequestTimeout} {
 		require.Contains(t, codes, c, "x-floe-error-codes lacks %s", c)
 	}
 
@@ -560,13 +560,17 @@ func TestOpenAPILimits(t *testing.T) {
 	require.Equal(t, admin.DefaultRetentionHours, intAt(t, d, topic+"retentionHours/default"))
 	require.Equal(t, admin.MaxLiteTTLMinutes, intAt(t, d, topic+"liteTtlMinutes/maximum"))
 	require.Equal(t, admin.MaxLiteTTLMinutes, intAt(t, d, lim+"maxLiteTtlMinutes"))
+	require.Equal(t, httpapi.MaxCreateRequestBytes, intAt(t, d, lim+"maxCreateRequestBytes"))
+	for _, p := range []string{"~1v1~1topics", "~1v1~1groups"} {
+		require.Equal(t, httpapi.MaxCreateRequestBytes, intAt(t, d, "#/paths/"+p+"/post/requestBody/x-floe-max-request-bytes"), p)
+	}
 	group := "#/components/schemas/CreateGroupRequest/properties/"
 	require.Equal(t, admin.MaxMaxDeliveryAttempts, intAt(t, d, group+"maxDeliveryAttempts/maximum"))
 	require.Equal(t, admin.DefaultMaxDeliveryAttempts, intAt(t, d, group+"maxDeliveryAttempts/default"))
 
 	// The limits are also stated in prose, for readers of the document.
 	info := obj(t, d["info"], "info")["description"].(string)
-	for _, s := range []string{"4 MiB", "1024 messages and 64 MiB", "maxMessages 1-1024 (default 32)",
+	for _, s := range []string{"4 MiB", "1024 messages and 64 MiB", "64 KiB to create a topic or a group", "maxMessages 1-1024 (default 32)",
 		"invisibleSeconds 10-43200 (default 30)", "waitSeconds 0-30"} {
 		require.Contains(t, info, s)
 	}

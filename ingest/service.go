@@ -350,8 +350,8 @@ func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message, half boo
 	mismatch := func(format string, args ...any) error {
 		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "message %d: %s", i, fmt.Sprintf(format, args...))
 	}
-	if m.ID != "" && !validMessageID(m.ID) {
-		return bad("message id must be 1-%d characters of [A-Za-z0-9_-]", maxMessageIDLen)
+	if m.ID != "" && !httpapi.ValidID(m.ID) {
+		return bad("message id must be 1-%d characters of [A-Za-z0-9_-]", httpapi.MaxIDLen)
 	}
 	if len(m.Body) == 0 {
 		return httpapi.Errorf(http.StatusBadRequest, "MESSAGE_BODY_EMPTY", "message %d: body must not be empty", i)
@@ -437,23 +437,6 @@ func (s *Service) route(ti *topicInfo, m *httpapi.Message) metadata.Queue {
 	default:
 		return ti.queues[ti.rr.Add(1)%n]
 	}
-}
-
-// maxMessageIDLen bounds a producer-chosen message id.
-const maxMessageIDLen = 64
-
-// validMessageID reports whether a producer-chosen id is short and plain: the RocketMQ
-// clients' ids are 34 hex digits.
-func validMessageID(id string) bool {
-	if len(id) == 0 || len(id) > maxMessageIDLen {
-		return false
-	}
-	for _, r := range id {
-		if !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 func fnvHash(s string) uint32 {

@@ -48,6 +48,9 @@ func (s *Service) handleSendTransaction(c echo.Context) error {
 func (s *Service) handleResolve(commit bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
+		if err := httpapi.CheckID("transaction id", id); err != nil {
+			return err
+		}
 		if err := s.checkTransactionTenant(c, id); err != nil {
 			return err
 		}
@@ -88,6 +91,9 @@ func (s *Service) checkTransactionTenant(c echo.Context, id string) error {
 
 func (s *Service) handleTransactionGet(c echo.Context) error {
 	id := c.Param("id")
+	if err := httpapi.CheckID("transaction id", id); err != nil {
+		return err
+	}
 	state, topic, err := s.store.TransactionGet(c.Request().Context(), id)
 	if err == nil {
 		if _, ok := httpapi.TenantOf(c).Visible(topic); !ok {

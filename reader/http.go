@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 
@@ -18,9 +19,10 @@ func (s *Service) Register(e *echo.Echo) {
 }
 
 func (s *Service) handleReadQueue(c echo.Context) error {
-	queueID, err := strconv.Atoi(c.Param("queue"))
+	// Queue ids are Postgres integers: 0 to 2^31-1.
+	queueID, err := strconv.ParseInt(c.Param("queue"), 10, 32)
 	if err != nil || queueID < 0 {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "queue id must be a non-negative integer")
+		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "queueId must be an integer from 0 to %d", math.MaxInt32)
 	}
 	offset, err := intParam(c, "offset", 0)
 	if err != nil {
@@ -30,11 +32,17 @@ func (s *Service) handleReadQueue(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	lite := c.QueryParam("liteTopic")
+	if lite != "" {
+		if err := httpapi.CheckName("liteTopic", lite); err != nil {
+			return err
+		}
+	}
 	topic, err := httpapi.TenantOf(c).Param(c, "topic")
 	if err != nil {
 		return err
 	}
-	views, err := s.ReadQueue(c.Request().Context(), topic, queueID, c.QueryParam("liteTopic"), offset, int(limit))
+	views, err := s.ReadQueue(c.Request().Context(), topic, int(queueID), lite, offset, int(limit))
 	if err != nil {
 		return err
 	}
@@ -48,6 +56,9 @@ func (s *Service) handleGetMessage(c echo.Context) error {
 	}
 	topic, err := httpapi.TenantOf(c).Param(c, "topic")
 	if err != nil {
+		return err
+	}
+	if err := httpapi.CheckID("message id", c.Param("id")); err != nil {
 		return err
 	}
 	v, err := s.GetMessage(c.Request().Context(), topic, c.Param("id"))

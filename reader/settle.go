@@ -40,7 +40,8 @@ func (c *Consumer) decodeAll(group, topic string, handles []string) ([]Receipt, 
 // Ack finishes messages for a group in one Postgres transaction, shared with the
 // group's acks that run at the same time on this node. A forged or altered
 // handle, or one issued to another group or topic, is INVALID; one whose message was
-// handed out again since is EXPIRED.
+// handed out again since and is not finished is EXPIRED. Acking a finished message again
+// is OK (idempotent: a retried ack is no failure).
 func (c *Consumer) Ack(ctx context.Context, group, topic string, handles []string) ([]httpapi.HandleResult, error) {
 	tg, err := c.resolve(ctx, group, topic)
 	if err != nil {

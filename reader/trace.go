@@ -55,6 +55,9 @@ func (s *Service) handleTrace(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := httpapi.CheckID("message id", c.Param("id")); err != nil {
+		return err
+	}
 	evs, err := s.Trace(c.Request().Context(), topic, c.Param("id"))
 	if err != nil {
 		return err

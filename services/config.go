@@ -63,7 +63,6 @@ type Config struct {
 	// API listener: profiles reveal internals and cost CPU.
 	PprofListen       string
 	BootstrapAdminKey string
-	MetricsAuth       bool
 	QuotaProduceRate  float64
 	QuotaReceiveRate  float64
 	AuthCacheTTL      time.Duration
@@ -72,6 +71,13 @@ type Config struct {
 	QuotaTopics           int
 	QuotaGroups           int
 	QuotaLiteTopics       int
+	// MetricsRequireAuth makes /metrics need a key with the metrics permission (with
+	// RequireAuth only).
+	MetricsRequireAuth bool
+	// MaxConnections bounds the HTTP listener's open connections (0: 4096).
+	MaxConnections int
+	// BodyReadTimeout bounds reading one request body (0: 30 s).
+	BodyReadTimeout time.Duration
 	// TLSCert and TLSKey (PEM files) make the listener serve HTTPS only.
 	TLSCert string
 	TLSKey  string
@@ -118,13 +124,15 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.RequireAuth, "require-auth", true, "require an API key (Authorization: Bearer) on every /v1 route (floe dev: default false)")
 	fs.StringVar(&c.BootstrapAdminKey, "bootstrap-admin-key", "", "a secret accepted as admin on every resource, to create the first keys")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address serving Go profiles at /debug/pprof/ (empty: off; keep it private)")
-	fs.BoolVar(&c.MetricsAuth, "metrics-auth", false, "require an API key (any) on /metrics too")
+	fs.BoolVar(&c.MetricsRequireAuth, "metrics-require-auth", false, "with --require-auth, /metrics needs a key of the default namespace with the metrics permission (off: /metrics is open, for Prometheus on a private network)")
 	fs.Float64Var(&c.QuotaProduceRate, "quota-produce-rate", 0, "messages a second one API key may produce (0 = unlimited)")
 	fs.Float64Var(&c.QuotaReceiveRate, "quota-receive-rate", 0, "receive calls a second one API key may make (0 = unlimited)")
 	fs.Float64Var(&c.QuotaProduceBytesRate, "quota-produce-bytes-rate", 0, "request body bytes a second one API key may send to the produce routes (0 = unlimited)")
 	fs.IntVar(&c.QuotaTopics, "quota-topics", 0, "topics one namespace may hold (0 = unlimited)")
 	fs.IntVar(&c.QuotaGroups, "quota-groups", 0, "consumer groups one namespace may hold (0 = unlimited)")
 	fs.IntVar(&c.QuotaLiteTopics, "quota-lite-topics", 0, "lite topics one namespace may hold over all its LITE topics (0 = unlimited)")
+	fs.IntVar(&c.MaxConnections, "max-connections", defaultMaxConnections, "open connections the HTTP listener accepts; more wait in the kernel's backlog")
+	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", defaultBodyReadTimeout, "longest time one request body may take to arrive (a slower one is cut off)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS only, with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 2*time.Second, "how long a node remembers an API key lookup (at most 5s: a revoked key works that long)")
@@ -184,6 +192,12 @@ func (c *Config) validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("tls-cert and tls-key go together: give both or neither")
+	}
+	if c.MetricsRequireAuth && !c.RequireAuth {
+		return fmt.Errorf("metrics-require-auth needs require-auth: without it no route asks for a key, /metrics neither")
+	}
+	if c.MaxConnections < 0 || c.BodyReadTimeout < 0 {
+		return fmt.Errorf("max-connections and body-read-timeout must not be negative (0 = the default)")
 	}
 	if c.QuotaTopics < 0 || c.QuotaGroups < 0 || c.QuotaLiteTopics < 0 || c.QuotaProduceBytesRate < 0 {
 		return fmt.Errorf("quotas must not be negative (0 = unlimited)")

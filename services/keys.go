@@ -23,7 +23,8 @@ const keysUsage = `Usage:
   floe keys revoke ID
   floe keys rotate ID                                                prints the new secret; the old one stops
 Common flags: --url (FLOE_URL) --key (FLOE_KEY, an admin key on key:*, such as the bootstrap key).
-A permission is ACTION:RESOURCE, e.g. produce:topic:orders, consume:group:billing, admin:topic:*.
+A permission is ACTION:RESOURCE, e.g. produce:topic:orders, consume:group:billing, admin:topic:*,
+metrics:* (reading /metrics with --metrics-require-auth; default namespace only).
 A key of namespace NS names the topics and groups of NS only (the permissions use those names).
 `
 

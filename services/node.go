@@ -4,6 +4,7 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -99,13 +100,13 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpapi.ErrorHandler(logger)
-	e.Use(requestLog(logger))
+	e.Use(httpapi.RequestID(), bodyDeadline(cmp.Or(cfg.BodyReadTimeout, defaultBodyReadTimeout)), requestLog(logger))
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", n.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry})))
 	e.GET("/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", httpapi.OpenAPI()) })
 	authSvc, err := auth.New(auth.Config{
-		Required: cfg.RequireAuth, BootstrapKey: cfg.BootstrapAdminKey, MetricsAuth: cfg.MetricsAuth,
+		Required: cfg.RequireAuth, BootstrapKey: cfg.BootstrapAdminKey, MetricsRequireAuth: cfg.MetricsRequireAuth,
 		CacheTTL: cfg.AuthCacheTTL, ProduceRate: cfg.QuotaProduceRate, ReceiveRate: cfg.QuotaReceiveRate,
 		ProduceBytesRate: cfg.QuotaProduceBytesRate,
 		Logger:           logger.With("component", "auth"),
@@ -181,7 +182,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		return nil, err
 	}
 
-	n.listener, err = listen(cfg)
+	n.listener, err = listen(cfg, n.registry)
 	if err != nil {
 		if n.ingest != nil {
 			_ = n.ingest.Stop(ctx)
@@ -402,20 +403,24 @@ func (n *Node) closeStorage() {
 func (n *Node) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 	defer cancel()
+	// /readyz needs no key: the causes go to the log, not to the caller (they name hosts
+	// and quote drivers).
 	status := map[string]string{"postgres": "ok", "objectStore": "ok"}
 	code := http.StatusOK
 	if err := n.store.Ping(ctx); err != nil {
-		status["postgres"], code = err.Error(), http.StatusServiceUnavailable
+		n.logger.Warn("not ready: Postgres", "request_id", httpapi.RequestIDOf(c), "err", err)
+		status["postgres"], code = "unavailable", http.StatusServiceUnavailable
 	}
 	if err := n.bucket.Check(ctx); err != nil {
-		status["objectStore"], code = err.Error(), http.StatusServiceUnavailable
+		n.logger.Warn("not ready: object store", "request_id", httpapi.RequestIDOf(c), "err", err)
+		status["objectStore"], code = "unavailable", http.StatusServiceUnavailable
 	}
 	return c.JSON(code, status)
 }
 
 // listen opens the API's listener: TLS only when a certificate is configured, so a plain
 // HTTP request never reaches a handler (Go's server answers it 400 itself).
-func listen(cfg Config) (net.Listener, error) {
+func listen(cfg Config, reg prometheus.Registerer) (net.Listener, error) {
 	var tlsCfg *tls.Config
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
@@ -424,12 +429,17 @@ func listen(cfg Config) (net.Listener, error) {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	}
-	l, err := net.Listen("tcp", cfg.Listen)
+	tcp, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
+	l, err := newLimitListener(tcp, cmp.Or(cfg.MaxConnections, defaultMaxConnections), reg)
+	if err != nil {
+		_ = tcp.Close()
+		return nil, fmt.Errorf("registering listener metrics: %w", err)
+	}
 	if tlsCfg != nil {
-		l = tls.NewListener(l, tlsCfg)
+		return tls.NewListener(l, tlsCfg), nil
 	}
 	return l, nil
 }
@@ -461,8 +471,8 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 				if errors.As(err, &apiErr) {
 					status = apiErr.Status
 				}
-				logger.Debug("request", "method", c.Request().Method, "path", c.Request().URL.Path,
-					"status", status, "duration", time.Since(start))
+				logger.Debug("request", "request_id", httpapi.RequestIDOf(c), "method", c.Request().Method,
+					"path", c.Request().URL.Path, "status", status, "duration", time.Since(start))
 			}
 			return err
 		}
