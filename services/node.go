@@ -49,6 +49,7 @@ type Node struct {
 	consumer  *reader.Consumer
 	tracer    *trace.Recorder
 	traceSink *ingest.Service
+	redriver  *admin.Redriver
 	echo      *echo.Echo
 	grpc      *grpcapi.Server
 	grpcAddr  net.Addr
@@ -117,7 +118,8 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	if !cfg.RequireAuth {
 		logger.Warn("auth is off: every API route is open, /v1/keys too (--require-auth turns it on)")
 	}
-	admin.New(n.store).Register(e)
+	adm := admin.New(n.store)
+	adm.Register(e)
 	n.echo = e
 
 	if roles["reader"] {
@@ -178,6 +180,9 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	}
 
 	if err := n.startTracing(); err != nil {
+		return nil, err
+	}
+	if err := n.startOperate(adm, e, roles["compactor"]); err != nil {
 		return nil, err
 	}
 
@@ -362,6 +367,8 @@ func (n *Node) Done() <-chan error { return n.serveErr }
 // store.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	// The redrive runner records traces: it stops before the tracer.
+	n.redriver.Stop()
 	// Traces first, while the write path still takes them.
 	n.tracer.Close()
 	if n.traceSink != nil {
