@@ -16,6 +16,7 @@ func (s *Service) registerOperate(e *echo.Echo) {
 	e.POST("/v1/groups/:group/skip-backlog", s.skipBacklog)
 	e.POST("/v1/groups/:group/copy-offsets/:from", s.copyOffsets)
 	s.registerRedrive(e)
+	s.registerResend(e)
 }
 
 // setQueueOffset moves a group's offset on one queue: the group consumes that queue again

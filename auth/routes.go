@@ -100,6 +100,7 @@ var Routes = map[string]Rule{
 	"GET /v1/groups/:group/dead-letters/redrive":               {Needs: []Need{on(ActionRead, KindGroup, "group")}},
 	"GET /v1/groups/:group/dead-letters/redrive/:task":         {Needs: []Need{on(ActionRead, KindGroup, "group")}},
 	"POST /v1/groups/:group/dead-letters/redrive/:task/cancel": {Needs: []Need{on(ActionAdmin, KindGroup, "group")}},
+	"POST /v1/groups/:group/topics/:topic/messages/:id/resend": {Needs: []Need{on(ActionAdmin, KindGroup, "group"), on(ActionRead, KindTopic, "topic")}},
 	"GET /v1/topics/:topic/browse":                             {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
 	"GET /v1/topics/:topic/offsets":                            {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
 

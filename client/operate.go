@@ -200,3 +200,11 @@ func (c *Client) CancelRedrive(ctx context.Context, group, id string) (RedriveTa
 	_, err := c.do(ctx, http.MethodPost, redrivePath(group)+"/"+url.PathEscape(id)+"/cancel", nil, nil, &out)
 	return out, err
 }
+
+// Resend delivers one stored message to a group again: the group's next receive gets it
+// as a new delivery.
+func (c *Client) Resend(ctx context.Context, group, topic, messageID string) error {
+	path := "/v1/groups/" + url.PathEscape(group) + "/topics/" + url.PathEscape(topic) + "/messages/" + url.PathEscape(messageID) + "/resend"
+	_, err := c.do(ctx, http.MethodPost, path, nil, nil, nil)
+	return err
+}

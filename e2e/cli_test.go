@@ -111,6 +111,11 @@ func TestCLIAdmin(t *testing.T) {
 	require.Len(t, got, 3)
 	out = run(0, "groups", "lag", "billing")
 	require.Regexp(t, `TOTAL\s+0\s+0`, out)
+	// Verify consumption: one message again, to the group.
+	run(0, "messages", "resend", "orders", id, "--group", "billing")
+	run(ExitConflictCode, "messages", "resend", "orders", id, "--group", "billing")
+	out = run(0, "receive", "billing", "orders", "--ack", "--wait", "2", "-o", "json")
+	require.Contains(t, out, id)
 	// Traces are written about once a second.
 	require.Eventually(t, func() bool {
 		out = run(0, "trace", "orders", id)

@@ -51,6 +51,7 @@ func TestOperateAuth(t *testing.T) {
 		{"GET", "/v1/groups/billing/dead-letters/redrive", nil, true, true},
 		{"GET", "/v1/groups/billing/dead-letters/redrive/x", nil, true, true},
 		{"POST", "/v1/groups/billing/dead-letters/redrive/x/cancel", nil, false, true},
+		{"POST", "/v1/groups/billing/topics/orders/messages/x/resend", nil, false, true},
 		{"GET", "/v1/topics/orders/browse", nil, true, true},
 		{"GET", "/v1/topics/orders/offsets?time=2026-01-01T00:00:00Z", nil, true, true},
 	}

@@ -415,3 +415,39 @@ func opStop(t *testing.T, n *services.Node) {
 	defer cancel()
 	require.NoError(t, n.Shutdown(ctx))
 }
+
+func TestOperateResend(t *testing.T) {
+	t.Parallel()
+	n, _ := startNode(t, folderConfig(t))
+	base := "http://" + n.Addr()
+	opCall(t, 201, "POST", base+"/v1/topics", map[string]any{"name": "orders", "queues": 2})
+	opCall(t, 201, "POST", base+"/v1/groups", map[string]any{"name": "g"})
+	opCall(t, 201, "PUT", base+"/v1/groups/g/subscriptions/orders", map[string]any{"filter": "*"})
+	ids := opSend(t, base, "orders", 3, "a")
+	got := opReceive(t, base, "g", "orders", 3, false)
+	require.Len(t, got, 3)
+
+	// In flight: refused; acked: resent once, delivered again, then done.
+	a := opCall(t, 409, "POST", base+"/v1/groups/g/topics/orders/messages/"+ids[1]+"/resend", nil)
+	require.Contains(t, string(a.body), "still pending")
+	var handles []string
+	for _, h := range got {
+		handles = append(handles, h)
+	}
+	opCall(t, 200, "POST", base+"/v1/groups/g/topics/orders/ack", map[string]any{"receiptHandles": handles})
+	r := opDecode[httpapi.ResendResponse](t, opCall(t, 202, "POST", base+"/v1/groups/g/topics/orders/messages/"+ids[1]+"/resend", nil))
+	require.Equal(t, ids[1], r.MessageID)
+	again := opDecode[httpapi.ReceiveResponse](t, opCall(t, 200, "POST", base+"/v1/groups/g/topics/orders/receive", map[string]any{"maxMessages": 10, "waitSeconds": 1}))
+	require.Len(t, again.Messages, 1)
+	require.Equal(t, ids[1], again.Messages[0].MessageID)
+	require.Equal(t, 1, again.Messages[0].DeliveryAttempt)
+	opCall(t, 200, "POST", base+"/v1/groups/g/topics/orders/ack", map[string]any{"receiptHandles": []string{again.Messages[0].ReceiptHandle}})
+	lag := opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/lag", nil))
+	require.EqualValues(t, 0, lag.Totals.Ready+lag.Totals.Inflight)
+
+	// Not handed out yet, unknown message, unknown group.
+	later := opSend(t, base, "orders", 1, "b")
+	require.Equal(t, "CONFLICT", opCall(t, 409, "POST", base+"/v1/groups/g/topics/orders/messages/"+later[0]+"/resend", nil).code())
+	require.Equal(t, "MESSAGE_NOT_FOUND", opCall(t, 404, "POST", base+"/v1/groups/g/topics/orders/messages/nope/resend", nil).code())
+	require.Equal(t, "GROUP_NOT_FOUND", opCall(t, 404, "POST", base+"/v1/groups/nope/topics/orders/messages/"+ids[0]+"/resend", nil).code())
+}

@@ -73,6 +73,7 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"GET", "/v1/groups/:group/dead-letters/redrive", "admin"},
 	{"GET", "/v1/groups/:group/dead-letters/redrive/:task", "admin"},
 	{"POST", "/v1/groups/:group/dead-letters/redrive/:task/cancel", "admin"},
+	{"POST", "/v1/groups/:group/topics/:topic/messages/:id/resend", "admin"},
 	// reader.Service.RegisterOperate
 	{"GET", "/v1/topics/:topic/browse", "reader"},
 	{"GET", "/v1/topics/:topic/offsets", "reader"},
@@ -519,6 +520,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"RedriveRequest", httpapi.RedriveRequest{}, false},
 		{"RedriveTask", httpapi.RedriveTask{}, true},
 		{"RedriveTasksResponse", httpapi.RedriveTasksResponse{}, true},
+		{"ResendResponse", httpapi.ResendResponse{}, true},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {

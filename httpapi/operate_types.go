@@ -94,3 +94,11 @@ type RedriveTask struct {
 type RedriveTasksResponse struct {
 	Tasks []RedriveTask `json:"tasks"`
 }
+
+// ResendResponse says which message a group will receive again.
+type ResendResponse struct {
+	Group     string `json:"group"`
+	MessageID string `json:"messageId"`
+	QueueID   int    `json:"queueId"`
+	Offset    int64  `json:"offset"`
+}

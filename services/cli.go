@@ -87,6 +87,7 @@ Exit codes: 0 ok, 1 failed or unreachable, 2 bad usage or bad request, 3 not fou
   floe send T [BODY | --file F | - (stdin)] [--tag --keys K1,K2 --property k=v --delay D --message-group MG]
   floe receive G T [--max N --wait S --invisible S --ack]
   floe messages get T ID | by-key T KEY | browse T [--from --to --oldest --limit --tag --msg-key --property --cursor]
+  floe messages resend T ID --group G        deliver one message to a group again
   floe trace T ID
   floe dlq list G [--limit N] | redrive G [--to T] [--id ID ...] [--rate N] [--no-wait]
 `
@@ -677,7 +678,7 @@ func runMessages(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	c := newCLI("floe messages "+cmd, stdout, stderr)
-	var from, to, cursor, tag, key, prop string
+	var from, to, cursor, tag, key, prop, group string
 	var oldest bool
 	var limit int
 	if cmd == "browse" {
@@ -690,6 +691,9 @@ func runMessages(args []string, stdout, stderr io.Writer) error {
 		c.fs.StringVar(&key, "msg-key", "", "only messages with this key (--key is the API key)")
 		c.fs.StringVar(&prop, "property", "", "only messages with this property, name=value")
 	}
+	if cmd == "resend" {
+		c.fs.StringVar(&group, "group", "", "the group that receives the message again")
+	}
 	pos, err := c.parse(args)
 	if err != nil {
 		return err
@@ -698,6 +702,18 @@ func runMessages(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	api := c.client()
 	switch cmd {
+	case "resend":
+		if err := wantArgs(pos, 2, "a topic and a message id"); err != nil {
+			return err
+		}
+		if group == "" {
+			return usageErrorf("floe messages resend: want --group")
+		}
+		if err := api.Resend(ctx, group, pos[0], pos[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "group %s receives message %s again\n", group, pos[1])
+		return nil
 	case "get":
 		if err := wantArgs(pos, 2, "a topic and a message id"); err != nil {
 			return err
