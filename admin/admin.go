@@ -25,7 +25,8 @@ const (
 
 // Service answers the admin routes from the metadata store.
 type Service struct {
-	store *metadata.Store
+	store    *metadata.Store
+	messages Messages
 }
 
 // New returns the admin service.
@@ -37,8 +38,10 @@ func (s *Service) Register(e *echo.Echo) {
 	e.GET("/v1/topics", s.listTopics)
 	e.GET("/v1/topics/:topic", s.getTopic)
 	e.DELETE("/v1/topics/:topic", s.deleteTopic)
+	e.PATCH("/v1/topics/:topic", s.patchTopic)
 	e.GET("/v1/topics/:topic/queues", s.listQueues)
 	s.registerGroups(e)
+	s.registerOperate(e)
 }
 
 type createTopicRequest struct {

@@ -29,6 +29,7 @@ func (s *Service) registerGroups(e *echo.Echo) {
 	e.GET("/v1/groups", s.listGroups)
 	e.GET("/v1/groups/:group", s.getGroup)
 	e.DELETE("/v1/groups/:group", s.deleteGroup)
+	e.PATCH("/v1/groups/:group", s.patchGroup)
 	e.PUT("/v1/groups/:group/subscriptions/:topic", s.putSubscription)
 	e.PATCH("/v1/groups/:group/subscriptions/:topic", s.patchSubscription)
 	e.DELETE("/v1/groups/:group/subscriptions/:topic", s.deleteSubscription)
@@ -48,9 +49,6 @@ func (s *Service) createGroup(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, httpapi.MaxCreateRequestBytes, &req); err != nil {
 		return err
 	}
-	bad := func(format string, args ...any) error {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, format, args...)
-	}
 	if err := httpapi.CheckName("group", req.Name); err != nil {
 		return err
 	}
@@ -59,26 +57,20 @@ func (s *Service) createGroup(c echo.Context) error {
 	if g.DeliveryOrder == "" {
 		g.DeliveryOrder = metadata.OrderConcurrent
 	}
-	if g.DeliveryOrder != metadata.OrderConcurrent && g.DeliveryOrder != metadata.OrderOrderly {
-		return bad("deliveryOrder must be CONCURRENT or ORDERLY, not %q", req.DeliveryOrder)
+	if err := checkDeliveryOrder(g.DeliveryOrder); err != nil {
+		return err
 	}
 	if req.MaxDeliveryAttempts != nil {
-		if *req.MaxDeliveryAttempts < 1 || *req.MaxDeliveryAttempts > MaxMaxDeliveryAttempts {
-			return bad("maxDeliveryAttempts must be 1-%d", MaxMaxDeliveryAttempts)
+		if err := checkMaxDeliveryAttempts(*req.MaxDeliveryAttempts); err != nil {
+			return err
 		}
 		g.MaxDeliveryAttempts = *req.MaxDeliveryAttempts
 	}
 	if req.RetryPolicy != nil {
-		b := req.RetryPolicy.BackoffSeconds
-		if len(b) == 0 || len(b) > maxBackoffSteps {
-			return bad("retryPolicy.backoffSeconds must hold 1-%d values", maxBackoffSteps)
+		if err := checkBackoff(req.RetryPolicy.BackoffSeconds); err != nil {
+			return err
 		}
-		for _, v := range b {
-			if v < 0 || v > maxBackoffSeconds {
-				return bad("each backoff must be 0-%d seconds", maxBackoffSeconds)
-			}
-		}
-		g.BackoffSeconds = b
+		g.BackoffSeconds = req.RetryPolicy.BackoffSeconds
 	}
 	got, created, err := s.store.GroupCreate(c.Request().Context(), g)
 	if errors.Is(err, metadata.ErrConflict) {

@@ -89,6 +89,21 @@ var Routes = map[string]Rule{
 	"DELETE /v1/keys/:id":      {Needs: []Need{on(ActionAdmin, KindKey, "id")}},
 	"POST /v1/keys/:id/rotate": {Needs: []Need{on(ActionAdmin, KindKey, "id")}},
 
+	// Operating: settings in place, offset tools, dead-letter redrive (admin.Service), and
+	// browsing by time (reader.Service). Changes need admin on the resource; reads, read.
+	"PATCH /v1/topics/:topic":                                  {Needs: []Need{on(ActionAdmin, KindTopic, "topic")}},
+	"PATCH /v1/groups/:group":                                  {Needs: []Need{on(ActionAdmin, KindGroup, "group")}},
+	"PUT /v1/groups/:group/topics/:topic/queues/:queue/offset": {Needs: []Need{on(ActionAdmin, KindGroup, "group"), on(ActionRead, KindTopic, "topic")}},
+	"POST /v1/groups/:group/skip-backlog":                      {Needs: []Need{on(ActionAdmin, KindGroup, "group")}},
+	"POST /v1/groups/:group/copy-offsets/:from":                {Needs: []Need{on(ActionAdmin, KindGroup, "group"), on(ActionRead, KindGroup, "from")}},
+	"POST /v1/groups/:group/dead-letters/redrive":              {Needs: []Need{on(ActionAdmin, KindGroup, "group")}},
+	"GET /v1/groups/:group/dead-letters/redrive":               {Needs: []Need{on(ActionRead, KindGroup, "group")}},
+	"GET /v1/groups/:group/dead-letters/redrive/:task":         {Needs: []Need{on(ActionRead, KindGroup, "group")}},
+	"POST /v1/groups/:group/dead-letters/redrive/:task/cancel": {Needs: []Need{on(ActionAdmin, KindGroup, "group")}},
+	"POST /v1/groups/:group/topics/:topic/messages/:id/resend": {Needs: []Need{on(ActionAdmin, KindGroup, "group"), on(ActionRead, KindTopic, "topic")}},
+	"GET /v1/topics/:topic/browse":                             {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
+	"GET /v1/topics/:topic/offsets":                            {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
+
 	// The API description is no one's resource.
 	"GET /v1/openapi.json": {AnyKey: true},
 }

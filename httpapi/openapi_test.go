@@ -63,6 +63,20 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"POST", "/v1/groups/:group/topics/:topic/change-invisible", "reader"},
 	{"POST", "/v1/groups/:group/topics/:topic/reset", "reader"},
 	{"GET", "/v1/groups/:group/lag", "reader"},
+	// admin.Service.registerOperate and registerRedrive
+	{"PATCH", "/v1/topics/:topic", "admin"},
+	{"PATCH", "/v1/groups/:group", "admin"},
+	{"PUT", "/v1/groups/:group/topics/:topic/queues/:queue/offset", "admin"},
+	{"POST", "/v1/groups/:group/skip-backlog", "admin"},
+	{"POST", "/v1/groups/:group/copy-offsets/:from", "admin"},
+	{"POST", "/v1/groups/:group/dead-letters/redrive", "admin"},
+	{"GET", "/v1/groups/:group/dead-letters/redrive", "admin"},
+	{"GET", "/v1/groups/:group/dead-letters/redrive/:task", "admin"},
+	{"POST", "/v1/groups/:group/dead-letters/redrive/:task/cancel", "admin"},
+	{"POST", "/v1/groups/:group/topics/:topic/messages/:id/resend", "admin"},
+	// reader.Service.RegisterOperate
+	{"GET", "/v1/topics/:topic/browse", "reader"},
+	{"GET", "/v1/topics/:topic/offsets", "reader"},
 	// services.StartNode
 	{"GET", "/healthz", "services"},
 	{"GET", "/readyz", "services"},
@@ -496,6 +510,17 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"TransactionState", httpapi.TransactionState{}, true},
 		{"TransactionChecksResponse", httpapi.TransactionChecksResponse{}, true},
 		{"TraceEvent", trace.Event{}, true},
+		{"PatchTopicRequest", httpapi.PatchTopicRequest{}, false},
+		{"PatchGroupRequest", httpapi.PatchGroupRequest{}, false},
+		{"QueueOffsetRequest", httpapi.QueueOffsetRequest{}, false},
+		{"SkipBacklogRequest", httpapi.SkipBacklogRequest{}, false},
+		{"OffsetsResponse", httpapi.OffsetsResponse{}, true},
+		{"OffsetsForTimeResponse", httpapi.OffsetsForTimeResponse{}, true},
+		{"BrowseResponse", httpapi.BrowseResponse{}, true},
+		{"RedriveRequest", httpapi.RedriveRequest{}, false},
+		{"RedriveTask", httpapi.RedriveTask{}, true},
+		{"RedriveTasksResponse", httpapi.RedriveTasksResponse{}, true},
+		{"ResendResponse", httpapi.ResendResponse{}, true},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {

@@ -85,6 +85,9 @@ type Config struct {
 	LogFormat string
 	LogLevel  string
 
+	// NoConsole turns the web console off (--console=false); the zero Config serves it.
+	NoConsole bool
+
 	// Dev only.
 	DataDir string
 }
@@ -125,6 +128,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.BootstrapAdminKey, "bootstrap-admin-key", "", "a secret accepted as admin on every resource, to create the first keys")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address serving Go profiles at /debug/pprof/ (empty: off; keep it private)")
 	fs.BoolVar(&c.MetricsRequireAuth, "metrics-require-auth", false, "with --require-auth, /metrics needs a key of the default namespace with the metrics permission (off: /metrics is open, for Prometheus on a private network)")
+	fs.Var(notFlag{&c.NoConsole}, "console", "serve the web console at /console (it uses the HTTP API with the user's API key; --console=false: off)")
 	fs.Float64Var(&c.QuotaProduceRate, "quota-produce-rate", 0, "messages a second one API key may produce (0 = unlimited)")
 	fs.Float64Var(&c.QuotaReceiveRate, "quota-receive-rate", 0, "receive calls a second one API key may make (0 = unlimited)")
 	fs.Float64Var(&c.QuotaProduceBytesRate, "quota-produce-bytes-rate", 0, "request body bytes a second one API key may send to the produce routes (0 = unlimited)")

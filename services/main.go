@@ -31,6 +31,13 @@ Usage:
   floe bench    --workload FILE | produce|consume|delay|lite [flags]   drive a running node and report throughput, latency and cost
   floe cost     [--url U,U2] [--window D]   object storage requests per GiB and the monthly S3 bill, from /metrics
   floe keys     create|list|revoke|rotate [flags]   manage API keys through a node
+  floe topics   list|get|create|update|delete      manage topics through a node
+  floe groups   list|get|create|update|delete|subscribe|lag|reset   manage consumer groups
+  floe send     TOPIC [BODY|--file F|-]             send one message
+  floe receive  GROUP TOPIC [--ack]                 receive (and ack) messages
+  floe messages get|by-key|browse                   look messages up, browse by time
+  floe trace    TOPIC ID                            a message's path
+  floe dlq      list|redrive GROUP                  dead letters; move them back
   floe version
 
 Every flag is also a FLOE_* environment variable (--s3-bucket = FLOE_S3_BUCKET).
@@ -62,6 +69,20 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = runCost(args[1:], stdout, stderr)
 	case "keys":
 		err = runKeys(args[1:], stdout, stderr)
+	case "topics":
+		err = runTopics(args[1:], stdout, stderr)
+	case "groups":
+		err = runGroups(args[1:], stdout, stderr)
+	case "send":
+		err = runSend(args[1:], os.Stdin, stdout, stderr)
+	case "receive":
+		err = runReceive(args[1:], stdout, stderr)
+	case "messages":
+		err = runMessages(args[1:], stdout, stderr)
+	case "trace":
+		err = runTrace(args[1:], stdout, stderr)
+	case "dlq":
+		err = runDLQ(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "floe", Version)
 	case "-h", "--help", "help":
@@ -75,7 +96,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "floe:", err)
-		return 1
+		return exitCodeOf(err)
 	}
 	return 0
 }
@@ -224,11 +245,12 @@ func runMigrate(args []string, stderr io.Writer) error {
 func runHealth(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("floe health", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	url := fs.String("url", "http://127.0.0.1:8080/healthz", "health URL to check")
+	url := fs.String("url", "http://127.0.0.1:8080", "base URL of the node, as every command takes it (a full /healthz URL works too)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for an answer")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	*url = healthURL(*url)
 	c := http.Client{Timeout: *timeout}
 	resp, err := c.Get(*url)
 	if err != nil {

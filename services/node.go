@@ -50,6 +50,7 @@ type Node struct {
 	consumer  *reader.Consumer
 	tracer    *trace.Recorder
 	traceSink *ingest.Service
+	redriver  *admin.Redriver
 	echo      *echo.Echo
 	grpc      *grpcapi.Server
 	grpcAddr  net.Addr
@@ -118,7 +119,8 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	if !cfg.RequireAuth {
 		logger.Warn("auth is off: every API route is open, /v1/keys too (--require-auth turns it on)")
 	}
-	admin.New(n.store).Register(e)
+	adm := admin.New(n.store)
+	adm.Register(e)
 	n.echo = e
 
 	if roles["reader"] {
@@ -179,6 +181,9 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	}
 
 	if err := n.startTracing(); err != nil {
+		return nil, err
+	}
+	if err := n.startOperate(adm, e, roles["compactor"]); err != nil {
 		return nil, err
 	}
 
@@ -363,6 +368,8 @@ func (n *Node) Done() <-chan error { return n.serveErr }
 // store.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var errs []error
+	// The redrive runner records traces: it stops before the tracer.
+	n.redriver.Stop()
 	// Traces first, while the write path still takes them.
 	n.tracer.Close()
 	if n.traceSink != nil {

@@ -34,6 +34,8 @@ const (
 	Nacked       = "NACKED"
 	DeadLettered = "DEAD_LETTERED"
 	Recalled     = "RECALLED"
+	// Redriven: a dead letter moved back to a topic by a redrive task.
+	Redriven = "REDRIVEN"
 )
 
 // Event is one step of a message's path.

@@ -124,6 +124,14 @@ var rules = append([]rule{
 		allow: []string{"floe/internal/jsonwire"},
 	},
 	{
+		// It reads and changes everything through the HTTP API in the browser, with the
+		// user's key, so it needs no part of the server.
+		name:  "the web console (pages and their script) imports no Floe package and no storage",
+		pkgs:  []string{"floe/console"},
+		deny:  []string{"floe/...", postgres, s3SDK},
+		allow: []string{"floe/console"},
+	},
+	{
 		// The subscription code and the reader both evaluate filters; neither drags the
 		// other, or a dependency, into it.
 		name:  "sqlfilter (SQL92 subscription filters) imports only the standard library",

@@ -1,0 +1,130 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/metadata"
+)
+
+// CodeConflict answers a settings change that cannot apply, with the reason.
+const CodeConflict = "CONFLICT"
+
+func badRequest(format string, args ...any) error {
+	return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, format, args...)
+}
+
+// conflictError maps a *metadata.ConflictError to 409 with its reason.
+func conflictError(err error) error {
+	var ce *metadata.ConflictError
+	if errors.As(err, &ce) {
+		return httpapi.Errorf(http.StatusConflict, CodeConflict, "%s", ce.Reason)
+	}
+	return nil
+}
+
+func checkMaxDeliveryAttempts(v int) error {
+	if v < 1 || v > MaxMaxDeliveryAttempts {
+		return badRequest("maxDeliveryAttempts must be 1-%d", MaxMaxDeliveryAttempts)
+	}
+	return nil
+}
+
+func checkBackoff(b []int) error {
+	if len(b) == 0 || len(b) > maxBackoffSteps {
+		return badRequest("retryPolicy.backoffSeconds must hold 1-%d values", maxBackoffSteps)
+	}
+	for _, v := range b {
+		if v < 0 || v > maxBackoffSeconds {
+			return badRequest("each backoff must be 0-%d seconds", maxBackoffSeconds)
+		}
+	}
+	return nil
+}
+
+func checkDeliveryOrder(o string) error {
+	if o != metadata.OrderConcurrent && o != metadata.OrderOrderly {
+		return badRequest("deliveryOrder must be CONCURRENT or ORDERLY, not %q", o)
+	}
+	return nil
+}
+
+// patchTopic changes a topic's settings in place: its queues' offsets and every group's
+// state on them stay. Ingest nodes and readers see the change when their caches of the
+// topic refresh (seconds).
+func (s *Service) patchTopic(c echo.Context) error {
+	var req httpapi.PatchTopicRequest
+	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+		return err
+	}
+	tenant := httpapi.TenantOf(c)
+	topic, err := tenant.Param(c, "topic")
+	if err != nil {
+		return err
+	}
+	if req.Queues != nil && (*req.Queues < 1 || *req.Queues > MaxQueues) {
+		return badRequest("queues must be 1-%d", MaxQueues)
+	}
+	if req.RetentionHours != nil && (*req.RetentionHours < 1 || *req.RetentionHours > MaxRetentionHours) {
+		return badRequest("retentionHours must be 1-%d", MaxRetentionHours)
+	}
+	if req.LiteTTLMinutes != nil && (*req.LiteTTLMinutes < 0 || *req.LiteTTLMinutes > MaxLiteTTLMinutes) {
+		return badRequest("liteTtlMinutes must be 0 (never expire) to %d (30 days)", MaxLiteTTLMinutes)
+	}
+	t, err := s.store.TopicUpdate(c.Request().Context(), topic, metadata.TopicChange{
+		Queues: req.Queues, RetentionHours: req.RetentionHours, LiteTTLMinutes: req.LiteTTLMinutes, Trace: req.Trace})
+	if cerr := conflictError(err); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return storeError(err)
+	}
+	return c.JSON(http.StatusOK, topicView(tenant, t))
+}
+
+// patchGroup changes a group's settings in place: subscriptions, offsets and in-flight
+// messages stay. Readers apply the change when their cache of the group refreshes.
+func (s *Service) patchGroup(c echo.Context) error {
+	var req httpapi.PatchGroupRequest
+	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+		return err
+	}
+	group, err := httpapi.TenantOf(c).Param(c, "group")
+	if err != nil {
+		return err
+	}
+	var ch metadata.GroupChange
+	if req.DeliveryOrder != nil {
+		if err := checkDeliveryOrder(*req.DeliveryOrder); err != nil {
+			return err
+		}
+		ch.DeliveryOrder = req.DeliveryOrder
+	}
+	if req.MaxDeliveryAttempts != nil {
+		if err := checkMaxDeliveryAttempts(*req.MaxDeliveryAttempts); err != nil {
+			return err
+		}
+		ch.MaxDeliveryAttempts = req.MaxDeliveryAttempts
+	}
+	if req.RetryPolicy != nil {
+		if err := checkBackoff(req.RetryPolicy.BackoffSeconds); err != nil {
+			return err
+		}
+		ch.BackoffSeconds = req.RetryPolicy.BackoffSeconds
+	}
+	g, err := s.store.GroupUpdate(c.Request().Context(), group, ch)
+	if cerr := conflictError(err); cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return groupError(err)
+	}
+	v, err := s.groupView(c, g)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}

@@ -1,0 +1,63 @@
+package services
+
+import (
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/floemq/floe/admin"
+	"github.com/floemq/floe/console"
+)
+
+// startOperate wires the operator's tools: the web console, browsing and offsets-for-time on reader nodes,
+// dead letters chosen by id through the reader, and the redrive runner on compactor nodes
+// (background work lives there; tasks are shared through Postgres).
+func (n *Node) startOperate(adm *admin.Service, e *echo.Echo, runRedrive bool) error {
+	if !n.cfg.NoConsole {
+		if err := console.Register(e, console.Config{Version: Version}); err != nil {
+			return err
+		}
+	}
+	cfg := admin.RedriverConfig{Logger: n.logger.With("component", "redrive")}
+	if n.reader != nil {
+		n.reader.RegisterOperate(e)
+		adm.SetMessages(n.reader)
+		cfg.Messages = n.reader
+	}
+	if n.tracer != nil {
+		cfg.Tracer = n.tracer
+	}
+	if !runRedrive {
+		return nil
+	}
+	r, err := admin.NewRedriver(cfg, n.store, n.registry)
+	if err != nil {
+		return err
+	}
+	r.Start()
+	n.redriver = r
+	return nil
+}
+
+// notFlag is a boolean flag that sets the negation of a field, so that a feature on by
+// default is on in the zero Config too (--console sets NoConsole).
+type notFlag struct{ p *bool }
+
+func (f notFlag) String() string {
+	if f.p == nil {
+		return "true"
+	}
+	return strconv.FormatBool(!*f.p)
+}
+
+func (f notFlag) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*f.p = !b
+	return nil
+}
+
+// IsBoolFlag lets --console stand alone, like a bool flag.
+func (f notFlag) IsBoolFlag() bool { return true }
