@@ -673,3 +673,46 @@ func doneCount(d *Delivery) int {
 	}
 	return n
 }
+
+// Release undoes the delivery of claimed messages that no consumer was handed: each
+// leaves its delivery row for a row of its own, visible at once, with the attempt it had
+// before the claim (0: never delivered). A receipt whose row moved on (another version)
+// or whose message is finished is skipped. It returns the messages released.
+func (s *Store) Release(ctx context.Context, group string, items []AckItem) (int, error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	ids := make([]int64, len(items))
+	versions := make([]int32, len(items))
+	offsets := make([]int64, len(items))
+	for i, it := range items {
+		ids[i], versions[i], offsets[i] = it.DeliveryID, int32(it.Version), it.Offset
+	}
+	uniq := slices.Compact(slices.Sorted(slices.Values(ids)))
+	var n int
+	err := s.inTx(ctx, "release", func(tx pgx.Tx) error {
+		// Row locks in id order, as receive and ack take them.
+		if _, err := tx.Exec(ctx, `SELECT id FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE`, uniq); err != nil {
+			return fmt.Errorf("locking deliveries: %w", err)
+		}
+		err := tx.QueryRow(ctx, `WITH it AS (SELECT DISTINCT * FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(id, version, off)),
+				hit AS (SELECT d.id, d.queue_ref, d.attempt, it.off, (it.off - d.first_offset)::int AS pos FROM it
+					JOIN deliveries d ON d.id = it.id AND d.version = it.version
+					WHERE d.group_name = $4 AND it.off >= d.first_offset AND it.off < d.first_offset + d.record_count
+					  AND get_bit(d.done, (it.off - d.first_offset)::int) = 0),
+				ins AS (INSERT INTO deliveries (group_name, queue_ref, first_offset, record_count, done, attempt, visible_at, delivered_at)
+					SELECT $4, queue_ref, off, 1, '\x00'::bytea, greatest(attempt - 1, 0), now(), now() FROM hit),
+				upd AS (UPDATE deliveries d SET done = floe_set_bits(d.done, h.pos)
+					FROM (SELECT id, array_agg(pos) AS pos FROM hit GROUP BY id) h WHERE d.id = h.id)
+			SELECT count(*) FROM hit`, ids, versions, offsets, group).Scan(&n)
+		if err != nil {
+			return fmt.Errorf("releasing messages: %w", err)
+		}
+		// Rows whose every message is now done or released are finished.
+		if _, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE id = ANY($1) AND bit_count(done) >= record_count`, uniq); err != nil {
+			return fmt.Errorf("removing released deliveries: %w", err)
+		}
+		return nil
+	})
+	return n, err
+}

@@ -68,6 +68,10 @@ type Consumer struct {
 	signer    *Signer
 	waker     *Waker
 	metrics   *consumeMetrics
+	prefetch  prefetcher
+	stop      chan struct{}
+	stopOnce  sync.Once
+	loopDone  chan struct{}
 }
 
 type consumeMetrics struct {
@@ -78,6 +82,8 @@ type consumeMetrics struct {
 	acks        *prometheus.CounterVec
 	nacks       prometheus.Counter
 	deadLetters prometheus.Counter
+	prefetched  prometheus.Counter
+	released    prometheus.Counter
 }
 
 // NewConsumer builds the consumption service.
@@ -113,16 +119,38 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "floe_reader_dead_letters_total", Help: "Messages moved to a dead-letter topic after their last attempt.",
 		}),
+		prefetched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_reader_prefetched_messages_total",
+			Help: "Messages claimed ahead of demand by background looks, for the receives of busy groups to take from memory.",
+		}),
+		released: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_reader_released_messages_total",
+			Help: "Messages claimed ahead that no receive took in time, made visible again with their attempt unchanged.",
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.receives, m.looks, m.delivered, m.redelivered, m.acks, m.nacks, m.deadLetters} {
+		for _, c := range []prometheus.Collector{m.receives, m.looks, m.delivered, m.redelivered, m.acks, m.nacks, m.deadLetters, m.prefetched, m.released} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering consumer metrics: %w", err)
 			}
 		}
 	}
-	return &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: map[[2]string]targetEntry{},
-		gates: map[[2]string]*receiveGate{}, ackers: map[string]*ackBatcher{}}, nil
+	c := &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: map[[2]string]targetEntry{},
+		gates: map[[2]string]*receiveGate{}, ackers: map[string]*ackBatcher{}, prefetch: prefetcher{pools: map[prefetchKey]*prefetchPool{}},
+		stop: make(chan struct{}), loopDone: make(chan struct{})}
+	go func() {
+		defer close(c.loopDone)
+		c.prefetchLoop(c.stop)
+	}()
+	return c, nil
+}
+
+// Close releases the messages this node claimed ahead, so that other nodes deliver them
+// at once rather than after their hidden time. Receives must have ended.
+func (c *Consumer) Close() {
+	c.stopOnce.Do(func() { close(c.stop) })
+	<-c.loopDone
+	c.releaseAll()
 }
 
 // SetTracer makes the consumer record deliveries, acks, nacks and dead letters of traced
@@ -233,6 +261,13 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 	if err != nil {
 		return nil, err
 	}
+	key := prefetchKey{group: group, topic: topic, invisible: opts.Invisible}
+	if !tg.orderly {
+		if msgs := c.takePrefetched(tg, key, opts.MaxMessages); len(msgs) > 0 {
+			c.handedOut(tg, opts, msgs, true)
+			return msgs, nil
+		}
+	}
 	deadline := time.Now().Add(opts.Wait)
 	// Watch before looking, so a commit between the look and the wait is not missed.
 	w := c.waker.Watch(topic, group)
@@ -293,12 +328,20 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 		for _, o := range served {
 			budget += o.max
 		}
+		hidden := opts.Invisible
+		extra := 0
+		if !tg.orderly {
+			// Claim what the next receives will want, so that they take it from memory.
+			extra, hidden = c.extraFor(key)
+			budget += extra
+		}
+		claimed := time.Now()
 		lookCtx, cancel := ctx, context.CancelFunc(func() {})
 		if len(served) > 0 {
 			// The look answers other receives too: it does not end with this caller.
 			lookCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), MaxWait)
 		}
-		r, err := c.receiveOnce(lookCtx, tg, opts.Invisible, budget)
+		r, err := c.receiveOnce(lookCtx, tg, hidden, budget, opts.MaxMessages)
 		cancel()
 		now = time.Now()
 		c.metrics.looks.WithLabelValues(lookOutcome(len(r.msgs), r.contended, err)).Inc()
@@ -311,6 +354,10 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 			part := msgs[:min(len(msgs), o.max)]
 			msgs = msgs[len(part):]
 			o.share <- lookShare{msgs: part, err: err}
+		}
+		if extra > 0 {
+			c.metrics.prefetched.Add(float64(len(msgs)))
+			c.keep(key, claimed, msgs)
 		}
 		if done, out, err := c.takeShare(tg, opts, lookShare{msgs: mine, err: err}, deadline); done {
 			return out, err
@@ -331,10 +378,7 @@ func (c *Consumer) takeShare(tg *target, opts ReceiveOptions, sh lookShare, dead
 		return true, nil, sh.err
 	}
 	if len(sh.msgs) > 0 {
-		if tg.topic.Trace {
-			c.traceReceive(tg, opts, sh.msgs)
-		}
-		c.metrics.receives.WithLabelValues("messages").Inc()
+		c.handedOut(tg, opts, sh.msgs, false)
 		return true, sh.msgs, nil
 	}
 	if !time.Now().Before(deadline) {
@@ -342,6 +386,27 @@ func (c *Consumer) takeShare(tg *target, opts ReceiveOptions, sh lookShare, dead
 		return true, []httpapi.ReceivedMessage{}, nil
 	}
 	return false, nil, nil
+}
+
+// handedOut counts and traces the messages a receive returns; the demand of messages a
+// look handed out (not the prefetch pool, which counts its own) sizes what is claimed ahead.
+func (c *Consumer) handedOut(tg *target, opts ReceiveOptions, msgs []httpapi.ReceivedMessage, fromPool bool) {
+	if !fromPool && !tg.orderly {
+		p := c.pool(prefetchKey{group: tg.group.Name, topic: tg.topic.Name, invisible: opts.Invisible})
+		p.mu.Lock()
+		p.noteTaken(len(msgs), time.Now())
+		p.mu.Unlock()
+	}
+	if tg.topic.Trace {
+		c.traceReceive(tg, opts, msgs)
+	}
+	c.metrics.receives.WithLabelValues("messages").Inc()
+	c.metrics.delivered.Add(float64(len(msgs)))
+	for _, m := range msgs {
+		if m.DeliveryAttempt > 1 {
+			c.metrics.redelivered.Inc()
+		}
+	}
 }
 
 // Outcomes of a look (floe_reader_receive_attempts_total).
@@ -508,14 +573,14 @@ type look struct {
 
 // receiveOnce is one look: one Postgres transaction handing out up to budget messages,
 // hidden for invisible.
-func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.Duration, budget int) (look, error) {
+func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.Duration, budget, rowMax int) (look, error) {
 	maxQueues := c.cfg.MaxQueuesPerReceive
 	if tg.orderly {
 		// Orderly receives lock every delivery row of their queue; one queue keeps those
 		// locks in one id-ordered statement, as acks take theirs.
 		maxQueues = 1
 	}
-	p := &planner{c: c, tg: tg, budget: budget, invisible: invisible}
+	p := &planner{c: c, tg: tg, budget: budget, rowMax: max(rowMax, 1), invisible: invisible}
 	st, res, err := c.store.Receive(ctx, metadata.ReceiveParams{
 		Group: tg.group.Name, Topic: tg.topic.Name, MaxQueues: maxQueues, AllDeliveries: tg.orderly,
 	}, p)
@@ -545,10 +610,6 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.D
 			DeliveryAttempt: h.attempt,
 			ReceiptHandle:   c.signer.Encode(tg.group.Name, tg.topic.Name, r),
 		})
-		c.metrics.delivered.Inc()
-		if h.attempt > 1 {
-			c.metrics.redelivered.Inc()
-		}
 	}
 	return look{msgs: msgs, next: st.NextVisible, contended: st.Contended, exhausted: st.Exhausted && !p.leftover, ready: st.ReadyQueues}, nil
 }
@@ -559,6 +620,8 @@ type planner struct {
 	tg        *target
 	st        *metadata.ReceiveState
 	budget    int
+	// rowMax bounds the messages of one new delivery row: about one receive's worth.
+	rowMax    int
 	invisible time.Duration
 	visibleAt time.Time
 	plan      metadata.ReceivePlan
@@ -683,9 +746,13 @@ func (p *planner) queue(ctx context.Context, q *metadata.ConsumeQueue, mq metada
 		if err != nil {
 			return err
 		}
-		if len(deliver) > 0 {
-			ins := p.addInsert(q.Ref, cursor, deliver, 1, p.visibleAt)
-			for _, i := range deliver {
+		// One delivery row per receive's worth of messages: the consumers that get them
+		// ack different rows, so their acks do not wait on each other's row locks.
+		for len(deliver) > 0 {
+			part := deliver[:min(len(deliver), p.rowMax)]
+			deliver = deliver[len(part):]
+			ins := p.addInsert(q.Ref, cursor, part, 1, p.visibleAt)
+			for _, i := range part {
 				p.outs = append(p.outs, handout{loc: locs[i], queue: mq, offset: cursor + int64(i), attempt: 1, update: -1, insert: ins})
 			}
 		}

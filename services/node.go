@@ -389,6 +389,10 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if err := n.server.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stopping HTTP server: %w", err))
 	}
+	if n.consumer != nil {
+		// Messages claimed ahead go back at once, not after their hidden time.
+		n.consumer.Close()
+	}
 	n.cancel()
 	if n.scheduler != nil {
 		n.scheduler.Stop()
