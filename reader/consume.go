@@ -616,10 +616,10 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.D
 
 // planner decides one receive inside its transaction (a metadata.ReceivePlanner).
 type planner struct {
-	c         *Consumer
-	tg        *target
-	st        *metadata.ReceiveState
-	budget    int
+	c      *Consumer
+	tg     *target
+	st     *metadata.ReceiveState
+	budget int
 	// rowMax bounds the messages of one new delivery row: about one receive's worth.
 	rowMax    int
 	invisible time.Duration
