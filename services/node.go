@@ -68,6 +68,9 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if err := checkListenFree(cfg); err != nil {
+		return nil, err
+	}
 	n := &Node{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), serveErr: make(chan error, 1), cancel: func() {}}
 	n.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ok := false
@@ -426,7 +429,7 @@ func listen(cfg Config) (net.Listener, error) {
 	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+		return nil, listenError("listen", cfg.Listen, err)
 	}
 	if tlsCfg != nil {
 		l = tls.NewListener(l, tlsCfg)
