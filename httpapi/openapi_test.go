@@ -278,6 +278,24 @@ func TestOpenAPIDescribesRegisteredRoutes(t *testing.T) {
 	}
 }
 
+// TestOpenAPIRoles: every operation says which role serves it (x-floe-role), and it is
+// the role that registers it; gateways route by it.
+func TestOpenAPIRoles(t *testing.T) {
+	routes, err := httpapi.Routes()
+	require.NoError(t, err)
+	roles := map[string]string{}
+	for _, r := range routes {
+		roles[routeKey(r.Method, r.Path)] = r.Role
+	}
+	for _, r := range registeredRoutes {
+		want := "any"
+		if r.source == "ingest" || r.source == "reader" {
+			want = r.source
+		}
+		require.Equal(t, want, roles[routeKey(r.method, r.path)], "x-floe-role of %s %s", r.method, r.path)
+	}
+}
+
 // TestOpenAPIErrors checks the error shape and that every error response uses it with codes
 // of the right status.
 func TestOpenAPIErrors(t *testing.T) {
