@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -37,8 +39,40 @@ Every flag is also a FLOE_* environment variable (--s3-bucket = FLOE_S3_BUCKET).
 Run 'floe <command> -h' for the flags of a command.
 `
 
-// Version is set at build time.
-var Version = "dev"
+// Version and Commit are stamped at build time (make build, the Dockerfile:
+// -ldflags "-X github.com/floemq/floe/services.Version=..."). A plain `go build` inside
+// a git checkout still gets its commit from the Go toolchain's build info.
+var (
+	Version = "dev"
+	Commit  = ""
+)
+
+// versionLine is what `floe version` prints: version, commit and Go version.
+func versionLine() string {
+	commit := Commit
+	goVersion := runtime.Version()
+	if info, ok := debug.ReadBuildInfo(); ok && commit == "" {
+		modified := false
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+				if len(commit) > 12 {
+					commit = commit[:12]
+				}
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+		if modified && commit != "" {
+			commit += "-dirty"
+		}
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	return fmt.Sprintf("floe %s (commit %s, %s)", Version, commit, goVersion)
+}
 
 // Main runs the floe command line and returns its exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -63,7 +97,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "keys":
 		err = runKeys(args[1:], stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "floe", Version)
+		fmt.Fprintln(stdout, versionLine())
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 	default:
