@@ -434,7 +434,7 @@ func listen(cfg Config) (net.Listener, error) {
 	if tlsCfg != nil {
 		l = tls.NewListener(l, tlsCfg)
 	}
-	return l, nil
+	return httpapi.ProtocolErrorsAsJSON(l), nil
 }
 
 func openBucket(ctx context.Context, cfg Config) (objstore.Bucket, error) {
