@@ -55,6 +55,9 @@ type Config struct {
 	CompactorRetentionInterval  time.Duration
 	CompactorLeaseTTL           time.Duration
 	CompactorSwapDelay          time.Duration
+	// DeadLetterInterval is how often the compactor moves messages past their last
+	// attempt to dead-letter topics.
+	DeadLetterInterval time.Duration
 
 	// Auth (see docs/security.md). The zero value is auth off; `floe serve` turns it on
 	// through the flag's default.
@@ -141,6 +144,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CompactorOrphanScanInterval, "compactor-orphan-scan-interval", time.Hour, "how often one compactor of the cluster lists the bucket for orphans")
 	fs.DurationVar(&c.CompactorRetentionInterval, "compactor-retention-interval", time.Minute, "how often data past retention is removed")
 	fs.DurationVar(&c.CompactorLeaseTTL, "compactor-lease-ttl", 5*time.Minute, "how long a compactor owns the queues it merges; a merge must finish within it")
+	fs.DurationVar(&c.DeadLetterInterval, "dead-letter-interval", time.Second, "how often the compactor moves messages past their last attempt (nacked or invisible time over) to their group's dead-letter topic")
 	fs.DurationVar(&c.CompactorSwapDelay, "compactor-swap-delay", 0, "testing only: pause between a merge's upload and its index swap")
 }
 

@@ -46,16 +46,18 @@ type Node struct {
 	reader    *reader.Service
 	scheduler *scheduler.Service
 	compactor *compactor.Service
-	consumer  *reader.Consumer
-	tracer    *trace.Recorder
-	traceSink *ingest.Service
-	echo      *echo.Echo
-	grpc      *grpcapi.Server
-	grpcAddr  net.Addr
-	server    *http.Server
-	listener  net.Listener
-	serveErr  chan error
-	cancel    context.CancelFunc
+	// deadLetters moves messages past their last attempt to dead-letter topics (compactor role).
+	deadLetters *compactor.DeadLetterSweeper
+	consumer    *reader.Consumer
+	tracer      *trace.Recorder
+	traceSink   *ingest.Service
+	echo        *echo.Echo
+	grpc        *grpcapi.Server
+	grpcAddr    net.Addr
+	server      *http.Server
+	listener    net.Listener
+	serveErr    chan error
+	cancel      context.CancelFunc
 }
 
 // StartNode opens the store and bucket, applies migrations if configured, starts the roles
@@ -178,6 +180,15 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 			return nil, err
 		}
 		n.compactor.Start()
+		n.deadLetters, err = compactor.NewDeadLetterSweeper(compactor.DeadLetterConfig{
+			Interval: cfg.DeadLetterInterval, Logger: logger.With("role", "compactor"),
+		}, n.store, n.bucket, n.registry)
+		if err != nil {
+			n.compactor.Stop()
+			n.scheduler.Stop()
+			return nil, err
+		}
+		n.deadLetters.Start()
 	}
 
 	if err := n.startTracing(); err != nil {
@@ -390,6 +401,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	}
 	if n.compactor != nil {
 		n.compactor.Stop()
+	}
+	if n.deadLetters != nil {
+		n.deadLetters.Stop()
 	}
 	n.closeStorage()
 	return errors.Join(errs...)
