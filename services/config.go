@@ -75,6 +75,9 @@ type Config struct {
 	QuotaTopics           int
 	QuotaGroups           int
 	QuotaLiteTopics       int
+	// CORSOrigin lists the origins (comma-separated, or *) whose browser pages may call the
+	// API; empty: none (no CORS headers).
+	CORSOrigin string
 	// TLSCert and TLSKey (PEM files) make the listener serve HTTPS only.
 	TLSCert string
 	TLSKey  string
@@ -128,6 +131,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.QuotaTopics, "quota-topics", 0, "topics one namespace may hold (0 = unlimited)")
 	fs.IntVar(&c.QuotaGroups, "quota-groups", 0, "consumer groups one namespace may hold (0 = unlimited)")
 	fs.IntVar(&c.QuotaLiteTopics, "quota-lite-topics", 0, "lite topics one namespace may hold over all its LITE topics (0 = unlimited)")
+	fs.StringVar(&c.CORSOrigin, "cors-origin", "", "origins (comma-separated, or *) whose web pages may call the API from a browser (empty: off)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS only, with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 2*time.Second, "how long a node remembers an API key lookup (at most 5s: a revoked key works that long)")

@@ -4,7 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"strings"
 	"syscall"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
 
 // checkListenFree fails when an address the node will listen on is taken, so that a busy
@@ -37,4 +42,21 @@ func listenError(flagName, addr string, err error) error {
 			addr, flagName, EnvName(flagName))
 	}
 	return fmt.Errorf("listening on %s (--%s): %w", addr, flagName, err)
+}
+
+// corsMiddleware lets browser pages of the given origins (comma-separated, or *) call the
+// API, with the Authorization header.
+func corsMiddleware(origins string) echo.MiddlewareFunc {
+	var allow []string
+	for _, o := range strings.Split(origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			allow = append(allow, o)
+		}
+	}
+	return middleware.CORSWithConfig(middleware.CORSConfig{
+		AllowOrigins: allow,
+		AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
+		AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType},
+		MaxAge:       600,
+	})
 }

@@ -109,6 +109,11 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	e.GET("/readyz", n.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry})))
 	e.GET("/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", httpapi.OpenAPI()) })
+	httpapi.RegisterDocs(e)
+	if cfg.CORSOrigin != "" {
+		// Before auth: a browser's preflight carries no key.
+		e.Use(corsMiddleware(cfg.CORSOrigin))
+	}
 	authSvc, err := auth.New(auth.Config{
 		Required: cfg.RequireAuth, BootstrapKey: cfg.BootstrapAdminKey, MetricsAuth: cfg.MetricsAuth,
 		CacheTTL: cfg.AuthCacheTTL, ProduceRate: cfg.QuotaProduceRate, ReceiveRate: cfg.QuotaReceiveRate,
