@@ -496,6 +496,10 @@ func TestComposeGateway(t *testing.T) {
 	require.Equal(t, "8081", published["8081"], "gateway must publish host port 8081 -> 8081 (gRPC), got %v", gw["ports"])
 	require.Equal(t, s.env["GATEWAY_GRPC_PORT"], published["8081"])
 	require.Contains(t, s.raw, "${GATEWAY_GRPC_PORT:-8081}:8081", "the gRPC host port is set by GATEWAY_GRPC_PORT")
+	// Bound to the loopback address unless asked otherwise.
+	for _, p := range stringList(gw["ports"]) {
+		require.True(t, strings.HasPrefix(p, "127.0.0.1:"), "gateway port %s must bind 127.0.0.1 by default", p)
+	}
 
 	// The gateway's gRPC upstreams dial the port the nodes serve gRPC on.
 	for _, name := range []string{"ingest", "reader"} {

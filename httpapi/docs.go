@@ -34,7 +34,7 @@ func RegisterDocs(e *echo.Echo) {
 }
 
 func serveDocsFile(c echo.Context, name string) error {
-	b, err := swaggerUI.ReadFile(path.Join("swaggerui", path.Clean("/" + name)))
+	b, err := swaggerUI.ReadFile(path.Join("swaggerui", path.Clean("/"+name)))
 	if err != nil {
 		return Errorf(http.StatusNotFound, CodeNotFound, "no such file %s", name)
 	}
