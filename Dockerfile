@@ -25,13 +25,15 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 COPY . .
 ARG TARGETOS
 ARG TARGETARCH
-# `floe version` prints it: docker build --build-arg VERSION=$(git describe --always) .
+# `floe version` prints them (the build context has no .git to read them from):
+# docker build --build-arg VERSION=$(git describe --tags --always) --build-arg COMMIT=$(git rev-parse --short HEAD) .
 ARG VERSION=dev
+ARG COMMIT=unknown
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
     go build -trimpath \
-      -ldflags="-s -w -X github.com/floemq/floe/services.Version=${VERSION}" \
+      -ldflags="-s -w -X github.com/floemq/floe/services.Version=${VERSION} -X github.com/floemq/floe/services.Commit=${COMMIT}" \
       -o /out/floe ./cmd/floe
 
 # ---- runtime ----------------------------------------------------------------

@@ -2,6 +2,12 @@
 .DEFAULT_GOAL := help
 GO ?= go
 BIN := bin/floe
+# `floe version` prints them; a tree without git says dev.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/floemq/floe/services.Version=$(VERSION) -X github.com/floemq/floe/services.Commit=$(COMMIT)
+# Flags of `make dev`, e.g. make dev ARGS="--require-auth --listen 127.0.0.1:9090".
+ARGS ?=
 
 .PHONY: help build dev test test-short bench lint fuzz minio clean chaos
 
@@ -9,10 +15,10 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 build: ## build bin/floe
-	$(GO) build -trimpath -o $(BIN) ./cmd/floe
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/floe
 
-dev: build ## run Floe on the embedded default (private Postgres + local folder) at 127.0.0.1:8080
-	./$(BIN) dev
+dev: build ## run Floe on the embedded default (private Postgres + local folder) at 127.0.0.1:8080 (flags: ARGS="...")
+	./$(BIN) dev $(ARGS)
 
 test: ## run all tests: unit and integration, against real Postgres and MinIO (sets them up itself)
 	./scripts/test.sh

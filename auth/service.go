@@ -144,8 +144,10 @@ func (s *Service) Register(e *echo.Echo) {
 	})
 }
 
-// openRoutes need no key.
-var openRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true}
+// openRoutes need no key: health, and the API's description and reference page, which
+// a newcomer must be able to read before holding a key.
+var openRoutes = map[string]bool{"GET /healthz": true, "GET /readyz": true,
+	"GET /v1/openapi.json": true, "GET /docs": true, "GET /docs/:file": true}
 
 const principalKey = "floe.auth.principal"
 

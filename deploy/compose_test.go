@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/floemq/floe/httpapi"
 	yaml "go.yaml.in/yaml/v3"
 )
 
@@ -494,6 +496,10 @@ func TestComposeGateway(t *testing.T) {
 	require.Equal(t, "8081", published["8081"], "gateway must publish host port 8081 -> 8081 (gRPC), got %v", gw["ports"])
 	require.Equal(t, s.env["GATEWAY_GRPC_PORT"], published["8081"])
 	require.Contains(t, s.raw, "${GATEWAY_GRPC_PORT:-8081}:8081", "the gRPC host port is set by GATEWAY_GRPC_PORT")
+	// Bound to the loopback address unless asked otherwise.
+	for _, p := range stringList(gw["ports"]) {
+		require.True(t, strings.HasPrefix(p, "127.0.0.1:"), "gateway port %s must bind 127.0.0.1 by default", p)
+	}
 
 	// The gateway's gRPC upstreams dial the port the nodes serve gRPC on.
 	for _, name := range []string{"ingest", "reader"} {
@@ -828,13 +834,29 @@ var gatewayRoutes = []struct {
 	{"POST", "/v1/topics", nil},
 	{"GET", "/v1/topics/orders", nil},
 	{"PUT", "/v1/groups/billing/subscriptions/orders", nil},
-	{"GET", "/v1/groups/billing/lag", nil},
+	{"GET", "/v1/groups/billing/lag", []string{"reader"}},
+	{"POST", "/v1/topics/orders/messages/recall", []string{"ingest"}},
 	{"GET", "/healthz", nil},
 }
 
 func TestNginxRouting(t *testing.T) {
 	c := loadNginx(t)
-	for _, r := range gatewayRoutes {
+	routes := slices.Clone(gatewayRoutes)
+	// Every route of the API, from its OpenAPI document: a route added there is routed
+	// here, or this test fails.
+	spec, err := httpapi.Routes()
+	require.NoError(t, err)
+	for _, r := range spec {
+		var want []string
+		if r.Role != "any" {
+			want = []string{r.Role}
+		}
+		routes = append(routes, struct {
+			method, path string
+			want         []string
+		}{r.Method, r.ExamplePath(), want})
+	}
+	for _, r := range routes {
 		got := c.backends(t, r.method, r.path)
 		if r.want == nil {
 			require.NotEmpty(t, got, "%s %s", r.method, r.path)

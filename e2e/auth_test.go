@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/floemq/floe/auth"
 	"github.com/floemq/floe/client"
+	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/services"
 )
@@ -127,12 +129,31 @@ func TestAuthEveryRouteIsInTheTable(t *testing.T) {
 	cfg.RequireAuth = true
 	n, _ := startNode(t, cfg)
 	served := map[string]bool{}
+	spec, err := httpapi.Routes()
+	require.NoError(t, err)
+	documented := map[string]bool{}
+	for _, r := range spec {
+		documented[r.Method+" "+r.Path] = true
+	}
+	param := regexp.MustCompile(`:[A-Za-z]+`)
 	for _, r := range n.Routes() {
+		if r.Method == "echo_route_any" {
+			continue
+		}
+		// Every route of the server is in its OpenAPI document.
+		shape := param.ReplaceAllString(r.Path, "{}")
+		found := false
+		for d := range documented {
+			if regexp.MustCompile(`\{[A-Za-z]+\}`).ReplaceAllString(d, "{}") == r.Method+" "+shape {
+				found = true
+			}
+		}
+		require.True(t, found, "%s %s is served but not in openapi.json", r.Method, r.Path)
 		if !strings.HasPrefix(r.Path, "/v1") {
 			if slices.Contains(auth.ConsolePages, r.Method+" "+r.Path) {
 				continue
 			}
-			require.Contains(t, []string{"/healthz", "/readyz", "/metrics"}, r.Path, "an unknown route outside /v1")
+			require.Contains(t, []string{"/healthz", "/readyz", "/metrics", "/docs", "/docs/:file"}, r.Path, "an unknown route outside /v1")
 			continue
 		}
 		route := r.Method + " " + r.Path
@@ -143,6 +164,43 @@ func TestAuthEveryRouteIsInTheTable(t *testing.T) {
 	for route := range auth.Routes {
 		require.True(t, served[route], "auth.Routes has %s, which the server does not serve", route)
 	}
+}
+
+// TestDocsWithoutKey: under --require-auth, the OpenAPI document and the reference page
+// at /docs (Swagger UI, embedded) need no key; CORS headers only with --cors-origin.
+func TestDocsWithoutKey(t *testing.T) {
+	t.Parallel()
+	b := newBacking(t)
+	url := authNode(t, b, func(c *services.Config) { c.CORSOrigin = "https://app.example" })
+	spec := call(t, http.MethodGet, url+"/v1/openapi.json", "", nil)
+	require.Equal(t, http.StatusOK, spec.status)
+	require.Contains(t, string(spec.body), `"openapi": "3.1.0"`)
+	page := call(t, http.MethodGet, url+"/docs", "", nil)
+	require.Equal(t, http.StatusOK, page.status)
+	require.Contains(t, string(page.body), "docs/swagger-ui-bundle.js")
+	js := call(t, http.MethodGet, url+"/docs/swagger-ui-bundle.js", "", nil)
+	require.Equal(t, http.StatusOK, js.status)
+	require.Contains(t, js.header.Get("Content-Type"), "javascript")
+	require.Greater(t, len(js.body), 100_000)
+	require.Equal(t, http.StatusNotFound, call(t, http.MethodGet, url+"/docs/nope.js", "", nil).status)
+	require.Equal(t, http.StatusUnauthorized, call(t, http.MethodGet, url+"/v1/topics", "", nil).status, "the API itself still needs a key")
+
+	preflight := func(base string) http.Header {
+		req, err := http.NewRequest(http.MethodOptions, base+"/v1/topics", nil)
+		require.NoError(t, err)
+		req.Header.Set("Origin", "https://app.example")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.Header
+	}
+	h := preflight(url)
+	require.Equal(t, "https://app.example", h.Get("Access-Control-Allow-Origin"))
+	require.Contains(t, strings.ToLower(h.Get("Access-Control-Allow-Headers")), "authorization")
+	// Off by default.
+	require.Empty(t, preflight(authNode(t, b, nil)).Get("Access-Control-Allow-Origin"))
 }
 
 func TestAuthHTTP(t *testing.T) {

@@ -116,7 +116,7 @@ func startNode(t *testing.T, cfg services.Config) (*services.Node, *client.Clien
 		defer cancel()
 		_ = n.Shutdown(ctx)
 	})
-	return n, client.New("http://" + n.Addr())
+	return n, client.New("http://"+n.Addr(), client.WithHTTPClient(validatingClient(t)))
 }
 
 // proc is a floe process.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -41,6 +42,14 @@ func decodeJSON(r io.Reader, limit int64, v any) error {
 }
 
 func jsonError(err error, limit int64) error {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr
+	}
+	var pe *time.ParseError
+	if errors.As(err, &pe) {
+		return Errorf(http.StatusBadRequest, CodeMalformedJSON, "time %q: want %s", pe.Value, TimeHint)
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return Errorf(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body exceeds %d bytes", limit)

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,6 +98,10 @@ func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		case errors.As(err, &apiErr):
 		case errors.As(err, &echoErr):
 			apiErr = fromEcho(echoErr)
+		case errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil:
+			// The client went away (a long poll given up): normal, and nobody reads an answer.
+			logger.Debug("request cancelled by the client", "method", c.Request().Method, "path", c.Request().URL.Path)
+			return
 		default:
 			apiErr = Errorf(http.StatusInternalServerError, CodeInternal, "%v", err)
 		}

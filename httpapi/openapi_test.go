@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/floemq/floe/admin"
+	"github.com/floemq/floe/auth"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/reader"
 	"github.com/floemq/floe/trace"
@@ -82,6 +83,13 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"GET", "/readyz", "services"},
 	{"GET", "/metrics", "services"},
 	{"GET", "/v1/openapi.json", "services"}, // serves httpapi.OpenAPI()
+	{"GET", "/docs", "services"},            // httpapi.RegisterDocs
+	{"GET", "/docs/:file", "services"},
+	// auth.Service.Register
+	{"POST", "/v1/keys", "auth"},
+	{"GET", "/v1/keys", "auth"},
+	{"DELETE", "/v1/keys/:id", "auth"},
+	{"POST", "/v1/keys/:id/rotate", "auth"},
 }
 
 // plannedRoutes are in the contract (docs/http-api.md) but not served yet: the document
@@ -253,6 +261,23 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 	}
 	walk(d, "#")
 	require.NotEmpty(t, used)
+	// Security schemes are referenced by name in security requirements, not by $ref.
+	var requirements []any
+	if top, ok := d["security"].([]any); ok {
+		requirements = append(requirements, top...)
+	}
+	operations(t, d, func(_, _ string, _, op doc) {
+		if sec, ok := op["security"].([]any); ok {
+			requirements = append(requirements, sec...)
+		}
+	})
+	for _, r := range requirements {
+		for name := range obj(t, r, "security requirement") {
+			_, err := resolve(d, "#/components/securitySchemes/"+name)
+			require.NoError(t, err, "security requirement %s", name)
+			used["#/components/securitySchemes/"+name] = true
+		}
+	}
 	// Every component is used: a leftover schema is a sign that the document drifted.
 	components := obj(t, d["components"], "components")
 	for kind, group := range components {
@@ -289,6 +314,24 @@ func TestOpenAPIDescribesRegisteredRoutes(t *testing.T) {
 			continue
 		}
 		require.True(t, served[key], "openapi.json describes %s, which no Register function serves; add it to registeredRoutes or mark it planned", key)
+	}
+}
+
+// TestOpenAPIRoles: every operation says which role serves it (x-floe-role), and it is
+// the role that registers it; gateways route by it.
+func TestOpenAPIRoles(t *testing.T) {
+	routes, err := httpapi.Routes()
+	require.NoError(t, err)
+	roles := map[string]string{}
+	for _, r := range routes {
+		roles[routeKey(r.Method, r.Path)] = r.Role
+	}
+	for _, r := range registeredRoutes {
+		want := "any"
+		if r.source == "ingest" || r.source == "reader" {
+			want = r.source
+		}
+		require.Equal(t, want, roles[routeKey(r.method, r.path)], "x-floe-role of %s %s", r.method, r.path)
 	}
 }
 
@@ -521,6 +564,9 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"RedriveTask", httpapi.RedriveTask{}, true},
 		{"RedriveTasksResponse", httpapi.RedriveTasksResponse{}, true},
 		{"ResendResponse", httpapi.ResendResponse{}, true},
+		{"CreateKeyRequest", auth.CreateKeyRequest{}, false},
+		{"KeyView", auth.KeyView{}, true},
+		{"KeyList", auth.KeyList{}, true},
 	}
 	seen := map[string]bool{}
 	for _, c := range cases {

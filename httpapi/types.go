@@ -11,6 +11,11 @@ type Message struct {
 	MessageGroup string            `json:"messageGroup,omitempty"`
 	DeliveryTime *time.Time        `json:"deliveryTime,omitempty"`
 	LiteTopic    string            `json:"liteTopic,omitempty"`
+	// BodyText and DelaySeconds are inputs only: a plain-text body, stored as is, and a
+	// delivery time that many seconds after the send. Decoding (UnmarshalJSON) folds them
+	// into Body and DeliveryTime and leaves them nil.
+	BodyText     *string `json:"bodyText,omitempty"`
+	DelaySeconds *int64  `json:"delaySeconds,omitempty"`
 	// ID is a message id chosen by the producer (the RocketMQ clients choose their own);
 	// empty, the ingest node assigns one. Not settable over HTTP.
 	ID string `json:"-"`

@@ -106,6 +106,22 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The lock proves that no live process owns a postgres on this folder, so one found
+	// running was left by a process that died and may be stopped.
+	lock, err := AcquireLock(cfg.Dir + ".lock")
+	var locked *LockedError
+	if errors.As(err, &locked) {
+		return nil, fmt.Errorf("the PostgreSQL data folder %s is in use by process %d; stop that process first or use another folder", cfg.Dir, locked.PID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			lock.Release()
+		}
+	}()
 	if err := prepareDir(cfg.Dir, cred); err != nil {
 		return nil, err
 	}
@@ -152,9 +168,11 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("starting postgres: %w", err)
 	}
 	s := &Server{cfg: cfg, port: port, cmd: cmd, done: make(chan struct{}), logger: cfg.Logger}
+	started = true
 	go func() {
 		_ = cmd.Wait()
 		logf.Close()
+		lock.Release()
 		close(s.done)
 	}()
 	if err := s.waitReady(ctx); err != nil {
@@ -300,6 +318,7 @@ func prepareDir(dir string, cred *syscall.Credential) error {
 }
 
 // stopStale stops a postgres left running on dir by a previous process that died uncleanly.
+// The caller holds dir's lock, so that process is gone.
 func stopStale(dir string, logger *slog.Logger) {
 	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
 	if err != nil {

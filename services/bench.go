@@ -33,7 +33,11 @@ Usage:
 `
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	if len(args) >= 1 && strings.HasPrefix(args[0], "-") && args[0] != "-h" && args[0] != "--help" {
+	if len(args) >= 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprint(stdout, benchUsage)
+		return flag.ErrHelp
+	}
+	if len(args) >= 1 && strings.HasPrefix(args[0], "-") {
 		return runBenchWorkload(args, stdout, stderr)
 	}
 	if len(args) >= 1 && args[0] == "lite" {
@@ -61,9 +65,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&p.Warmup, "warmup", 5*time.Second, "unmeasured warm-up before it")
 	fs.BoolVar(&p.NoTrace, "no-trace", false, "create the topic with message tracing off")
 	var c bench.ConsumeConfig
-	fs.StringVar(&c.Group, "group", "floe-bench", "consumer group (consume mode)")
-	fs.IntVar(&c.Consumers, "consumers", 16, "concurrent consumers (consume mode)")
-	fs.IntVar(&c.BatchSize, "receive-batch", 32, "messages per receive (consume mode)")
+	if mode == "consume" {
+		fs.StringVar(&c.Group, "group", "floe-bench", "consumer group")
+		fs.IntVar(&c.Consumers, "consumers", 16, "concurrent consumers")
+		fs.IntVar(&c.BatchSize, "receive-batch", 32, "messages per receive")
+	}
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

@@ -55,6 +55,9 @@ type Config struct {
 	CompactorRetentionInterval  time.Duration
 	CompactorLeaseTTL           time.Duration
 	CompactorSwapDelay          time.Duration
+	// DeadLetterInterval is how often the compactor moves messages past their last
+	// attempt to dead-letter topics.
+	DeadLetterInterval time.Duration
 
 	// Auth (see docs/security.md). The zero value is auth off; `floe serve` turns it on
 	// through the flag's default.
@@ -78,6 +81,9 @@ type Config struct {
 	MaxConnections int
 	// BodyReadTimeout bounds reading one request body (0: 30 s).
 	BodyReadTimeout time.Duration
+	// CORSOrigin lists the origins (comma-separated, or *) whose browser pages may call the
+	// API; empty: none (no CORS headers).
+	CORSOrigin string
 	// TLSCert and TLSKey (PEM files) make the listener serve HTTPS only.
 	TLSCert string
 	TLSKey  string
@@ -137,6 +143,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.QuotaLiteTopics, "quota-lite-topics", 0, "lite topics one namespace may hold over all its LITE topics (0 = unlimited)")
 	fs.IntVar(&c.MaxConnections, "max-connections", defaultMaxConnections, "open connections the HTTP listener accepts; more wait in the kernel's backlog")
 	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", defaultBodyReadTimeout, "longest time one request body may take to arrive (a slower one is cut off)")
+	fs.StringVar(&c.CORSOrigin, "cors-origin", "", "origins (comma-separated, or *) whose web pages may call the API from a browser (empty: off)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS only, with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
 	fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 2*time.Second, "how long a node remembers an API key lookup (at most 5s: a revoked key works that long)")
@@ -153,6 +160,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CompactorOrphanScanInterval, "compactor-orphan-scan-interval", time.Hour, "how often one compactor of the cluster lists the bucket for orphans")
 	fs.DurationVar(&c.CompactorRetentionInterval, "compactor-retention-interval", time.Minute, "how often data past retention is removed")
 	fs.DurationVar(&c.CompactorLeaseTTL, "compactor-lease-ttl", 5*time.Minute, "how long a compactor owns the queues it merges; a merge must finish within it")
+	fs.DurationVar(&c.DeadLetterInterval, "dead-letter-interval", time.Second, "how often the compactor moves messages past their last attempt (nacked or invisible time over) to their group's dead-letter topic")
 	fs.DurationVar(&c.CompactorSwapDelay, "compactor-swap-delay", 0, "testing only: pause between a merge's upload and its index swap")
 }
 

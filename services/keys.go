@@ -53,6 +53,15 @@ func runKeys(args []string, stdout, stderr io.Writer) error {
 		return errors.New("floe keys: want create, list, revoke or rotate")
 	}
 	sub := args[0]
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, keysUsage)
+		return flag.ErrHelp
+	case "create", "list", "revoke", "rotate":
+	default:
+		fmt.Fprint(stderr, keysUsage)
+		return fmt.Errorf("floe keys: unknown command %q (want create, list, revoke or rotate)", sub)
+	}
 	fs := flag.NewFlagSet("floe keys "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, keysUsage); fs.PrintDefaults() }
@@ -119,7 +128,6 @@ func runKeys(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "key %s rotated; the new secret is shown this once:\n", out.ID)
 		return printJSON(stdout, out)
 	}
-	fmt.Fprint(stderr, keysUsage)
 	return fmt.Errorf("floe keys: unknown command %q", sub)
 }
 

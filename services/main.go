@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -44,8 +46,40 @@ Every flag is also a FLOE_* environment variable (--s3-bucket = FLOE_S3_BUCKET).
 Run 'floe <command> -h' for the flags of a command.
 `
 
-// Version is set at build time.
-var Version = "dev"
+// Version and Commit are stamped at build time (make build, the Dockerfile:
+// -ldflags "-X github.com/floemq/floe/services.Version=..."). A plain `go build` inside
+// a git checkout still gets its commit from the Go toolchain's build info.
+var (
+	Version = "dev"
+	Commit  = ""
+)
+
+// versionLine is what `floe version` prints: version, commit and Go version.
+func versionLine() string {
+	commit := Commit
+	goVersion := runtime.Version()
+	if info, ok := debug.ReadBuildInfo(); ok && commit == "" {
+		modified := false
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+				if len(commit) > 12 {
+					commit = commit[:12]
+				}
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+		if modified && commit != "" {
+			commit += "-dirty"
+		}
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	return fmt.Sprintf("floe %s (commit %s, %s)", Version, commit, goVersion)
+}
 
 // Main runs the floe command line and returns its exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -84,7 +118,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "dlq":
 		err = runDLQ(args[1:], stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "floe", Version)
+		fmt.Fprintln(stdout, versionLine())
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -119,36 +153,59 @@ func runServe(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return waitAndShutdown(ctx, node)
+	return waitAndShutdown(ctx, node, nil)
 }
 
-func waitAndShutdown(ctx context.Context, node *Node) error {
+// waitAndShutdown runs until ctx ends, the HTTP server fails or pgDone (the private
+// PostgreSQL of floe dev; nil otherwise) closes, then shuts the node down. A node whose
+// database is gone could only answer 503, so it stops with an error instead.
+func waitAndShutdown(ctx context.Context, node *Node, pgDone <-chan struct{}) error {
+	var failure error
 	select {
 	case <-ctx.Done():
 	case err := <-node.Done():
 		return fmt.Errorf("HTTP server: %w", err)
+	case <-pgDone:
+		failure = errors.New("the private PostgreSQL exited; floe cannot work without it (its log: <data>/pg/postgres.log)")
+		node.logger.Error("the private PostgreSQL exited; stopping")
 	}
 	node.logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return node.Shutdown(sctx)
+	if err := node.Shutdown(sctx); err != nil && failure == nil {
+		return err
+	}
+	return failure
+}
+
+// devDefaults are the settings in which `floe dev` differs from `floe serve`. They are
+// defaults, not given flags: FLOE_* variables and flags still override them, and
+// `floe dev -h` shows them.
+var devDefaults = map[string]string{
+	"listen":       "127.0.0.1:8080",
+	"grpc-listen":  "127.0.0.1:8081",
+	"log-format":   "text",
+	"object-store": "folder",
+	"require-auth": "false",
 }
 
 func runDev(args []string, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runDevContext(ctx, args, stderr)
+}
+
+// runDevContext is floe dev until ctx ends.
+func runDevContext(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg Config
 	fs := flag.NewFlagSet("floe dev", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg.bindFlags(fs)
 	fs.StringVar(&cfg.DataDir, "data", "./.floe", "data folder: private Postgres in <data>/pg, objects in <data>/objects")
-	// Dev defaults differ from serve's.
-	_ = fs.Set("listen", "127.0.0.1:8080")
-	_ = fs.Set("grpc-listen", "127.0.0.1:8081")
-	_ = fs.Set("log-format", "text")
-	_ = fs.Set("object-store", "folder")
-	// Auth is off in dev unless asked for; Value.Set (not fs.Set) keeps FLOE_REQUIRE_AUTH working.
-	if f := fs.Lookup("require-auth"); f != nil {
-		_ = f.Value.Set("false")
-		f.DefValue = "false"
+	for name, v := range devDefaults {
+		f := fs.Lookup(name)
+		_ = f.Value.Set(v)
+		f.DefValue = v
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -157,12 +214,26 @@ func runDev(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+
+	// One floe per data folder, checked before anything is touched: a second one would
+	// find the first one's Postgres and, taking it for a leftover, stop it.
+	lock, err := pglocal.AcquireLock(filepath.Join(cfg.DataDir, "floe.lock"))
+	var locked *pglocal.LockedError
+	if errors.As(err, &locked) {
+		return fmt.Errorf("the data folder %s is in use by another floe (pid %d): stop that one first (Ctrl-C), or give this one its own folder with --data", cfg.DataDir, locked.PID)
+	}
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if err := checkListenFree(cfg); err != nil {
+		return err
+	}
 
 	if cfg.ObjectStore == "folder" && cfg.FolderDir == "" {
 		cfg.FolderDir = filepath.Join(cfg.DataDir, "objects")
 	}
+	var pgDone <-chan struct{}
 	if cfg.DatabaseURL == "" {
 		pg, err := pglocal.Start(ctx, pglocal.Config{Dir: filepath.Join(cfg.DataDir, "pg"), Logger: logger})
 		if errors.Is(err, pglocal.ErrNotInstalled) {
@@ -177,6 +248,7 @@ func runDev(args []string, stderr io.Writer) error {
 			}
 		}()
 		cfg.DatabaseURL = pg.URL()
+		pgDone = pg.Done()
 	}
 	// With --require-auth and no bootstrap key, nobody could create the first key: make one
 	// for this run and show it below (never logged).
@@ -214,7 +286,7 @@ func runDev(args []string, stderr io.Writer) error {
 		"  %[2]s -XPOST %[1]s/v1/topics/orders/messages -d '{\"messages\":[{\"body\":\"aGVsbG8=\",\"keys\":[\"order-1\"]}]}'\n"+
 		"  %[2]s '%[1]s/v1/topics/orders/messages?key=order-1'\n"+
 		"Ctrl-C stops it.\n\n", base, curl)
-	return waitAndShutdown(ctx, node)
+	return waitAndShutdown(ctx, node, pgDone)
 }
 
 func runMigrate(args []string, stderr io.Writer) error {

@@ -47,17 +47,19 @@ type Node struct {
 	reader    *reader.Service
 	scheduler *scheduler.Service
 	compactor *compactor.Service
-	consumer  *reader.Consumer
-	tracer    *trace.Recorder
-	traceSink *ingest.Service
 	redriver  *admin.Redriver
-	echo      *echo.Echo
-	grpc      *grpcapi.Server
-	grpcAddr  net.Addr
-	server    *http.Server
-	listener  net.Listener
-	serveErr  chan error
-	cancel    context.CancelFunc
+	// deadLetters moves messages past their last attempt to dead-letter topics (compactor role).
+	deadLetters *compactor.DeadLetterSweeper
+	consumer    *reader.Consumer
+	tracer      *trace.Recorder
+	traceSink   *ingest.Service
+	echo        *echo.Echo
+	grpc        *grpcapi.Server
+	grpcAddr    net.Addr
+	server      *http.Server
+	listener    net.Listener
+	serveErr    chan error
+	cancel      context.CancelFunc
 }
 
 // StartNode opens the store and bucket, applies migrations if configured, starts the roles
@@ -68,6 +70,9 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		return nil, err
 	}
 	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := checkListenFree(cfg); err != nil {
 		return nil, err
 	}
 	n := &Node{cfg: cfg, logger: logger, registry: prometheus.NewRegistry(), serveErr: make(chan error, 1), cancel: func() {}}
@@ -106,6 +111,11 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	e.GET("/readyz", n.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(n.registry, promhttp.HandlerOpts{Registry: n.registry})))
 	e.GET("/v1/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", httpapi.OpenAPI()) })
+	httpapi.RegisterDocs(e)
+	if cfg.CORSOrigin != "" {
+		// Before auth: a browser's preflight carries no key.
+		e.Use(corsMiddleware(cfg.CORSOrigin))
+	}
 	authSvc, err := auth.New(auth.Config{
 		Required: cfg.RequireAuth, BootstrapKey: cfg.BootstrapAdminKey, MetricsRequireAuth: cfg.MetricsRequireAuth,
 		CacheTTL: cfg.AuthCacheTTL, ProduceRate: cfg.QuotaProduceRate, ReceiveRate: cfg.QuotaReceiveRate,
@@ -178,6 +188,15 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 			return nil, err
 		}
 		n.compactor.Start()
+		n.deadLetters, err = compactor.NewDeadLetterSweeper(compactor.DeadLetterConfig{
+			Interval: cfg.DeadLetterInterval, Logger: logger.With("role", "compactor"),
+		}, n.store, n.bucket, n.registry)
+		if err != nil {
+			n.compactor.Stop()
+			n.scheduler.Stop()
+			return nil, err
+		}
+		n.deadLetters.Start()
 	}
 
 	if err := n.startTracing(); err != nil {
@@ -400,6 +419,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.compactor != nil {
 		n.compactor.Stop()
 	}
+	if n.deadLetters != nil {
+		n.deadLetters.Stop()
+	}
 	n.closeStorage()
 	return errors.Join(errs...)
 }
@@ -442,7 +464,7 @@ func listen(cfg Config, reg prometheus.Registerer) (net.Listener, error) {
 	}
 	tcp, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+		return nil, listenError("listen", cfg.Listen, err)
 	}
 	l, err := newLimitListener(tcp, cmp.Or(cfg.MaxConnections, defaultMaxConnections), reg)
 	if err != nil {
@@ -452,7 +474,7 @@ func listen(cfg Config, reg prometheus.Registerer) (net.Listener, error) {
 	if tlsCfg != nil {
 		return tls.NewListener(l, tlsCfg), nil
 	}
-	return l, nil
+	return httpapi.ProtocolErrorsAsJSON(l), nil
 }
 
 func openBucket(ctx context.Context, cfg Config) (objstore.Bucket, error) {

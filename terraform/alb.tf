@@ -89,7 +89,7 @@ locals {
 
 # ---- Routing rules (lowest priority number wins) ----------------------------------
 
-# POST /v1/topics/{t}/messages, POST /v1/topics/{t}/transactions -> ingest.
+# POST /v1/topics/{t}/messages, .../messages/recall, POST /v1/topics/{t}/transactions -> ingest.
 # (GET /v1/topics/{t}/messages?key= is a lookup and falls through to the reader.)
 resource "aws_lb_listener_rule" "produce" {
   listener_arn = local.api_listener_arn
@@ -103,7 +103,7 @@ resource "aws_lb_listener_rule" "produce" {
 
   condition {
     path_pattern {
-      values = ["/v1/topics/*/messages", "/v1/topics/*/transactions"]
+      values = ["/v1/topics/*/messages", "/v1/topics/*/messages/recall", "/v1/topics/*/transactions"]
     }
   }
 
@@ -154,7 +154,7 @@ resource "aws_lb_listener_rule" "lookup" {
 
   condition {
     path_pattern {
-      values = ["/v1/topics/*/queues/*/messages", "/v1/topics/*/messages", "/v1/topics/*/messages/*"]
+      values = ["/v1/topics/*/queues/*/messages", "/v1/topics/*/messages", "/v1/topics/*/messages/*", "/v1/topics/*/browse", "/v1/topics/*/offsets"]
     }
   }
 

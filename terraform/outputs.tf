@@ -33,6 +33,11 @@ output "database_url_secret_arn" {
   value       = aws_secretsmanager_secret.database_url.arn
 }
 
+output "bootstrap_admin_key_secret_arn" {
+  description = "Secrets Manager secret holding FLOE_BOOTSTRAP_ADMIN_KEY, the first admin API key (aws secretsmanager get-secret-value --secret-id <arn>)."
+  value       = aws_secretsmanager_secret.bootstrap_admin_key.arn
+}
+
 output "ecs_cluster_name" {
   description = "ECS cluster running the Floe services."
   value       = aws_ecs_cluster.this.name

@@ -21,6 +21,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/stretchr/testify/require"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/floemq/floe/httpapi"
 )
 
 // module is the parsed configuration of this directory.
@@ -953,7 +955,8 @@ func TestLoadBalancerRouting(t *testing.T) {
 		}
 		return def
 	}
-	for _, c := range []struct{ method, path, want string }{
+	cases := []struct{ method, path, want string }{
+		{"POST", "/v1/topics/orders/messages/recall", "ingest"},
 		{"POST", "/v1/topics/orders/messages", "ingest"},
 		{"POST", "/v1/topics/orders/transactions", "ingest"},
 		{"POST", "/v1/transactions/tx-1/commit", "ingest"},
@@ -972,7 +975,22 @@ func TestLoadBalancerRouting(t *testing.T) {
 		{"GET", "/v1/groups/billing/lag", "reader"},
 		{"GET", "/healthz", "reader"},
 		{"GET", "/metrics", "fixed"},
-	} {
+	}
+	// Every route of the API, from its OpenAPI document: a route added there is routed
+	// here, or this test fails. Reader nodes serve the routes of every role ("any").
+	spec, err := httpapi.Routes()
+	require.NoError(t, err)
+	for _, r := range spec {
+		want := r.Role
+		switch {
+		case r.Path == "/metrics":
+			want = "fixed"
+		case want == "any":
+			want = "reader"
+		}
+		cases = append(cases, struct{ method, path, want string }{r.Method, r.ExamplePath(), want})
+	}
+	for _, c := range cases {
 		require.Equal(t, c.want, route(c.method, c.path), "%s %s", c.method, c.path)
 	}
 }
