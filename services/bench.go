@@ -27,7 +27,10 @@ Usage:
                                run a workload file (see workloads/): live progress on stderr,
                                result.json, result.md and chart.svg in DIR
   floe bench produce [flags]   producers only
-  floe bench consume [flags]   producers and consumers at once (receive + ack)
+  floe bench consume [flags]   producers and consumers at once (receive + ack); --groups N
+                               for N consumer groups each receiving everything
+  floe bench drain [flags]     produce a backlog with no consumer, then drain it (receive
+                               batches, one ack per batch); --readers for reader-only nodes
   floe bench delay [flags]     scheduled messages: how late they arrive after their time
   floe bench lite [flags]      many lite topics: creation, then receive with many subscribed
 `
@@ -42,9 +45,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) >= 1 && args[0] == "delay" {
 		return runBenchDelay(args[1:], stdout, stderr)
 	}
+	if len(args) >= 1 && args[0] == "drain" {
+		return runBenchDrain(args[1:], stdout, stderr)
+	}
 	if len(args) < 1 || (args[0] != "produce" && args[0] != "consume") {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: say --workload FILE, produce, consume, delay or lite")
+		return errors.New("bench: say --workload FILE, produce, consume, drain, delay or lite")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("floe bench "+mode, flag.ContinueOnError)
@@ -96,6 +102,71 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
 			return fmt.Errorf("writing %s: %w", *jsonOut, err)
 		}
+	}
+	return nil
+}
+
+func runBenchDrain(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("floe bench drain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080", "Floe endpoint producing (and consuming, without --readers)")
+	readers := fs.String("readers", "", "comma-separated endpoints the consumers receive from, one per consumer in turn (default: --url); /metrics of every node is summed")
+	var d bench.DrainConfig
+	fs.StringVar(&d.Produce.Topic, "topic", "bench-drain", "topic (created as NORMAL if missing)")
+	fs.IntVar(&d.Produce.Queues, "queues", 8, "queues of the topic when created")
+	fs.IntVar(&d.Produce.MessageSize, "message-size", 1024, "message body bytes (at least 16)")
+	fs.IntVar(&d.Produce.MessageSize, "size", 1024, "same as --message-size")
+	fs.IntVar(&d.Produce.BatchSize, "batch", 32, "messages per send request")
+	fs.IntVar(&d.Produce.Producers, "producers", 160, "concurrent producers, one request in flight each")
+	fs.BoolVar(&d.Produce.NoTrace, "no-trace", false, "create the topic with message tracing off")
+	fs.Int64Var(&d.Messages, "messages", 2_000_000, "backlog to produce, then drain")
+	fs.StringVar(&d.Group, "group", "floe-bench-drain", "consumer group")
+	fs.IntVar(&d.Consumers, "consumers", 8, "concurrent consumers")
+	fs.IntVar(&d.ReceiveBatch, "receive-batch", 32, "messages per receive call (each batch acked in one call)")
+	fs.DurationVar(&d.Timeout, "timeout", 30*time.Minute, "longest each phase (produce, drain) may take")
+	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench drain: unexpected argument %q", fs.Arg(0))
+	}
+	for _, u := range splitList(*readers) {
+		d.Readers = append(d.Readers, client.New(u))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, runErr := bench.RunDrain(ctx, client.New(*url), d, stderr)
+	if runErr != nil && r.Config.Messages == 0 {
+		return runErr // nothing ran
+	}
+	fmt.Fprintln(stdout, r.Markdown())
+	fmt.Fprintln(stdout, r.Summary())
+	return errors.Join(runErr, writeJSON(*jsonOut, r))
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// writeJSON writes v as indented JSON to path; an empty path writes nothing.
+func writeJSON(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }
