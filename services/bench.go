@@ -68,7 +68,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&p.NoTrace, "no-trace", false, "create the topic with message tracing off")
 	var c bench.ConsumeConfig
 	fs.StringVar(&c.Group, "group", "floe-bench", "consumer group (consume mode)")
-	fs.IntVar(&c.Consumers, "consumers", 16, "concurrent consumers (consume mode)")
+	fs.IntVar(&c.Consumers, "consumers", 16, "concurrent consumers per group (consume mode)")
+	fs.IntVar(&c.Groups, "groups", 1, "consumer groups, each receiving every message: GROUP-1 to GROUP-N when more than 1 (consume mode)")
 	fs.IntVar(&c.BatchSize, "receive-batch", 32, "messages per receive (consume mode)")
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -91,7 +92,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		result, md = r, r.Markdown()
+		result, md = r, r.Markdown()+"\n"+r.Consume.Summary()
 	}
 	fmt.Fprintln(stdout, md)
 	if *jsonOut != "" {
@@ -275,6 +276,10 @@ func runBenchWorkload(args []string, stdout, stderr io.Writer) error {
 	fs.Int("batch", 0, "override: messages per send")
 	fs.Int("consumers", 0, "override: consumers (0 = produce only)")
 	fs.Int("receive-batch", 0, "override: messages per receive")
+	fs.Int("groups", 0, "override: consumer groups, each receiving everything")
+	fs.Int64("messages", 0, "override: backlog of a drain workload")
+	fs.Duration("timeout", 0, "override: longest phase of a drain workload")
+	fs.String("readers", "", "drain workloads: comma-separated endpoints the consumers receive from (default: --url)")
 	fs.String("rate", "", "override: target msg/s, or max")
 	fs.Int("max-backlog", 0, "override: at rate max, messages produced and not consumed before producers wait")
 	fs.Duration("warmup", 0, "override: unmeasured warm-up")
@@ -304,6 +309,9 @@ func runBenchWorkload(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if w.Mode == bench.ModeDrain {
+		return runDrainWorkload(ctx, w, *url, fs.Lookup("readers").Value.String(), dir, "floe bench "+strings.Join(args, " "), stdout, stderr)
+	}
 	fmt.Fprintf(stderr, "workload %s: %s, %d queues, %d B, %d producers × %d, %d consumers, rate %s, warmup %s, duration %s\n",
 		w.Name, w.TopicType, w.Queues, w.MessageSize, w.Producers, w.BatchSize, w.Consumers, w.Rate,
 		time.Duration(w.Warmup), time.Duration(w.Duration))
@@ -323,6 +331,35 @@ func runBenchWorkload(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "wrote %s\n", strings.Join([]string{
 		filepath.Join(dir, "result.json"), filepath.Join(dir, "result.md"), filepath.Join(dir, "chart.svg")}, ", "))
 	return runErr
+}
+
+// runDrainWorkload runs a workload with mode: drain and writes result.json and result.md
+// to dir.
+func runDrainWorkload(ctx context.Context, w bench.Workload, url, readers, dir, command string, stdout, stderr io.Writer) error {
+	cfg := w.DrainConfig()
+	for _, u := range splitList(readers) {
+		cfg.Readers = append(cfg.Readers, client.New(u))
+	}
+	fmt.Fprintf(stderr, "workload %s: drain of %d messages of %d B (%d producers × %d), then %d consumers × receive %d + one ack\n",
+		w.Name, w.Messages, w.MessageSize, w.Producers, w.BatchSize, w.Consumers, w.ReceiveBatch)
+	r, runErr := bench.RunDrain(ctx, client.New(url), cfg, stderr)
+	if runErr != nil && r.Config.Messages == 0 {
+		return runErr // nothing ran
+	}
+	md := fmt.Sprintf("# %s\n\n`%s`\n\n%s\n%s\n", w.Name, command, r.Markdown(), r.Summary())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errors.Join(runErr, fmt.Errorf("creating %s: %w", dir, err))
+	}
+	result := struct {
+		Workload bench.Workload    `json:"workload"`
+		Command  string            `json:"command"`
+		Result   bench.DrainResult `json:"result"`
+	}{w, command, r}
+	err := errors.Join(writeJSON(filepath.Join(dir, "result.json"), result),
+		os.WriteFile(filepath.Join(dir, "result.md"), []byte(md), 0o644))
+	fmt.Fprint(stdout, md)
+	fmt.Fprintf(stderr, "wrote %s, %s\n", filepath.Join(dir, "result.json"), filepath.Join(dir, "result.md"))
+	return errors.Join(runErr, err)
 }
 
 // workloadOverrides returns a function applying the override flags that were given.
@@ -349,6 +386,12 @@ func workloadOverrides(fs *flag.FlagSet) (func(*bench.Workload), error) {
 			sets = append(sets, func(w *bench.Workload) { w.Consumers = v.(int) })
 		case "receive-batch":
 			sets = append(sets, func(w *bench.Workload) { w.ReceiveBatch = v.(int) })
+		case "groups":
+			sets = append(sets, func(w *bench.Workload) { w.Groups = v.(int) })
+		case "messages":
+			sets = append(sets, func(w *bench.Workload) { w.Messages = v.(int64) })
+		case "timeout":
+			sets = append(sets, func(w *bench.Workload) { w.Timeout = bench.Duration(v.(time.Duration)) })
 		case "max-backlog":
 			sets = append(sets, func(w *bench.Workload) { w.MaxBacklog = v.(int) })
 		case "rate":
