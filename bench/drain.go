@@ -209,7 +209,9 @@ func RunDrain(ctx context.Context, c *client.Client, cfg DrainConfig, progress i
 	if err != nil {
 		return DrainResult{}, err
 	}
-	groupNotes, err := ensureGroup(ctx, c, ConsumeConfig{Group: cfg.Group, Topic: pcfg.Topic}, time.Now().Add(-drainResetSlack))
+	// The group is prepared on a node the consumers use: resetting needs the reader role,
+	// which the producing node may not have.
+	groupNotes, err := ensureGroup(ctx, readers[0], ConsumeConfig{Group: cfg.Group, Topic: pcfg.Topic}, time.Now().Add(-drainResetSlack))
 	if err != nil {
 		return DrainResult{}, fmt.Errorf("preparing group %s: %w", cfg.Group, err)
 	}

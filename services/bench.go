@@ -309,8 +309,12 @@ func runBenchWorkload(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	readers := fs.Lookup("readers").Value.String()
 	if w.Mode == bench.ModeDrain {
-		return runDrainWorkload(ctx, w, *url, fs.Lookup("readers").Value.String(), dir, "floe bench "+strings.Join(args, " "), stdout, stderr)
+		return runDrainWorkload(ctx, w, *url, readers, dir, "floe bench "+strings.Join(args, " "), stdout, stderr)
+	}
+	if readers != "" {
+		fmt.Fprintf(stderr, "--readers applies to drain workloads only; %s consumes through %s\n", w.Name, *url)
 	}
 	fmt.Fprintf(stderr, "workload %s: %s, %d queues, %d B, %d producers × %d, %d consumers, rate %s, warmup %s, duration %s\n",
 		w.Name, w.TopicType, w.Queues, w.MessageSize, w.Producers, w.BatchSize, w.Consumers, w.Rate,
