@@ -204,16 +204,17 @@ const backlogPoll = 5 * time.Millisecond
 type backlogGate struct {
 	// max is the backlog above which producers wait.
 	max int64
-	// produced and consumed are the run's live counters of acknowledged sends and of acked
-	// receives, warmup included.
-	produced, consumed *atomic.Int64
+	// produced is the run's live counter of acknowledged sends, warmup included.
+	produced *atomic.Int64
+	// consumed returns the messages acked so far by the slowest group, warmup included.
+	consumed func() int64
 	// pauses counts the waits.
 	pauses atomic.Int64
 }
 
 // backlog returns the messages produced and not yet consumed.
 func (g *backlogGate) backlog() int64 {
-	return g.produced.Load() - g.consumed.Load()
+	return g.produced.Load() - g.consumed()
 }
 
 // wait returns once the backlog is at most max, true, or false if ctx ended or the time

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/floemq/floe/client"
@@ -22,7 +23,10 @@ type ConsumeConfig struct {
 	Group string
 	// Topic must be empty or equal to the produce topic, which is the one consumed.
 	Topic string
-	// Consumers is the number of goroutines receiving concurrently. Default 16.
+	// Groups is the number of consumer groups, each receiving every message (fan-out):
+	// Group itself when 1, else Group-1 to Group-N. Default 1.
+	Groups int
+	// Consumers is the number of goroutines receiving concurrently, per group. Default 16.
 	Consumers int
 	// BatchSize is the most messages per receive call. Default 32.
 	BatchSize int
@@ -42,6 +46,7 @@ type ConsumeConfig struct {
 func (cfg ConsumeConfig) withDefaults(p ProduceConfig) ConsumeConfig {
 	cfg.Group = cmp.Or(cfg.Group, "floe-bench")
 	cfg.Topic = cmp.Or(cfg.Topic, p.Topic)
+	cfg.Groups = cmp.Or(cfg.Groups, 1)
 	cfg.Consumers = cmp.Or(cfg.Consumers, 16)
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 32)
 	cfg.InvisibleSeconds = cmp.Or(cfg.InvisibleSeconds, 30)
@@ -55,6 +60,8 @@ func (cfg ConsumeConfig) validate(p ProduceConfig) error {
 	switch {
 	case cfg.Topic != p.Topic:
 		return fmt.Errorf("consume topic %s differs from produce topic %s", cfg.Topic, p.Topic)
+	case cfg.Groups < 1:
+		return fmt.Errorf("groups must be at least 1, got %d", cfg.Groups)
 	case cfg.Consumers < 1:
 		return fmt.Errorf("consumers must be at least 1, got %d", cfg.Consumers)
 	case cfg.BatchSize < 1:
@@ -69,11 +76,37 @@ func (cfg ConsumeConfig) validate(p ProduceConfig) error {
 	return nil
 }
 
+// groupNames returns the names of the cfg.Groups groups.
+func (cfg ConsumeConfig) groupNames() []string {
+	if cfg.Groups <= 1 {
+		return []string{cfg.Group}
+	}
+	names := make([]string, cfg.Groups)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", cfg.Group, i+1)
+	}
+	return names
+}
+
+// GroupResult is what the consumers of one group measured, over the measured part.
+type GroupResult struct {
+	// Group is the group's name.
+	Group string
+	// Messages counts messages received and acked with status OK.
+	Messages int64
+	// MsgsPerSec is Messages over the measured duration.
+	MsgsPerSec float64
+	// Errors counts failed receive and ack calls; AckFailures handles not acked OK.
+	Errors, AckFailures int64
+	// EndToEnd is the end-to-end latency of the group's messages.
+	EndToEnd Percentiles
+}
+
 // ConsumeResult is what the consuming side of a run measured, over its measured part.
 type ConsumeResult struct {
 	// Config is the workload as run, defaults applied.
 	Config ConsumeConfig
-	// Messages counts messages received and acked with status OK.
+	// Messages counts messages received and acked with status OK, over every group.
 	Messages int64
 	// Receives counts receive calls, empty ones included.
 	Receives int64
@@ -89,6 +122,8 @@ type ConsumeResult struct {
 	Duration time.Duration
 	// MsgsPerSec is Messages over Duration.
 	MsgsPerSec float64
+	// Groups has each group's numbers, in the order of their names.
+	Groups []GroupResult
 	// EndToEnd is the time from a message's intended send (written in its first 8 body
 	// bytes) to the return of the receive call that got it, for messages sent while
 	// measuring.
@@ -105,6 +140,12 @@ type ConsumeResult struct {
 	// server does not label them: all transactions less one per ingest flush, over all
 	// receive and ack calls. Background work (timers, compaction) is counted in.
 	PgTxPerConsumeCall float64
+	// PgTxPerMessage is Postgres transactions of every operation (producing included) per
+	// message consumed; PgTxConsumePerMessage only the receive and ack ones. 0 if the
+	// server has no such series.
+	PgTxPerMessage, PgTxConsumePerMessage float64
+	// GetsPerGiB is object GETs, whole and ranged, per GiB of message bodies consumed.
+	GetsPerGiB float64
 	// ServerCPUPer1000 is the server process's CPU seconds (process_cpu_seconds_total, its
 	// producing work included) per 1000 messages consumed; 0 if the server has no such
 	// series.
@@ -146,7 +187,7 @@ func RunProduceConsume(ctx context.Context, c *client.Client, pcfg ProduceConfig
 	if err != nil {
 		return ProduceConsumeResult{}, err
 	}
-	consumeNotes, err := ensureGroup(ctx, c, ccfg, time.Now())
+	consumeNotes, err := ensureGroups(ctx, c, ccfg, time.Now())
 	if err != nil {
 		return ProduceConsumeResult{}, err
 	}
@@ -161,22 +202,37 @@ func RunProduceConsume(ctx context.Context, c *client.Client, pcfg ProduceConfig
 			now.Sub(start).Seconds(), pwin.phase(now), ps.progress(dt), cs.progress(dt))
 	})
 
-	before := scrapeAt(ctx, c, pwin.measureStart, allBenchCounters)
+	before := scrapeAt(ctx, c, pwin.measureStart, workloadCounters)
 	ps.wait()
 	cs.wait()
-	after := scrapeFinal(ctx, c, allBenchCounters)
+	after := scrapeFinal(ctx, c, workloadCounters)
 	stopProgress()
 
-	d := deltas(before, after, allBenchCounters)
+	d := deltas(before, after, workloadCounters)
 	res := ProduceConsumeResult{Produce: ps.result(pwin.stoppedAt(ctx)), Consume: cs.result(cwin.stoppedAt(ctx))}
 	res.Produce.addCost(d.subset(produceCounters))
 	res.Produce.Notes = append(produceNotes, res.Produce.Notes...)
-	res.Consume.addCost(d)
+	res.Consume.addCost(d, pcfg.MessageSize)
 	res.Consume.Notes = append(consumeNotes, res.Consume.Notes...)
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("produce-consume run stopped early: %w", err)
 	}
 	return res, nil
+}
+
+// ensureGroups prepares every group of cfg as ensureGroup does.
+func ensureGroups(ctx context.Context, c *client.Client, cfg ConsumeConfig, from time.Time) ([]string, error) {
+	var notes []string
+	for _, g := range cfg.groupNames() {
+		one := cfg
+		one.Group = g
+		n, err := ensureGroup(ctx, c, one, from)
+		if err != nil {
+			return nil, fmt.Errorf("preparing group %s: %w", g, err)
+		}
+		notes = append(notes, n...)
+	}
+	return notes, nil
 }
 
 // ensureGroup creates the group if needed, subscribes it to the topic and resets it to
@@ -203,27 +259,43 @@ func ensureGroup(ctx context.Context, c *client.Client, cfg ConsumeConfig, from 
 	return notes, nil
 }
 
-// consumerSet is the consumers of one run.
+// consumerSet is the consumers of one run, of every group.
 type consumerSet struct {
-	cfg       ConsumeConfig
-	win       window
-	live      *liveStats
-	meter     meter
-	consumers []*consumer
-	wg        sync.WaitGroup
+	cfg    ConsumeConfig
+	win    window
+	groups []string
+	// live counts over every group; groupAcked counts each group's messages acked.
+	live       *liveStats
+	groupAcked []atomic.Int64
+	meter      meter
+	consumers  []*consumer
+	wg         sync.WaitGroup
 }
 
-// startConsumers starts cfg.Consumers goroutines receiving and acking until win.end or
-// ctx's end.
+// startConsumers starts cfg.Consumers goroutines per group receiving and acking until
+// win.end or ctx's end.
 func startConsumers(ctx context.Context, c *client.Client, cfg ConsumeConfig, win window) *consumerSet {
-	cs := &consumerSet{cfg: cfg, win: win, live: &liveStats{}}
+	cs := &consumerSet{cfg: cfg, win: win, groups: cfg.groupNames(), live: &liveStats{}}
+	cs.groupAcked = make([]atomic.Int64, len(cs.groups))
 	cs.meter.stats = cs.live
-	for range cfg.Consumers {
-		cn := &consumer{c: c, cfg: cfg, win: win, live: cs.live}
-		cs.consumers = append(cs.consumers, cn)
-		cs.wg.Go(func() { cn.run(ctx) })
+	for gi, g := range cs.groups {
+		for range cfg.Consumers {
+			cn := &consumer{c: c, cfg: cfg, group: g, groupIndex: gi, win: win, live: cs.live, acked: &cs.groupAcked[gi]}
+			cs.consumers = append(cs.consumers, cn)
+			cs.wg.Go(func() { cn.run(ctx) })
+		}
 	}
 	return cs
+}
+
+// slowestConsumed returns the messages acked so far by the group that acked fewest: the
+// backlog is what that group has left.
+func (cs *consumerSet) slowestConsumed() int64 {
+	low := cs.groupAcked[0].Load()
+	for i := range cs.groupAcked[1:] {
+		low = min(low, cs.groupAcked[i+1].Load())
+	}
+	return low
 }
 
 // wait blocks until every consumer has returned.
@@ -241,9 +313,20 @@ func (cs *consumerSet) progress(dt time.Duration) string {
 // stopped (window.stoppedAt).
 func (cs *consumerSet) result(stopped time.Time) ConsumeResult {
 	res := ConsumeResult{Config: cs.cfg}
+	res.Duration = max(stopped.Sub(cs.win.measureStart), 0)
 	var hist Histogram
+	groupHist := make([]Histogram, len(cs.groups))
+	res.Groups = make([]GroupResult, len(cs.groups))
+	for i, g := range cs.groups {
+		res.Groups[i].Group = g
+	}
 	for _, cn := range cs.consumers {
 		hist.Merge(&cn.hist)
+		groupHist[cn.groupIndex].Merge(&cn.hist)
+		gr := &res.Groups[cn.groupIndex]
+		gr.Messages += cn.messages
+		gr.Errors += cn.errors
+		gr.AckFailures += cn.ackFailures
 		res.Messages += cn.messages
 		res.Receives += cn.receives
 		res.Acks += cn.acks
@@ -253,15 +336,18 @@ func (cs *consumerSet) result(stopped time.Time) ConsumeResult {
 			res.FirstError = cn.firstErr.Error()
 		}
 	}
-	res.Duration = max(stopped.Sub(cs.win.measureStart), 0)
+	for i := range res.Groups {
+		res.Groups[i].MsgsPerSec = perSecond(float64(res.Groups[i].Messages), res.Duration)
+		res.Groups[i].EndToEnd = groupHist[i].Percentiles()
+	}
 	res.MsgsPerSec = perSecond(float64(res.Messages), res.Duration)
 	res.EndToEnd = hist.Percentiles()
 	return res
 }
 
-// addCost fills the Postgres numbers from the counters' change during the run; d holds
-// both the produce and the consume counters.
-func (r *ConsumeResult) addCost(d counterDeltas) {
+// addCost fills the cost numbers from the counters' change during the run; d holds both
+// the produce and the consume counters, and messageSize is the body size in bytes.
+func (r *ConsumeResult) addCost(d counterDeltas, messageSize int) {
 	own := d.subset(consumeCounters)
 	r.Metrics = own.values
 	r.MissingMetrics = own.missing
@@ -278,6 +364,10 @@ func (r *ConsumeResult) addCost(d counterDeltas) {
 	if d.has(metricServerCPU) {
 		r.ServerCPUPer1000 = ratio(d.get(metricServerCPU), float64(r.Messages)/1000)
 	}
+	r.PgTxPerMessage = ratio(d.get(metricPgTx), float64(r.Messages))
+	r.PgTxConsumePerMessage = ratio(d.get(metricPgTxRecv)+d.get(metricPgTxAck), float64(r.Messages))
+	gib := float64(r.Messages) * float64(messageSize) / (1 << 30)
+	r.GetsPerGiB = ratio(d.get(metricGets)+d.get(metricGetRanges), gib)
 	if !d.has(metricPgTxRecv) || !d.has(metricPgTxAck) {
 		if d.has(metricPgTx) && d.has(metricFlushes) {
 			consumeTx := d.get(metricPgTx) - d.get(metricFlushes)
@@ -290,10 +380,13 @@ func (r *ConsumeResult) addCost(d counterDeltas) {
 
 // consumer is one consuming goroutine. Its counters are its own until run returns.
 type consumer struct {
-	c    *client.Client
-	cfg  ConsumeConfig
-	win  window
-	live *liveStats
+	c          *client.Client
+	cfg        ConsumeConfig
+	group      string
+	groupIndex int
+	win        window
+	live       *liveStats
+	acked      *atomic.Int64 // the group's messages acked, warmup included
 
 	hist        Histogram
 	messages    int64
@@ -327,7 +420,7 @@ func (cn *consumer) run(ctx context.Context) {
 func (cn *consumer) receiveOnce(ctx, recvCtx context.Context) error {
 	started := time.Now()
 	measured := cn.win.measuring(started)
-	msgs, err := cn.c.Receive(recvCtx, cn.cfg.Group, cn.cfg.Topic, client.ReceiveRequest{
+	msgs, err := cn.c.Receive(recvCtx, cn.group, cn.cfg.Topic, client.ReceiveRequest{
 		MaxMessages:      cn.cfg.BatchSize,
 		InvisibleSeconds: cn.cfg.InvisibleSeconds,
 		WaitSeconds:      cn.cfg.WaitSeconds,
@@ -347,7 +440,7 @@ func (cn *consumer) receiveOnce(ctx, recvCtx context.Context) error {
 		handles[i] = m.ReceiptHandle
 		cn.recordEndToEnd(m.Body, received, measured)
 	}
-	results, err := cn.c.Ack(ctx, cn.cfg.Group, cn.cfg.Topic, handles)
+	results, err := cn.c.Ack(ctx, cn.group, cn.cfg.Topic, handles)
 	if err != nil {
 		return err
 	}
@@ -360,6 +453,7 @@ func (cn *consumer) receiveOnce(ctx, recvCtx context.Context) error {
 		}
 	}
 	cn.live.messages.Add(ok)
+	cn.acked.Add(ok)
 	if measured {
 		cn.acks++
 		cn.messages += ok
@@ -394,6 +488,12 @@ func (cn *consumer) fail(err error, measured bool) {
 	}
 }
 
+// Summary is the line printed last: the costs per message consumed.
+func (r ConsumeResult) Summary() string {
+	return fmt.Sprintf("consume: %.0f msg/s over %d group(s); Postgres transactions per consumed message %.4f (receive+ack %.4f); GETs per GiB consumed %.1f",
+		r.MsgsPerSec, len(r.Groups), r.PgTxPerMessage, r.PgTxConsumePerMessage, r.GetsPerGiB)
+}
+
 // Markdown renders both sides as tables for docs/benchmarks.md, with notes below each.
 func (r ProduceConsumeResult) Markdown() string {
 	return r.Produce.Markdown() + "\n" + r.Consume.Markdown()
@@ -403,9 +503,14 @@ func (r ProduceConsumeResult) Markdown() string {
 func (r ConsumeResult) Markdown() string {
 	var b strings.Builder
 	cfg := r.Config
+	group, consumers := cfg.Group, fmt.Sprintf("%d", cfg.Consumers)
+	if cfg.Groups > 1 {
+		group = fmt.Sprintf("%d groups: %s", cfg.Groups, strings.Join(cfg.groupNames(), ", "))
+		consumers += " per group"
+	}
 	rows := [][2]string{
-		{"group", cfg.Group},
-		{"consumers", fmt.Sprintf("%d", cfg.Consumers)},
+		{"group", group},
+		{"consumers", consumers},
 		{"batch", fmt.Sprintf("%d messages/receive", cfg.BatchSize)},
 		{"invisible / wait", fmt.Sprintf("%d s / %d s", cfg.InvisibleSeconds, cfg.WaitSeconds)},
 		{"duration", r.Duration.Round(time.Millisecond).String()},
@@ -433,6 +538,16 @@ func (r ConsumeResult) Markdown() string {
 		rows = append(rows, [2]string{"server CPU-seconds per 1000 messages consumed (produce work included)",
 			fmt.Sprintf("%.3f", r.ServerCPUPer1000)})
 	}
+	if len(r.Groups) > 1 {
+		for _, g := range r.Groups {
+			rows = append(rows, [2]string{"group " + g.Group + ": throughput, end-to-end p50 / p99, errors",
+				fmt.Sprintf("%.0f msg/s, %s / %s, %d", g.MsgsPerSec, formatLatency(g.EndToEnd.P50), formatLatency(g.EndToEnd.P99), g.Errors+g.AckFailures)})
+		}
+	}
+	rows = append(rows,
+		[2]string{"Postgres transactions per consumed message: all (producing included) / receive+ack",
+			fmt.Sprintf("%.4f / %.4f", r.PgTxPerMessage, r.PgTxConsumePerMessage)},
+		[2]string{"object GETs per GiB consumed", fmt.Sprintf("%.1f", r.GetsPerGiB)})
 	writeTable(&b, "consume", rows)
 	first := ""
 	if r.FirstError != "" {

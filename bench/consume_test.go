@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ func TestConsumeConfigDefaultsAndValidation(t *testing.T) {
 	t.Parallel()
 	p := ProduceConfig{Topic: "orders", Duration: 10 * time.Second}.withDefaults()
 	cfg := ConsumeConfig{}.withDefaults(p)
-	require.Equal(t, ConsumeConfig{Group: "floe-bench", Topic: "orders", Consumers: 16, BatchSize: 32,
+	require.Equal(t, ConsumeConfig{Group: "floe-bench", Topic: "orders", Groups: 1, Consumers: 16, BatchSize: 32,
 		InvisibleSeconds: 30, WaitSeconds: 1, Duration: 10 * time.Second}, cfg)
 	require.NoError(t, cfg.validate(p))
 
@@ -128,7 +129,7 @@ func TestConsumeCost(t *testing.T) {
 		metricPgTxRecv.String(): 300, metricPgTxAck.String(): 100,
 	}, elapsed: 10 * time.Second}
 	r := ConsumeResult{Receives: 200, Acks: 100}
-	r.addCost(labelled)
+	r.addCost(labelled, 1024)
 	require.InDelta(t, 1.5, r.PgTxPerReceive, 1e-9)
 	require.InDelta(t, 1.0, r.PgTxPerAck, 1e-9)
 	require.Zero(t, r.PgTxPerConsumeCall)
@@ -139,7 +140,7 @@ func TestConsumeCost(t *testing.T) {
 	unlabelled := counterDeltas{values: counterValues{metricPgTx.String(): 500, metricFlushes.String(): 100},
 		missing: []string{metricPgTxRecv.String(), metricPgTxAck.String()}}
 	r = ConsumeResult{Receives: 200, Acks: 200}
-	r.addCost(unlabelled)
+	r.addCost(unlabelled, 1024)
 	require.Zero(t, r.PgTxPerReceive)
 	require.InDelta(t, 1.0, r.PgTxPerConsumeCall, 1e-9, "(500 - 100) / (200 + 200)")
 	require.Len(t, r.MissingMetrics, 2)
@@ -148,7 +149,7 @@ func TestConsumeCost(t *testing.T) {
 	nothing := counterDeltas{values: counterValues{}, missing: []string{
 		metricPgTx.String(), metricFlushes.String(), metricPgTxRecv.String(), metricPgTxAck.String()}}
 	r = ConsumeResult{Receives: 5, Acks: 5}
-	r.addCost(nothing)
+	r.addCost(nothing, 1024)
 	require.Zero(t, r.PgTxPerConsumeCall)
 }
 
@@ -159,7 +160,7 @@ func TestConsumeResultMarkdown(t *testing.T) {
 		Messages: 1000, Receives: 40, Acks: 35, Errors: 1, AckFailures: 2,
 		Duration: 10 * time.Second, MsgsPerSec: 100,
 		EndToEnd:       Percentiles{P50: 12 * time.Millisecond, P99: 80 * time.Millisecond, Max: 120 * time.Millisecond},
-		PgTxPerReceive: 1.25, PgTxPerAck: 1,
+		PgTxPerReceive: 1.25, PgTxPerAck: 1, PgTxPerMessage: 0.5, PgTxConsumePerMessage: 0.075, GetsPerGiB: 12.5,
 		FirstError: "boom",
 	}
 	want := `| consume | |
@@ -176,8 +177,44 @@ func TestConsumeResultMarkdown(t *testing.T) {
 | end-to-end p50 / p99 / max | 12.00 ms / 80.00 ms / 120.00 ms |
 | Postgres transactions per receive | 1.25 |
 | Postgres transactions per ack | 1.00 |
+| Postgres transactions per consumed message: all (producing included) / receive+ack | 0.5000 / 0.0750 |
+| object GETs per GiB consumed | 12.5 |
 
 - first consume error: boom
 `
 	require.Equal(t, want, r.Markdown())
+}
+
+// With several groups every group receives every message: each group's count is the
+// whole production, and the report has a row per group.
+func TestRunProduceConsumeFanOut(t *testing.T) {
+	t.Parallel()
+	fb := &fakeBroker{}
+	c := fb.start(t)
+	pcfg := ProduceConfig{Topic: "fan", MessageSize: 64, BatchSize: 4, Producers: 2, Rate: 400, Duration: time.Second}
+	ccfg := ConsumeConfig{Group: "fg", Groups: 3, Consumers: 2, BatchSize: 8, Duration: 3 * time.Second}
+
+	res, err := RunProduceConsume(context.Background(), c, pcfg, ccfg, nil)
+	require.NoError(t, err)
+	require.Equal(t, int64(400), res.Produce.Messages)
+	for _, g := range []string{"fg-1", "fg-2", "fg-3"} {
+		require.Equal(t, "*", fb.subscriptions[g+"/fan"], g)
+	}
+	require.NotContains(t, fb.groups, "fg")
+
+	cr := res.Consume
+	require.Len(t, cr.Groups, 3)
+	var sum int64
+	for i, g := range cr.Groups {
+		require.Equal(t, fmt.Sprintf("fg-%d", i+1), g.Group)
+		require.Equal(t, int64(400), g.Messages, "group %s receives everything", g.Group)
+		require.Positive(t, g.EndToEnd.P99)
+		sum += g.Messages
+	}
+	require.Equal(t, sum, cr.Messages)
+	require.Equal(t, 1200, fb.acked)
+	md := cr.Markdown()
+	require.Contains(t, md, "| group | 3 groups: fg-1, fg-2, fg-3 |")
+	require.Contains(t, md, "| group fg-2: throughput, end-to-end p50 / p99, errors |")
+	require.Contains(t, cr.Summary(), "over 3 group(s)")
 }

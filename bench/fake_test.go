@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -32,7 +33,14 @@ type fakeBroker struct {
 	noMetrics bool
 	// unlabelledTx leaves the operation label off the transaction counter.
 	unlabelledTx bool
+	// lose, if set, says whether stored message number n (from 0) is acknowledged to its
+	// producer but never delivered.
+	lose func(n int) bool
+	// duplicateEvery, if positive, makes every receive call number k*duplicateEvery
+	// deliver its first message twice.
+	duplicateEvery int
 
+	mux           *http.ServeMux
 	mu            sync.Mutex
 	topics        map[string]client.Topic
 	groups        map[string]client.GroupSpec
@@ -40,7 +48,11 @@ type fakeBroker struct {
 	resets        int
 	sendRequests  int
 	stored        int
-	pending       [][]byte // bodies not yet received
+	log           [][]byte       // bodies stored, lost ones as nil
+	cursors       map[string]int // group → index in log of its next message
+	receiveCalls  int
+	receivesAt    map[string]int // node URL → receive calls it answered
+	sendsAt       map[string]int // node URL → produce calls it answered
 	puts          float64
 	putBytes      float64
 	txCommit      float64
@@ -59,7 +71,11 @@ func (f *fakeBroker) start(t testing.TB) *client.Client {
 	f.groups = map[string]client.GroupSpec{}
 	f.subscriptions = map[string]string{}
 	f.bodySizes = map[int]int{}
-	mux := http.NewServeMux()
+	f.cursors = map[string]int{}
+	f.receivesAt = map[string]int{}
+	f.sendsAt = map[string]int{}
+	f.mux = http.NewServeMux()
+	mux := f.mux
 	mux.HandleFunc("GET /v1/topics/{topic}", f.getTopic)
 	mux.HandleFunc("POST /v1/topics", f.createTopic)
 	mux.HandleFunc("POST /v1/topics/{topic}/messages", f.send)
@@ -69,7 +85,25 @@ func (f *fakeBroker) start(t testing.TB) *client.Client {
 	mux.HandleFunc("POST /v1/groups/{group}/topics/{topic}/receive", f.receive)
 	mux.HandleFunc("POST /v1/groups/{group}/topics/{topic}/ack", f.ack)
 	mux.HandleFunc("GET /metrics", f.metrics)
-	srv := httptest.NewServer(mux)
+	return f.serveNode(t)
+}
+
+// serveNode serves the broker on one more address, as another node of the same cluster
+// would, until the test ends; start must have been called.
+func (f *fakeBroker) serveNode(t testing.TB) *client.Client {
+	t.Helper()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/receive"):
+			f.receivesAt[srv.URL]++
+		case strings.HasSuffix(r.URL.Path, "/messages"):
+			f.sendsAt[srv.URL]++
+		}
+		f.mu.Unlock()
+		f.mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	return client.New(srv.URL)
 }
@@ -140,8 +174,12 @@ func (f *fakeBroker) send(w http.ResponseWriter, r *http.Request) {
 	results := make([]client.SendResult, len(in.Messages))
 	for i, m := range in.Messages {
 		results[i] = client.SendResult{MessageID: fmt.Sprintf("m%d", f.stored), Offset: int64(f.stored)}
+		if f.lose != nil && f.lose(f.stored) {
+			f.log = append(f.log, nil)
+		} else {
+			f.log = append(f.log, m.Body)
+		}
 		f.stored++
-		f.pending = append(f.pending, m.Body)
 		f.putBytes += float64(len(m.Body))
 		f.bodySizes[len(m.Body)]++
 	}
@@ -172,14 +210,19 @@ func (f *fakeBroker) subscribe(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.subscriptions[r.PathValue("group")+"/"+r.PathValue("topic")] = spec.Filter
+	// A new subscription starts at the end of the topic.
+	if _, ok := f.cursors[r.PathValue("group")]; !ok {
+		f.cursors[r.PathValue("group")] = len(f.log)
+	}
 	w.WriteHeader(204)
 }
 
-func (f *fakeBroker) reset(w http.ResponseWriter, _ *http.Request) {
+func (f *fakeBroker) reset(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.resets++
-	f.pending = nil
+	// The benchmarks reset to about now: past everything stored.
+	f.cursors[r.PathValue("group")] = len(f.log)
 	w.WriteHeader(204)
 }
 
@@ -189,27 +232,38 @@ func (f *fakeBroker) receive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 400, "BAD_REQUEST", err.Error())
 		return
 	}
+	group := r.PathValue("group")
 	f.mu.Lock()
 	f.txReceive++
 	f.getRanges++
+	f.receiveCalls++
+	call := f.receiveCalls
 	f.mu.Unlock()
 	time.Sleep(f.receiveDelay)
 	deadline := time.Now().Add(time.Duration(req.WaitSeconds) * time.Second)
 	for {
+		msgs := []client.ReceivedMessage{}
 		f.mu.Lock()
-		n := min(req.MaxMessages, len(f.pending))
-		bodies := f.pending[:n]
-		f.pending = f.pending[n:]
-		f.mu.Unlock()
-		if n > 0 || time.Now().After(deadline) || r.Context().Err() != nil {
-			msgs := make([]client.ReceivedMessage, n)
-			for i, body := range bodies {
-				msgs[i] = client.ReceivedMessage{
-					MessageView:     client.MessageView{MessageID: "m", Topic: r.PathValue("topic"), Body: body},
-					DeliveryAttempt: 1,
-					ReceiptHandle:   fmt.Sprintf("h%d", i),
-				}
+		for len(msgs) < req.MaxMessages && f.cursors[group] < len(f.log) {
+			i := f.cursors[group]
+			f.cursors[group]++
+			if f.log[i] == nil {
+				continue // lost
 			}
+			msgs = append(msgs, client.ReceivedMessage{
+				MessageView:     client.MessageView{MessageID: fmt.Sprintf("m%d", i), Topic: r.PathValue("topic"), Body: f.log[i]},
+				DeliveryAttempt: 1,
+				ReceiptHandle:   fmt.Sprintf("h%d", i),
+			})
+		}
+		f.mu.Unlock()
+		if len(msgs) > 0 && f.duplicateEvery > 0 && call%f.duplicateEvery == 0 {
+			again := msgs[0]
+			again.DeliveryAttempt = 2
+			again.ReceiptHandle += "-again"
+			msgs = append(msgs, again)
+		}
+		if len(msgs) > 0 || time.Now().After(deadline) || r.Context().Err() != nil {
 			writeJSON(w, 200, map[string]any{"messages": msgs})
 			return
 		}
@@ -257,6 +311,13 @@ func (f *fakeBroker) metrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "floe_ingest_segment_bytes_count %g\n", f.puts)
 	fmt.Fprintf(w, "# TYPE floe_objstore_bytes_total counter\n")
 	fmt.Fprintf(w, "floe_objstore_bytes_total{operation=\"put\"} %g\n", f.putBytes)
+	fmt.Fprintf(w, "floe_objstore_bytes_total{operation=\"get\"} 0\n")
+	fmt.Fprintf(w, "floe_objstore_bytes_total{operation=\"get_range\"} %g\n", f.getRanges*4096)
+	// Every receive misses the chunk cache once and hits it once.
+	fmt.Fprintf(w, "# TYPE floe_reader_cache_hits_total counter\n")
+	fmt.Fprintf(w, "floe_reader_cache_hits_total %g\n", f.getRanges)
+	fmt.Fprintf(w, "# TYPE floe_reader_cache_misses_total counter\n")
+	fmt.Fprintf(w, "floe_reader_cache_misses_total %g\n", f.getRanges)
 	fmt.Fprintf(w, "# TYPE floe_metadata_transactions_total counter\n")
 	if f.unlabelledTx {
 		fmt.Fprintf(w, "floe_metadata_transactions_total %g\n", f.txCommit+f.txReceive+f.txAck)

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -215,4 +216,59 @@ func (d counterDeltas) subset(counters []counter) counterDeltas {
 		}
 	}
 	return out
+}
+
+// scrapeNodes reads the counters of every node, in parallel.
+func scrapeNodes(ctx context.Context, nodes []*client.Client, counters []counter) []scrape {
+	out := make([]scrape, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() { out[i] = scrapeCounters(ctx, n, counters) })
+	}
+	wg.Wait()
+	return out
+}
+
+// scrapeNodesFinal is scrapeNodes at the end of a run, even one whose ctx has ended.
+func scrapeNodesFinal(ctx context.Context, nodes []*client.Client, counters []counter) []scrape {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalScrapeTimeout)
+	defer cancel()
+	return scrapeNodes(ctx, nodes, counters)
+}
+
+// nodeDeltas sums the change of each counter over the nodes, before[i] and after[i] being
+// node i's readings. A counter a node shows only in its later reading was created during
+// the run, from 0 (a labelled series appears on first use, such as the first receive of a
+// reader node). A counter is missing when no node has it in both a successful before
+// reading and its after reading; a node whose reading failed adds nothing, with a note.
+func nodeDeltas(before, after []scrape, counters []counter) counterDeltas {
+	d := counterDeltas{values: counterValues{}}
+	for i := range before {
+		d.elapsed = max(d.elapsed, after[i].at.Sub(before[i].at))
+		for _, s := range []scrape{before[i], after[i]} {
+			if s.err != nil {
+				d.notes = append(d.notes, fmt.Sprintf("reading /metrics failed: %v", s.err))
+			}
+		}
+	}
+	for _, c := range counters {
+		key := c.String()
+		found := false
+		for i := range before {
+			if before[i].err != nil || after[i].err != nil {
+				continue
+			}
+			a, ok := after[i].values[key]
+			if !ok {
+				continue
+			}
+			found = true
+			d.values[key] += a - before[i].values[key]
+		}
+		if !found {
+			d.missing = append(d.missing, key)
+			d.values[key] = 0
+		}
+	}
+	return d
 }

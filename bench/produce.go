@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -333,6 +334,7 @@ type producer struct {
 	win   window
 	pace  *pacer // nil: as fast as possible
 	gate  *backlogGate
+	quota *quota // nil: no limit on the messages sent
 	clock clock
 	live  *liveStats
 	rng   *rand.PCG
@@ -396,6 +398,9 @@ func (p *producer) run(ctx context.Context) {
 			}
 		}
 		err := p.send(ctx, intended)
+		if errors.Is(err, errQuotaSpent) {
+			return
+		}
 		if err != nil && ctx.Err() != nil {
 			return // cut short: neither a result nor an error
 		}
@@ -414,24 +419,40 @@ func (p *producer) send(ctx context.Context, intended time.Time) error {
 	if p.cfg.TopicType == client.TopicDelay {
 		stamp = intended.Add(p.cfg.Delay)
 	}
-	for i := range p.batch {
-		putSendTime(p.batch[i].Body, stamp)
+	batch := p.batch
+	var firstSeq uint64
+	if p.quota != nil {
+		n := p.quota.claim(ctx, len(p.batch))
+		if n == 0 {
+			return errQuotaSpent
+		}
+		batch = p.batch[:n]
+		firstSeq = p.quota.sequences(n)
+	}
+	for i := range batch {
+		putSendTime(batch[i].Body, stamp)
+		if p.quota != nil {
+			putSequence(batch[i].Body, firstSeq+uint64(i))
+		}
 		switch p.cfg.TopicType {
 		case client.TopicFIFO:
 			// Producers interleave over the groups so that each group gets messages
 			// from several producers, as independent clients would send them.
 			g := (p.seq*uint64(p.cfg.Producers) + p.id) % uint64(p.cfg.MessageGroups)
-			p.batch[i].MessageGroup = "g" + strconv.FormatUint(g, 10)
+			batch[i].MessageGroup = "g" + strconv.FormatUint(g, 10)
 		case client.TopicDelay:
-			p.batch[i].DeliveryTime = &stamp
+			batch[i].DeliveryTime = &stamp
 		}
 		p.seq++
 	}
 	p.attempts++
-	results, err := p.c.Send(ctx, p.cfg.Topic, p.batch)
+	results, err := p.c.Send(ctx, p.cfg.Topic, batch)
 	done := p.clock.Now()
-	if err == nil && len(results) != len(p.batch) {
-		err = fmt.Errorf("sent %d messages, got %d results", len(p.batch), len(results))
+	if err == nil && len(results) != len(batch) {
+		err = fmt.Errorf("sent %d messages, got %d results", len(batch), len(results))
+	}
+	if p.quota != nil {
+		p.quota.settle(firstSeq, len(batch), err == nil)
 	}
 	// Which requests the measured part holds: by default those whose intended start falls
 	// in it. With StopOnTime, those answered in it (counted, latency recorded) and those
@@ -455,7 +476,7 @@ func (p *producer) send(ctx context.Context, intended time.Time) error {
 		}
 		return err
 	}
-	n := int64(len(p.batch))
+	n := int64(len(batch))
 	latency := done.Sub(intended)
 	p.live.latency.record(latency)
 	p.live.messages.Add(n)

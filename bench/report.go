@@ -72,6 +72,23 @@ type Totals struct {
 	// PgTxPerReceive and PgTxPerAck are Postgres transactions per consume call.
 	PgTxPerReceive float64 `json:"pgTxPerReceive,omitempty"`
 	PgTxPerAck     float64 `json:"pgTxPerAck,omitempty"`
+	// PgTxPerConsumed is Postgres transactions of every operation (producing included)
+	// per message consumed; PgTxConsumePerConsumed only the receive and ack ones.
+	PgTxPerConsumed        float64 `json:"pgTxPerConsumedMessage,omitempty"`
+	PgTxConsumePerConsumed float64 `json:"pgTxReceiveAckPerConsumedMessage,omitempty"`
+	// GetsPerGiBConsumed is object GETs per GiB of message bodies consumed.
+	GetsPerGiBConsumed float64 `json:"getsPerGiBConsumed,omitempty"`
+	// Groups has each consumer group's numbers when there are several.
+	Groups []GroupTotals `json:"groups,omitempty"`
+}
+
+// GroupTotals is one consumer group's share of a run with several.
+type GroupTotals struct {
+	Group            string    `json:"group"`
+	ConsumedMessages int64     `json:"consumedMessages"`
+	ConsumeRate      float64   `json:"consumeMsgsPerSec"`
+	Errors           int64     `json:"errors"`
+	EndToEnd         LatencyMs `json:"endToEndLatencyMs"`
 }
 
 // Cost holds the figures that decide what running Floe costs, read from the server's
@@ -162,6 +179,15 @@ func (r *Report) fillConsume(c ConsumeResult, backlog int64) {
 	r.Totals.BacklogAtEnd = backlog
 	r.Totals.PgTxPerReceive = c.PgTxPerReceive
 	r.Totals.PgTxPerAck = c.PgTxPerAck
+	r.Totals.PgTxPerConsumed = c.PgTxPerMessage
+	r.Totals.PgTxConsumePerConsumed = c.PgTxConsumePerMessage
+	r.Totals.GetsPerGiBConsumed = c.GetsPerGiB
+	if len(c.Groups) > 1 {
+		for _, g := range c.Groups {
+			r.Totals.Groups = append(r.Totals.Groups, GroupTotals{Group: g.Group, ConsumedMessages: g.Messages,
+				ConsumeRate: g.MsgsPerSec, Errors: g.Errors + g.AckFailures, EndToEnd: millis(g.EndToEnd)})
+		}
+	}
 	e2e := millis(c.EndToEnd)
 	r.EndToEnd = &e2e
 	r.Notes = append(r.Notes, c.Notes...)
@@ -200,6 +226,10 @@ func (r Report) Markdown() string {
 	consumers := "none (produce only)"
 	if w.Consumers > 0 {
 		consumers = fmt.Sprintf("%d × receive %d + ack, group %s", w.Consumers, w.ReceiveBatch, w.Group)
+		if w.Groups > 1 {
+			consumers = fmt.Sprintf("%d groups (%s-1 to %s-%d), each %d × receive %d + ack",
+				w.Groups, w.Group, w.Group, w.Groups, w.Consumers, w.ReceiveBatch)
+		}
 	}
 	rows := [][2]string{
 		{"topic", fmt.Sprintf("%s, %s, %d queues", w.Topic, w.TopicType, w.Queues)},
@@ -224,7 +254,11 @@ func (r Report) Markdown() string {
 		rows = append(rows,
 			[2]string{"consumed", fmt.Sprintf("%s msg/s (%s messages)", thousands(t.ConsumeRate), thousands(float64(t.ConsumedMessages)))},
 			[2]string{"end-to-end latency p50 / p90 / p99 / p99.9 / max", r.EndToEnd.String()},
-			[2]string{"backlog at the end", thousands(float64(t.BacklogAtEnd)) + " messages"})
+			[2]string{"backlog at the end", thousands(float64(t.BacklogAtEnd)) + " messages" + map[bool]string{true: " (slowest group)"}[len(t.Groups) > 0]})
+		for _, g := range t.Groups {
+			rows = append(rows, [2]string{"group " + g.Group + ": consumed, end-to-end p50 / p90 / p99 / p99.9 / max",
+				fmt.Sprintf("%s msg/s; %s", thousands(g.ConsumeRate), g.EndToEnd)})
+		}
 		if w.Rate.Max {
 			rows = append(rows, [2]string{"producer pauses for the backlog", thousands(float64(t.BacklogPauses))})
 		}
@@ -238,7 +272,10 @@ func (r Report) Markdown() string {
 		[2]string{"bytes PUT per byte produced (with compaction)", fmt.Sprintf("%.3f", r.Cost.PutBytesPerProducedByte)},
 	)
 	if r.EndToEnd != nil {
-		rows = append(rows, [2]string{"Postgres transactions per receive / per ack", fmt.Sprintf("%.2f / %.2f", t.PgTxPerReceive, t.PgTxPerAck)})
+		rows = append(rows, [2]string{"Postgres transactions per receive / per ack", fmt.Sprintf("%.2f / %.2f", t.PgTxPerReceive, t.PgTxPerAck)},
+			[2]string{"Postgres transactions per consumed message: all (producing included) / receive+ack",
+				fmt.Sprintf("%.4f / %.4f", t.PgTxPerConsumed, t.PgTxConsumePerConsumed)},
+			[2]string{"object GETs per GiB consumed", fmt.Sprintf("%.1f", t.GetsPerGiBConsumed)})
 	}
 	writeTable(&b, "result", rows)
 	b.WriteString("\n![throughput and latency percentiles over time](chart.svg)\n")

@@ -61,9 +61,9 @@ func RunWorkload(ctx context.Context, c *client.Client, w Workload, opts RunOpti
 		if err := ccfg.validate(pcfg); err != nil {
 			return Report{}, fmt.Errorf("checking consume config: %w", err)
 		}
-		groupNotes, err := ensureGroup(ctx, c, ccfg, time.Now())
+		groupNotes, err := ensureGroups(ctx, c, ccfg, time.Now())
 		if err != nil {
-			return Report{}, fmt.Errorf("preparing group %s: %w", ccfg.Group, err)
+			return Report{}, err
 		}
 		notes = append(notes, groupNotes...)
 	}
@@ -77,7 +77,7 @@ func RunWorkload(ctx context.Context, c *client.Client, w Workload, opts RunOpti
 	if w.Consumers > 0 {
 		cs = startConsumers(ctx, c, ccfg, win)
 		if w.Rate.Max {
-			gate = &backlogGate{max: int64(w.MaxBacklog), consumed: &cs.live.messages}
+			gate = &backlogGate{max: int64(w.MaxBacklog), consumed: cs.slowestConsumed}
 		}
 	}
 	ps := startProducers(ctx, c, pcfg, win, gate)
@@ -101,8 +101,8 @@ func RunWorkload(ctx context.Context, c *client.Client, w Workload, opts RunOpti
 	rep.Cost = costOf(d, pres.Bytes)
 	if cs != nil {
 		cres := cs.result(stopped)
-		cres.addCost(d)
-		rep.fillConsume(cres, ps.live.messages.Load()-cs.live.messages.Load())
+		cres.addCost(d, pcfg.MessageSize)
+		rep.fillConsume(cres, ps.live.messages.Load()-cs.slowestConsumed())
 	}
 	rep.Notes = append(notes, rep.Notes...)
 	rep.Notes = append(rep.Notes, d.notes...)
@@ -171,7 +171,7 @@ func (s *sampler) sample(now time.Time, dt time.Duration) {
 		p.EndToEnd = millis(clat)
 		p.ConsumeErrors = cerrs - s.prevConsumeErrs
 		s.prevConsumeErrs = cerrs
-		p.Backlog = s.ps.live.messages.Load() - s.cs.live.messages.Load()
+		p.Backlog = s.ps.live.messages.Load() - s.cs.slowestConsumed()
 	}
 	s.series = append(s.series, p)
 	if s.out != nil {

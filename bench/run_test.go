@@ -127,7 +127,7 @@ func TestBacklogGate(t *testing.T) {
 	t.Parallel()
 	var produced, consumed atomic.Int64
 	produced.Store(100)
-	g := &backlogGate{max: 50, produced: &produced, consumed: &consumed}
+	g := &backlogGate{max: 50, produced: &produced, consumed: consumed.Load}
 	start := time.Unix(0, 0)
 	// Consumers take 10 messages per poll of the gate.
 	clk := &simClock{now: start, onSleep: func() { consumed.Add(10) }}

@@ -31,9 +31,15 @@ import (
 //	warmup: 10s            # produced and consumed, not measured (default 0s)
 //	duration: 60s          # measured
 //
-// Optional: topic (default: the name), group (default: the name), maxBacklog (rate: max
-// with consumers only), messageGroups (FIFO only, default 1024), delay (DELAY only,
-// required there), trace (false creates the topic with message tracing off).
+// Optional: topic (default: the name), group (default: the name), groups (consumer groups
+// each receiving everything, default 1; with several, the groups are named group-1 to
+// group-N), maxBacklog (rate: max with consumers only), messageGroups (FIFO only, default
+// 1024), delay (DELAY only, required there), trace (false creates the topic with message
+// tracing off).
+//
+// mode: drain runs RunDrain instead: messages (default 2,000,000) are produced as fast as
+// the producers can with no consumer running, then drained by the consumers; rate,
+// warmup and duration do not apply, timeout (default 30m) bounds each phase.
 //
 // Durations are Go durations with a unit ("60s", "1m30s"); a bare number is refused, so
 // 60 never silently means 60 nanoseconds.
@@ -41,6 +47,9 @@ import (
 // Workload is one benchmark run as a workload file describes it. Its JSON form (in
 // result.json) uses the same field names as the YAML.
 type Workload struct {
+	// Mode is "" (producers, and consumers at the same time if any) or "drain" (a backlog
+	// produced first, then drained; see RunDrain).
+	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
 	// Name identifies the workload; it names the output folder and, by default, the topic
 	// and the group. Letters, digits, '-' and '_'.
 	Name string `yaml:"name" json:"name"`
@@ -63,6 +72,13 @@ type Workload struct {
 	ReceiveBatch int `yaml:"receiveBatch,omitempty" json:"receiveBatch,omitempty"`
 	// Group is the consumer group. Default: Name.
 	Group string `yaml:"group,omitempty" json:"group,omitempty"`
+	// Groups is the number of consumer groups, each with Consumers consumers and each
+	// receiving every message. Default 1.
+	Groups int `yaml:"groups,omitempty" json:"groups,omitempty"`
+	// Messages is, in drain mode, the backlog produced then drained. Default 2,000,000.
+	Messages int64 `yaml:"messages,omitempty" json:"messages,omitempty"`
+	// Timeout is, in drain mode, the longest each phase may take. Default 30 minutes.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// Rate is the target rate, or max.
 	Rate Rate `yaml:"rate" json:"rate"`
 	// MaxBacklog bounds, at rate max with consumers, the messages produced but not yet
@@ -214,7 +230,7 @@ func (r Rate) MarshalYAML() (any, error) {
 // workloadFields lists the keys a workload file may have, in the order they are documented.
 var workloadFields = []string{
 	"name", "topic", "topicType", "queues", "messageSize", "producers", "batchSize",
-	"consumers", "receiveBatch", "group", "rate", "maxBacklog", "messageGroups", "delay",
+	"consumers", "receiveBatch", "group", "groups", "mode", "messages", "timeout", "rate", "maxBacklog", "messageGroups", "delay",
 	"trace", "warmup", "duration",
 }
 
@@ -326,6 +342,17 @@ func (w Workload) WithDefaults() Workload {
 	if w.Consumers > 0 && w.ReceiveBatch == 0 {
 		w.ReceiveBatch = defaultReceiveBatch
 	}
+	if w.Consumers > 0 && w.Groups == 0 {
+		w.Groups = 1
+	}
+	if w.Mode == ModeDrain {
+		if w.Messages == 0 {
+			w.Messages = defaultDrainMessages
+		}
+		if w.Timeout == 0 {
+			w.Timeout = Duration(defaultDrainTimeout)
+		}
+	}
 	if w.Rate.Max && w.Consumers > 0 && w.MaxBacklog == 0 {
 		w.MaxBacklog = defaultMaxBacklog
 	}
@@ -342,6 +369,8 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,127}$`)
 // Validate reports the first field that cannot run, by its name in the file.
 func (w Workload) Validate() error {
 	switch {
+	case w.Mode != "" && w.Mode != ModeDrain:
+		return fmt.Errorf("mode %q: leave it out, or drain", w.Mode)
 	case w.Name == "":
 		return errors.New("name is required")
 	case !namePattern.MatchString(w.Name):
@@ -364,6 +393,14 @@ func (w Workload) Validate() error {
 		return fmt.Errorf("consumers must be 0 (produce only) or more, got %d", w.Consumers)
 	case w.Consumers > 0 && (w.ReceiveBatch < 1 || w.ReceiveBatch > 1024):
 		return fmt.Errorf("receiveBatch must be 1 to 1024, got %d", w.ReceiveBatch)
+	case w.Groups < 0 || (w.Consumers > 0 && w.Groups < 1):
+		return fmt.Errorf("groups must be at least 1, got %d", w.Groups)
+	case w.Groups > 1 && w.Mode == ModeDrain:
+		return errors.New("groups applies only without mode: drain (a drain has one group)")
+	case w.Mode == ModeDrain:
+		return w.validateDrain()
+	case w.Messages != 0 || w.Timeout != 0:
+		return errors.New("messages and timeout apply only with mode: drain")
 	case !w.Rate.IsSet():
 		return errors.New("rate is required: a target in messages per second, or max")
 	case w.MaxBacklog < 0:
@@ -384,6 +421,51 @@ func (w Workload) Validate() error {
 		return errors.New("duration is required and must be positive, such as 60s")
 	}
 	return nil
+}
+
+// ModeDrain is the workload mode of a drain run.
+const ModeDrain = "drain"
+
+// validateDrain checks the fields of a drain workload.
+func (w Workload) validateDrain() error {
+	switch {
+	case w.Consumers < 1:
+		return fmt.Errorf("consumers must be at least 1 in a drain, got %d", w.Consumers)
+	case w.TopicType != client.TopicNormal:
+		return fmt.Errorf("topicType %q: a drain runs on a NORMAL topic", w.TopicType)
+	case w.MessageSize < minDrainMessageSize:
+		return fmt.Errorf("messageSize must be at least %d bytes in a drain (send time and sequence number), got %d", minDrainMessageSize, w.MessageSize)
+	case w.Messages < 1:
+		return fmt.Errorf("messages must be at least 1, got %d", w.Messages)
+	case w.Timeout < 0:
+		return fmt.Errorf("timeout must not be negative, got %s", time.Duration(w.Timeout))
+	case w.Rate.IsSet() || w.Warmup != 0 || w.Duration != 0 || w.MaxBacklog != 0:
+		return errors.New("rate, warmup, duration and maxBacklog do not apply to a drain: it produces messages as fast as it can, then drains them")
+	}
+	return nil
+}
+
+// DrainConfig returns the drain run of a workload with mode: drain.
+func (w Workload) DrainConfig() DrainConfig {
+	cfg := DrainConfig{
+		Produce: ProduceConfig{
+			Topic:       w.Topic,
+			TopicType:   w.TopicType,
+			Queues:      w.Queues,
+			MessageSize: w.MessageSize,
+			BatchSize:   w.BatchSize,
+			Producers:   w.Producers,
+		},
+		Messages:     w.Messages,
+		Group:        w.Group,
+		Consumers:    w.Consumers,
+		ReceiveBatch: w.ReceiveBatch,
+		Timeout:      time.Duration(w.Timeout),
+	}
+	if w.Trace != nil && !*w.Trace {
+		cfg.Produce.NoTrace = true
+	}
+	return cfg
 }
 
 // produceConfig returns the produce side of the workload.
@@ -412,6 +494,7 @@ func (w Workload) produceConfig() ProduceConfig {
 func (w Workload) consumeConfig() ConsumeConfig {
 	return ConsumeConfig{
 		Group:     w.Group,
+		Groups:    w.Groups,
 		Topic:     w.Topic,
 		Consumers: w.Consumers,
 		BatchSize: w.ReceiveBatch,

@@ -44,6 +44,7 @@ batchSize: 16
 consumers: 4
 receiveBatch: 8
 group: billing
+groups: 3
 rate: max
 maxBacklog: 1000
 messageGroups: 7
@@ -55,7 +56,7 @@ duration: 2m
 	off := false
 	require.Equal(t, Workload{
 		Name: "fifo_run", Topic: "orders", TopicType: client.TopicFIFO, Queues: 8, MessageSize: 2048,
-		Producers: 10, BatchSize: 16, Consumers: 4, ReceiveBatch: 8, Group: "billing", Rate: MaxRate,
+		Producers: 10, BatchSize: 16, Consumers: 4, ReceiveBatch: 8, Group: "billing", Groups: 3, Rate: MaxRate,
 		MaxBacklog: 1000, MessageGroups: 7, Trace: &off,
 		Warmup: Duration(90 * time.Second), Duration: Duration(2 * time.Minute),
 	}, w)
@@ -94,6 +95,21 @@ func TestCommittedWorkloads(t *testing.T) {
 	require.True(t, m.Rate.Max)
 	require.Equal(t, 16, m.Queues)
 	require.Positive(t, m.Consumers)
+
+	d, err := LoadWorkload(filepath.Join("..", "workloads", "drain-2m-1kb.yaml"))
+	require.NoError(t, err)
+	require.Equal(t, ModeDrain, d.Mode)
+	require.Equal(t, int64(2_000_000), d.Messages)
+	require.Equal(t, 1024, d.MessageSize)
+	require.Equal(t, 8, d.Consumers)
+	require.Equal(t, 32, d.ReceiveBatch)
+
+	f, err := LoadWorkload(filepath.Join("..", "workloads", "fanout-4-groups-1kb.yaml"))
+	require.NoError(t, err)
+	require.Equal(t, 4, f.Groups)
+	require.Equal(t, Rate{PerSecond: 20000}, f.Rate)
+	require.Equal(t, 1024, f.MessageSize)
+	require.Equal(t, Duration(30*time.Second), f.Duration)
 
 	entries, err := os.ReadDir(filepath.Join("..", "workloads"))
 	require.NoError(t, err)
@@ -219,4 +235,29 @@ func FuzzParseWorkload(f *testing.F) {
 		require.NoError(t, w.Validate())
 		require.Equal(t, w, w.WithDefaults(), "defaults are applied once")
 	})
+}
+
+func TestParseDrainWorkload(t *testing.T) {
+	t.Parallel()
+	w, err := ParseWorkload([]byte("name: d\nmode: drain\nqueues: 8\nmessageSize: 1024\nproducers: 160\nconsumers: 8\n"))
+	require.NoError(t, err)
+	require.Equal(t, int64(2_000_000), w.Messages)
+	require.Equal(t, Duration(30*time.Minute), w.Timeout)
+	d := w.DrainConfig()
+	require.Equal(t, "d", d.Group)
+	require.Equal(t, 32, d.ReceiveBatch)
+	require.Equal(t, 160, d.Produce.Producers)
+	require.NoError(t, d.withDefaults().validate())
+
+	for _, tt := range []struct{ yaml, want string }{
+		{"name: d\nmode: drain\nqueues: 8\nmessageSize: 1024\nproducers: 1\nconsumers: 1\nrate: 100\n", "do not apply to a drain"},
+		{"name: d\nmode: drain\nqueues: 8\nmessageSize: 1024\nproducers: 1\n", "consumers must be at least 1 in a drain"},
+		{"name: d\nmode: drain\nqueues: 8\nmessageSize: 8\nproducers: 1\nconsumers: 1\n", "at least 16 bytes"},
+		{"name: d\nmode: fast\nqueues: 8\nmessageSize: 1024\nproducers: 1\n", `mode "fast"`},
+		{"name: d\nqueues: 8\nmessageSize: 1024\nproducers: 1\nrate: 10\nduration: 1s\nmessages: 5\n", "only with mode: drain"},
+		{"name: d\nmode: drain\nqueues: 8\nmessageSize: 1024\nproducers: 1\nconsumers: 1\ngroups: 2\n", "groups applies only without mode: drain"},
+	} {
+		_, err := ParseWorkload([]byte(tt.yaml))
+		require.ErrorContains(t, err, tt.want, tt.yaml)
+	}
 }

@@ -27,7 +27,10 @@ Usage:
                                run a workload file (see workloads/): live progress on stderr,
                                result.json, result.md and chart.svg in DIR
   floe bench produce [flags]   producers only
-  floe bench consume [flags]   producers and consumers at once (receive + ack)
+  floe bench consume [flags]   producers and consumers at once (receive + ack); --groups N
+                               for N consumer groups each receiving everything
+  floe bench drain [flags]     produce a backlog with no consumer, then drain it (receive
+                               batches, one ack per batch); --readers for reader-only nodes
   floe bench delay [flags]     scheduled messages: how late they arrive after their time
   floe bench lite [flags]      many lite topics: creation, then receive with many subscribed
 `
@@ -46,9 +49,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) >= 1 && args[0] == "delay" {
 		return runBenchDelay(args[1:], stdout, stderr)
 	}
+	if len(args) >= 1 && args[0] == "drain" {
+		return runBenchDrain(args[1:], stdout, stderr)
+	}
 	if len(args) < 1 || (args[0] != "produce" && args[0] != "consume") {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: say --workload FILE, produce, consume, delay or lite")
+		return errors.New("bench: say --workload FILE, produce, consume, drain, delay or lite")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("floe bench "+mode, flag.ContinueOnError)
@@ -67,7 +73,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	var c bench.ConsumeConfig
 	if mode == "consume" {
 		fs.StringVar(&c.Group, "group", "floe-bench", "consumer group")
-		fs.IntVar(&c.Consumers, "consumers", 16, "concurrent consumers")
+		fs.IntVar(&c.Consumers, "consumers", 16, "concurrent consumers per group")
+		fs.IntVar(&c.Groups, "groups", 1, "consumer groups, each receiving every message: GROUP-1 to GROUP-N when more than 1")
 		fs.IntVar(&c.BatchSize, "receive-batch", 32, "messages per receive")
 	}
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
@@ -91,7 +98,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		result, md = r, r.Markdown()
+		result, md = r, r.Markdown()+"\n"+r.Consume.Summary()
 	}
 	fmt.Fprintln(stdout, md)
 	if *jsonOut != "" {
@@ -102,6 +109,71 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
 			return fmt.Errorf("writing %s: %w", *jsonOut, err)
 		}
+	}
+	return nil
+}
+
+func runBenchDrain(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("floe bench drain", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080", "Floe endpoint producing (and consuming, without --readers)")
+	readers := fs.String("readers", "", "comma-separated endpoints the consumers receive from, one per consumer in turn (default: --url); /metrics of every node is summed")
+	var d bench.DrainConfig
+	fs.StringVar(&d.Produce.Topic, "topic", "bench-drain", "topic (created as NORMAL if missing)")
+	fs.IntVar(&d.Produce.Queues, "queues", 8, "queues of the topic when created")
+	fs.IntVar(&d.Produce.MessageSize, "message-size", 1024, "message body bytes (at least 16)")
+	fs.IntVar(&d.Produce.MessageSize, "size", 1024, "same as --message-size")
+	fs.IntVar(&d.Produce.BatchSize, "batch", 32, "messages per send request")
+	fs.IntVar(&d.Produce.Producers, "producers", 160, "concurrent producers, one request in flight each")
+	fs.BoolVar(&d.Produce.NoTrace, "no-trace", false, "create the topic with message tracing off")
+	fs.Int64Var(&d.Messages, "messages", 2_000_000, "backlog to produce, then drain")
+	fs.StringVar(&d.Group, "group", "floe-bench-drain", "consumer group")
+	fs.IntVar(&d.Consumers, "consumers", 8, "concurrent consumers")
+	fs.IntVar(&d.ReceiveBatch, "receive-batch", 32, "messages per receive call (each batch acked in one call)")
+	fs.DurationVar(&d.Timeout, "timeout", 30*time.Minute, "longest each phase (produce, drain) may take")
+	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench drain: unexpected argument %q", fs.Arg(0))
+	}
+	for _, u := range splitList(*readers) {
+		d.Readers = append(d.Readers, client.New(u))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r, runErr := bench.RunDrain(ctx, client.New(*url), d, stderr)
+	if runErr != nil && r.Config.Messages == 0 {
+		return runErr // nothing ran
+	}
+	fmt.Fprintln(stdout, r.Markdown())
+	fmt.Fprintln(stdout, r.Summary())
+	return errors.Join(runErr, writeJSON(*jsonOut, r))
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// writeJSON writes v as indented JSON to path; an empty path writes nothing.
+func writeJSON(path string, v any) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }
@@ -210,6 +282,10 @@ func runBenchWorkload(args []string, stdout, stderr io.Writer) error {
 	fs.Int("batch", 0, "override: messages per send")
 	fs.Int("consumers", 0, "override: consumers (0 = produce only)")
 	fs.Int("receive-batch", 0, "override: messages per receive")
+	fs.Int("groups", 0, "override: consumer groups, each receiving everything")
+	fs.Int64("messages", 0, "override: backlog of a drain workload")
+	fs.Duration("timeout", 0, "override: longest phase of a drain workload")
+	fs.String("readers", "", "drain workloads: comma-separated endpoints the consumers receive from (default: --url)")
 	fs.String("rate", "", "override: target msg/s, or max")
 	fs.Int("max-backlog", 0, "override: at rate max, messages produced and not consumed before producers wait")
 	fs.Duration("warmup", 0, "override: unmeasured warm-up")
@@ -239,6 +315,13 @@ func runBenchWorkload(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	readers := fs.Lookup("readers").Value.String()
+	if w.Mode == bench.ModeDrain {
+		return runDrainWorkload(ctx, w, *url, readers, dir, "floe bench "+strings.Join(args, " "), stdout, stderr)
+	}
+	if readers != "" {
+		fmt.Fprintf(stderr, "--readers applies to drain workloads only; %s consumes through %s\n", w.Name, *url)
+	}
 	fmt.Fprintf(stderr, "workload %s: %s, %d queues, %d B, %d producers × %d, %d consumers, rate %s, warmup %s, duration %s\n",
 		w.Name, w.TopicType, w.Queues, w.MessageSize, w.Producers, w.BatchSize, w.Consumers, w.Rate,
 		time.Duration(w.Warmup), time.Duration(w.Duration))
@@ -258,6 +341,35 @@ func runBenchWorkload(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "wrote %s\n", strings.Join([]string{
 		filepath.Join(dir, "result.json"), filepath.Join(dir, "result.md"), filepath.Join(dir, "chart.svg")}, ", "))
 	return runErr
+}
+
+// runDrainWorkload runs a workload with mode: drain and writes result.json and result.md
+// to dir.
+func runDrainWorkload(ctx context.Context, w bench.Workload, url, readers, dir, command string, stdout, stderr io.Writer) error {
+	cfg := w.DrainConfig()
+	for _, u := range splitList(readers) {
+		cfg.Readers = append(cfg.Readers, client.New(u))
+	}
+	fmt.Fprintf(stderr, "workload %s: drain of %d messages of %d B (%d producers × %d), then %d consumers × receive %d + one ack\n",
+		w.Name, w.Messages, w.MessageSize, w.Producers, w.BatchSize, w.Consumers, w.ReceiveBatch)
+	r, runErr := bench.RunDrain(ctx, client.New(url), cfg, stderr)
+	if runErr != nil && r.Config.Messages == 0 {
+		return runErr // nothing ran
+	}
+	md := fmt.Sprintf("# %s\n\n`%s`\n\n%s\n%s\n", w.Name, command, r.Markdown(), r.Summary())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errors.Join(runErr, fmt.Errorf("creating %s: %w", dir, err))
+	}
+	result := struct {
+		Workload bench.Workload    `json:"workload"`
+		Command  string            `json:"command"`
+		Result   bench.DrainResult `json:"result"`
+	}{w, command, r}
+	err := errors.Join(writeJSON(filepath.Join(dir, "result.json"), result),
+		os.WriteFile(filepath.Join(dir, "result.md"), []byte(md), 0o644))
+	fmt.Fprint(stdout, md)
+	fmt.Fprintf(stderr, "wrote %s, %s\n", filepath.Join(dir, "result.json"), filepath.Join(dir, "result.md"))
+	return errors.Join(runErr, err)
 }
 
 // workloadOverrides returns a function applying the override flags that were given.
@@ -284,6 +396,12 @@ func workloadOverrides(fs *flag.FlagSet) (func(*bench.Workload), error) {
 			sets = append(sets, func(w *bench.Workload) { w.Consumers = v.(int) })
 		case "receive-batch":
 			sets = append(sets, func(w *bench.Workload) { w.ReceiveBatch = v.(int) })
+		case "groups":
+			sets = append(sets, func(w *bench.Workload) { w.Groups = v.(int) })
+		case "messages":
+			sets = append(sets, func(w *bench.Workload) { w.Messages = v.(int64) })
+		case "timeout":
+			sets = append(sets, func(w *bench.Workload) { w.Timeout = bench.Duration(v.(time.Duration)) })
 		case "max-backlog":
 			sets = append(sets, func(w *bench.Workload) { w.MaxBacklog = v.(int) })
 		case "rate":

@@ -52,3 +52,16 @@ func TestBenchWorkloadOverrides(t *testing.T) {
 	require.Equal(t, bench.Workload{Producers: 7, Queues: 5, Rate: bench.Rate{PerSecond: 1234},
 		Duration: bench.Duration(3 * time.Second)}, w, "only the flags given change the workload")
 }
+
+func TestBenchDrainFlags(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	err := runBench([]string{"drain", "--url", "http://127.0.0.1:1", "--messages", "10"}, &stdout, &stderr)
+	require.ErrorContains(t, err, "looking up topic bench-drain")
+	require.Empty(t, stdout.String(), "nothing ran, nothing reported")
+
+	err = runBench([]string{"drain", "--size", "8"}, &stdout, &stderr)
+	require.ErrorContains(t, err, "at least 16 bytes")
+
+	require.Equal(t, []string{"http://a:1", "http://b:2"}, splitList(" http://a:1,,http://b:2 "))
+}
