@@ -195,7 +195,8 @@ type Tracer interface {
 
 // RedriverConfig tunes the redrive runner.
 type RedriverConfig struct {
-	// Interval is how often an idle runner looks for due tasks; default 200 ms.
+	// Interval is how often an idle runner looks for due tasks; default 1 s (an idle
+	// compactor node costs one Postgres transaction a second).
 	Interval time.Duration
 	// Messages, when set, reads the redriven messages' ids for their REDRIVEN trace events.
 	Messages Messages
@@ -218,7 +219,7 @@ type Redriver struct {
 // NewRedriver returns a runner; Start starts it.
 func NewRedriver(cfg RedriverConfig, store *metadata.Store, reg prometheus.Registerer) (*Redriver, error) {
 	if cfg.Interval <= 0 {
-		cfg.Interval = 200 * time.Millisecond
+		cfg.Interval = time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

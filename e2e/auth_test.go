@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"slices"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -140,6 +140,9 @@ func TestAuthEveryRouteIsInTheTable(t *testing.T) {
 		if r.Method == "echo_route_any" {
 			continue
 		}
+		if slices.Contains(auth.ConsolePages, r.Method+" "+r.Path) {
+			continue // the console's pages are HTML, not API
+		}
 		// Every route of the server is in its OpenAPI document.
 		shape := param.ReplaceAllString(r.Path, "{}")
 		found := false
@@ -150,9 +153,6 @@ func TestAuthEveryRouteIsInTheTable(t *testing.T) {
 		}
 		require.True(t, found, "%s %s is served but not in openapi.json", r.Method, r.Path)
 		if !strings.HasPrefix(r.Path, "/v1") {
-			if slices.Contains(auth.ConsolePages, r.Method+" "+r.Path) {
-				continue
-			}
 			require.Contains(t, []string{"/healthz", "/readyz", "/metrics", "/docs", "/docs/:file"}, r.Path, "an unknown route outside /v1")
 			continue
 		}

@@ -262,12 +262,6 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 		return nil, err
 	}
 	key := prefetchKey{group: group, topic: topic, invisible: opts.Invisible}
-	if !tg.orderly {
-		if msgs := c.takePrefetched(tg, key, opts.MaxMessages); len(msgs) > 0 {
-			c.handedOut(tg, opts, msgs, true)
-			return msgs, nil
-		}
-	}
 	deadline := time.Now().Add(opts.Wait)
 	// Watch before looking, so a commit between the look and the wait is not missed.
 	w := c.waker.Watch(topic, group)
@@ -276,6 +270,20 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 	defer c.releaseGate(group, topic, g)
 	me := newGateWaiter(opts)
 	for {
+		if !tg.orderly {
+			// Messages claimed ahead on this node (a background look wakes waiting
+			// receives when it adds some).
+			if cms := c.takePrefetched(tg, key, opts.MaxMessages); len(cms) > 0 {
+				if g.leave(me) {
+					msgs := messagesOf(cms)
+					c.handedOut(tg, opts, msgs, true)
+					return msgs, nil
+				}
+				// A look is serving this receive meanwhile: take its share, and put
+				// these back for the next receive.
+				c.putBack(key, cms)
+			}
+		}
 		// The generation is read before the look, so that a wake-up during it makes an
 		// empty result stale for the gate.
 		gen := c.waker.Gen(topic, group)

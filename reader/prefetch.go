@@ -108,7 +108,7 @@ func (p *prefetchPool) want() int {
 
 // take hands out up to n claimed messages that may still be handed out at now; expired
 // ones are returned to be released.
-func (p *prefetchPool) take(n int, now time.Time) (out []httpapi.ReceivedMessage, expired []claimedMsg) {
+func (p *prefetchPool) take(n int, now time.Time) (out []claimedMsg, expired []claimedMsg) {
 	i := 0
 	for i < len(p.msgs) && now.After(p.msgs[i].until) {
 		i++
@@ -117,9 +117,7 @@ func (p *prefetchPool) take(n int, now time.Time) (out []httpapi.ReceivedMessage
 		expired = append(expired, p.msgs[:i]...)
 	}
 	j := min(i+n, len(p.msgs))
-	for _, cm := range p.msgs[i:j] {
-		out = append(out, cm.m)
-	}
+	out = append(out, p.msgs[i:j]...)
 	p.msgs = p.msgs[j:]
 	if len(p.msgs) == 0 {
 		p.msgs = nil // let the backing array go
@@ -132,7 +130,7 @@ func (p *prefetchPool) take(n int, now time.Time) (out []httpapi.ReceivedMessage
 
 // takePrefetched answers a receive from the pool of its key, and starts a background
 // look when the pool runs low.
-func (c *Consumer) takePrefetched(tg *target, k prefetchKey, n int) []httpapi.ReceivedMessage {
+func (c *Consumer) takePrefetched(tg *target, k prefetchKey, n int) []claimedMsg {
 	p := c.pool(k)
 	now := time.Now()
 	p.mu.Lock()
@@ -175,6 +173,26 @@ func (c *Consumer) keep(k prefetchKey, claimed time.Time, msgs []httpapi.Receive
 		p.msgs = append(p.msgs, claimedMsg{m: m, until: until})
 	}
 	p.mu.Unlock()
+	// Receives of the group waiting on this node look again.
+	c.waker.Wake(k.group)
+}
+
+// putBack returns messages taken from pool k to its front, with their holds (a receive
+// that took them was served otherwise meanwhile).
+func (c *Consumer) putBack(k prefetchKey, msgs []claimedMsg) {
+	p := c.pool(k)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.msgs = append(append(make([]claimedMsg, 0, len(msgs)+len(p.msgs)), msgs...), p.msgs...)
+}
+
+// messagesOf returns the messages of claimed ones.
+func messagesOf(cms []claimedMsg) []httpapi.ReceivedMessage {
+	out := make([]httpapi.ReceivedMessage, len(cms))
+	for i, cm := range cms {
+		out[i] = cm.m
+	}
+	return out
 }
 
 // refill claims more messages for pool p in the background.
