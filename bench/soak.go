@@ -402,6 +402,16 @@ func RunSoak(ctx context.Context, c *client.Client, cfg SoakConfig, progress io.
 	return out, runErr
 }
 
+// Held reports whether every target held.
+func (r SoakReport) Held() bool {
+	for _, c := range r.Checks {
+		if c.Status != TargetHeld {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
 // checkTargets judges a run against the targets.
 func checkTargets(rep Report, samples []SoakSample, t SoakTargets) []TargetCheck {
 	var measured []SoakSample
