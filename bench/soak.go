@@ -487,9 +487,14 @@ func checkTargets(rep Report, samples []SoakSample, t SoakTargets) []TargetCheck
 	if len(samples) > 0 {
 		end = samples[len(samples)-1].seconds()
 	}
-	from := end - t.FlatWindow.Seconds()
-	add(flatCheck(fmt.Sprintf("floe RSS flat over the last %s", fmtDuration(t.FlatWindow)), measured, from, t.Tolerance, flatSlackRSS,
-		func(s SoakSample) (float64, bool) { return s.RSSBytes, s.has(metricRSS) }, mibString))
+	name = fmt.Sprintf("floe RSS flat over the last %s", fmtDuration(t.FlatWindow))
+	if from := end - t.FlatWindow.Seconds(); from < time.Duration(rep.Workload.Warmup).Seconds() {
+		// The window would take in the start, when memory fills up by design.
+		add(name, TargetNotJudged, "the run is shorter than the window (--flat-window)")
+	} else {
+		add(flatCheck(name, measured, from, t.Tolerance, flatSlackRSS,
+			func(s SoakSample) (float64, bool) { return s.RSSBytes, s.has(metricRSS) }, mibString))
+	}
 
 	// Storage, once merged flush segments could have been deleted.
 	settle := t.storageSettle().Seconds()
@@ -555,7 +560,14 @@ func flatCheck(name string, samples []SoakSample, from, tol, slack float64, valu
 	}
 	rise, mean := trend(ts, vs)
 	allowed := max(tol*mean, slack)
-	detail := fmt.Sprintf("%+s over %.0f–%.0f s (mean %s; allowed +%s)", format(rise), ts[0], ts[len(ts)-1], format(mean), format(allowed))
+	sign := "+"
+	if rise < 0 {
+		sign, rise = "-", -rise
+	}
+	detail := fmt.Sprintf("%s%s over %.0f–%.0f s (mean %s; allowed +%s)", sign, format(rise), ts[0], ts[len(ts)-1], format(mean), format(allowed))
+	if sign == "-" {
+		return name, TargetHeld, detail
+	}
 	if rise <= allowed {
 		return name, TargetHeld, detail
 	}

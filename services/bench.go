@@ -211,7 +211,7 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	fmt.Fprintf(stderr, "soak %s: %d msg/s, %d producers × %d, %d consumers, warmup %s, duration %s, a sample every %s\n",
+	fmt.Fprintf(stderr, "soak run %q: %d msg/s, %d producers × %d, %d consumers, warmup %s, duration %s, a sample every %s\n",
 		w.Name, *rate, w.Producers, w.BatchSize, w.Consumers, *warmup, *duration, cfg.SampleInterval)
 	r, runErr := bench.RunSoak(ctx, client.New(*url), cfg, stderr)
 	if runErr != nil && r.Workload.Started.IsZero() {
