@@ -9,7 +9,7 @@ LDFLAGS := -X github.com/floemq/floe/services.Version=$(VERSION) -X github.com/f
 # Flags of `make dev`, e.g. make dev ARGS="--require-auth --listen 127.0.0.1:9090".
 ARGS ?=
 
-.PHONY: help build dev test test-short bench lint fuzz minio clean chaos
+.PHONY: help build dev test test-short bench soak lint fuzz minio clean chaos
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -30,6 +30,11 @@ WORKLOAD ?= workloads/1-topic-16-partitions-1kb.yaml
 
 bench: build ## run a workload (WORKLOAD=workloads/….yaml) against Postgres + MinIO on this machine
 	./scripts/bench.sh --workload $(WORKLOAD)
+
+SOAK_ARGS ?=
+
+soak: build ## hold every role under load for SOAK_DURATION (30m) at 15,000 msg/s, sampling memory, Postgres, bucket, compaction (SOAK_ARGS="--rate 5000")
+	./scripts/soak.sh $(SOAK_ARGS)
 
 lint: ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -69,7 +69,7 @@ func (r Report) ChartSVG() string {
 	yThrough := func(v float64) float64 {
 		return topPanelY + panelHeight - v/top*panelHeight
 	}
-	r.drawPanelFrame(&b, topPanelY, "throughput (messages/s)", x, maxT)
+	r.drawPanelFrame(&b, topPanelY, panelHeight, "throughput (messages/s)", x, maxT)
 	for i := 0; i <= 5; i++ {
 		v := top * float64(i) / 5
 		gridLine(&b, yThrough(v), thousands(v))
@@ -114,7 +114,7 @@ func (r Report) ChartSVG() string {
 	yLat := func(v float64) float64 {
 		return bottomPanelY + panelHeight - (math.Log10(v)-loExp)/(hiExp-loExp)*panelHeight
 	}
-	r.drawPanelFrame(&b, bottomPanelY, "latency (ms, log scale)", x, maxT)
+	r.drawPanelFrame(&b, bottomPanelY, panelHeight, "latency (ms, log scale)", x, maxT)
 	for e := loExp; e <= hiExp; e++ {
 		gridLine(&b, yLat(math.Pow(10, e)), formatAxisMs(math.Pow(10, e)))
 	}
@@ -128,20 +128,21 @@ func (r Report) ChartSVG() string {
 	return b.String()
 }
 
-// drawPanelFrame draws a panel's title, its warmup shading and its time axis.
-func (r Report) drawPanelFrame(b *strings.Builder, y0 int, title string, x func(float64) float64, maxT float64) {
+// drawPanelFrame draws a panel's title, its warmup shading and its time axis; the panel
+// is h high from y0.
+func (r Report) drawPanelFrame(b *strings.Builder, y0, h int, title string, x func(float64) float64, maxT float64) {
 	fmt.Fprintf(b, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", chartLeft, y0-10, xmlText(title))
 	warm := time.Duration(r.Workload.Warmup).Seconds()
 	if warm > 0 {
 		fmt.Fprintf(b, `<rect class="warmup" x="%.1f" y="%d" width="%.1f" height="%d" fill="#eeeeee"/>`+"\n",
-			x(0), y0, x(min(warm, maxT))-x(0), panelHeight)
+			x(0), y0, x(min(warm, maxT))-x(0), h)
 		fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="#888888">warmup</text>`+"\n", x(0)+4, y0+14)
 	}
 	fmt.Fprintf(b, `<path d="M%d,%d L%d,%d L%d,%d" stroke="black" fill="none"/>`+"\n",
-		chartLeft, y0, chartLeft, y0+panelHeight, chartWidth-chartRight, y0+panelHeight)
+		chartLeft, y0, chartLeft, y0+h, chartWidth-chartRight, y0+h)
 	step := niceCeil(maxT / 8)
 	for t := 0.0; t <= maxT+1e-9; t += step {
-		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">%g</text>`+"\n", x(t), y0+panelHeight+16, t)
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">%g</text>`+"\n", x(t), y0+h+16, t)
 	}
 }
 

@@ -24,6 +24,9 @@ type RunOptions struct {
 	Interval time.Duration
 	// Command is the command line, recorded in the report.
 	Command string
+	// OnInterval, if set, is called with each point of the time series as it is taken,
+	// on the sampling goroutine: a long run adds its own readings there (RunSoak).
+	OnInterval func(IntervalStats)
 }
 
 // RunWorkload runs workload w against the server behind c and returns its report: totals,
@@ -82,7 +85,7 @@ func RunWorkload(ctx context.Context, c *client.Client, w Workload, opts RunOpti
 	}
 	ps := startProducers(ctx, c, pcfg, win, gate)
 
-	sm := &sampler{win: win, ps: ps, cs: cs, out: opts.Progress}
+	sm := &sampler{win: win, ps: ps, cs: cs, out: opts.Progress, onPoint: opts.OnInterval}
 	stopSampling := startTicker(interval, sm.sample)
 	before := scrapeAt(ctx, c, win.measureStart, workloadCounters)
 	ps.wait()
@@ -150,6 +153,8 @@ type sampler struct {
 	cs     *consumerSet // nil when producing only
 	out    io.Writer
 	series []IntervalStats
+	// onPoint, if set, gets each point after its progress line.
+	onPoint func(IntervalStats)
 
 	prevProduceErrs, prevConsumeErrs int64
 }
@@ -176,6 +181,9 @@ func (s *sampler) sample(now time.Time, dt time.Duration) {
 	s.series = append(s.series, p)
 	if s.out != nil {
 		fmt.Fprintln(s.out, p.progressLine(s.cs != nil))
+	}
+	if s.onPoint != nil {
+		s.onPoint(p)
 	}
 }
 

@@ -393,3 +393,43 @@ func counterValue(t testing.TB, c prometheus.Counter) float64 {
 	require.NoError(t, c.Write(&m))
 	return m.GetCounter().GetValue()
 }
+
+// The backlog gauges count the flush segments whose rows wait for a merge and give the
+// age of the oldest, the compaction lag; both fall to zero once merged.
+func TestBacklogGauges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	qs := e.topic(t, "orders", 2, 72)
+	for range 5 {
+		e.flush(t, qs, 3, 200, time.Now(), nil)
+	}
+	c := e.compactor(t, Config{TargetChunkBytes: 8 << 10, MergeAge: 10 * time.Minute, ReadGrace: time.Minute})
+
+	_, err := c.CollectGarbage(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 5.0, gaugeValue(t, c.m.backlogSegs))
+	require.Less(t, gaugeValue(t, c.m.backlogAge), 60.0, "the segments were just written")
+
+	// Before the merge age, nothing is merged and the lag grows with the clock.
+	e.clock.Advance(3 * time.Minute)
+	rep, err := c.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Zero(t, rep.Merges)
+	require.Equal(t, 5.0, gaugeValue(t, c.m.backlogSegs))
+	require.InDelta(t, 180, gaugeValue(t, c.m.backlogAge), 60)
+
+	e.clock.Advance(10 * time.Minute)
+	rep, err = c.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Positive(t, rep.Merges)
+	require.Zero(t, gaugeValue(t, c.m.backlogSegs), "merged rows leave no backlog")
+	require.Zero(t, gaugeValue(t, c.m.backlogAge))
+}
+
+func gaugeValue(t testing.TB, g prometheus.Gauge) float64 {
+	t.Helper()
+	var m dto.Metric
+	require.NoError(t, g.Write(&m))
+	return m.GetGauge().GetValue()
+}

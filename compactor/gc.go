@@ -178,7 +178,7 @@ func (s *Service) collectOrphans(ctx context.Context, now time.Time) (int, error
 	return deleted, nil
 }
 
-// refreshGauges sets the storage gauges from the segments table.
+// refreshGauges sets the storage and backlog gauges from the segments table.
 func (s *Service) refreshGauges(ctx context.Context) error {
 	st, err := s.store.StorageGet(ctx)
 	if err != nil {
@@ -201,5 +201,15 @@ func (s *Service) refreshGauges(ctx context.Context) error {
 	if st.IngestedBytes > 0 {
 		s.m.amplification.Set(float64(st.CompactedBytes) / float64(st.IngestedBytes))
 	}
+	backlog, err := s.store.CompactionBacklogGet(ctx, s.cfg.TargetChunkBytes)
+	if err != nil {
+		return err
+	}
+	s.m.backlogSegs.Set(float64(backlog.Segments))
+	age := 0.0
+	if !backlog.Oldest.IsZero() {
+		age = max(s.cfg.Now().Sub(backlog.Oldest).Seconds(), 0)
+	}
+	s.m.backlogAge.Set(age)
 	return nil
 }

@@ -31,6 +31,8 @@ type metrics struct {
 	ingested      prometheus.Gauge
 	compacted     prometheus.Gauge
 	amplification prometheus.Gauge
+	backlogSegs   prometheus.Gauge
+	backlogAge    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -116,6 +118,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "floe_compactor_write_amplification",
 			Help: "Compaction write amplification: bytes rewritten by merges / bytes ingested (cluster-wide; at most 2 by design).",
 		}),
+		backlogSegs: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "floe_compactor_backlog_segments",
+			Help: "Flush segments (level 0) still holding rows below the target size, waiting to be merged (cluster-wide).",
+		}),
+		backlogAge: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "floe_compactor_backlog_age_seconds",
+			Help: "Age of the oldest flush segment still holding rows waiting to be merged, 0 when none (cluster-wide): about the merge age while compaction keeps up, growing when it falls behind.",
+		}),
 	}
 	for _, l := range []string{"0", "1", "2"} {
 		m.mergeInput.WithLabelValues(l)
@@ -141,7 +151,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.runs, m.runSeconds, m.merges, m.mergeRows, m.mergeInput, m.mergeWritten,
 			m.retained, m.retainedRows, m.deleted, m.deletedBytes, m.txPurged, m.objRequests, m.objBytes,
-			m.storedObjects, m.storedBytes, m.unrefObjects, m.unrefBytes, m.ingested, m.compacted, m.amplification} {
+			m.storedObjects, m.storedBytes, m.unrefObjects, m.unrefBytes, m.ingested, m.compacted, m.amplification,
+			m.backlogSegs, m.backlogAge} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering compactor metrics: %w", err)
 			}

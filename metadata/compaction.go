@@ -639,6 +639,38 @@ func (s *Store) TransactionsPurge(ctx context.Context, before time.Time, limit i
 	return n, err
 }
 
+// CompactionBacklog is the flush work the compactor has not merged yet.
+type CompactionBacklog struct {
+	// Segments counts flush segments (level 0) that still hold a row shorter than the
+	// target size: rows waiting for a merge.
+	Segments int64
+	// Oldest is when the oldest of them was created; zero when there is none.
+	Oldest time.Time
+}
+
+// CompactionBacklogGet reads the compaction backlog: level-0 segments holding a row
+// shorter than targetBytes. Merged-away segments awaiting deletion hold no row and are
+// not counted. Such a row waits at most about the merge age while compaction keeps up,
+// so the age of the oldest is the compaction lag.
+func (s *Store) CompactionBacklogGet(ctx context.Context, targetBytes int64) (CompactionBacklog, error) {
+	var b CompactionBacklog
+	err := s.observe("compaction_backlog", func() error {
+		var oldest *time.Time
+		err := s.pool.QueryRow(ctx, `SELECT count(*), min(s.created_at) FROM segments s
+			WHERE s.mergeable AND s.level = 0
+			  AND EXISTS (SELECT 1 FROM chunks c WHERE c.segment_id = s.id AND c.byte_length < $1)`,
+			targetBytes).Scan(&b.Segments, &oldest)
+		if err != nil {
+			return fmt.Errorf("reading the compaction backlog: %w", err)
+		}
+		if oldest != nil {
+			b.Oldest = *oldest
+		}
+		return nil
+	})
+	return b, err
+}
+
 // LevelStorage is what the segments of one level hold.
 type LevelStorage struct {
 	Level   int

@@ -2,7 +2,7 @@
 # The benchmark (`make bench`): a real MinIO and a private Postgres on this machine, one
 # floe process with every role, and `floe bench` driving it over HTTP.
 # Usage: scripts/bench.sh --workload workloads/X.yaml [--out DIR] [floe bench flags...]
-#        scripts/bench.sh [produce|consume|drain|delay|lite] [floe bench flags...]
+#        scripts/bench.sh [produce|consume|drain|delay|lite|soak] [floe bench flags...]
 # Extra flags for the floe server: FLOE_BENCH_SERVER_FLAGS="--roles ingest,reader".
 # FLOE_BENCH_SHAPE=split runs the deployed shape instead: one node with roles
 # ingest,compactor (floe dev, which also runs Postgres) and two reader-only nodes
@@ -49,7 +49,7 @@ for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$fport/readyz" >/dev/null &
 pgport="$(sed -n 4p "$work/floe/pg/postmaster.pid" 2>/dev/null || true)"
 pgurl="postgres://postgres@127.0.0.1:$pgport/floe?sslmode=disable"
 extra=()
-if [ "$mode" = lite ] && [ -n "$pgport" ]; then extra=(--database-url "$pgurl"); fi
+if { [ "$mode" = lite ] || [ "$mode" = soak ]; } && [ -n "$pgport" ]; then extra=(--database-url "$pgurl"); fi
 reader_pids=()
 if [ "$shape" = split ]; then
   if [ -z "$pgport" ]; then echo "split shape: floe dev's Postgres port not found in $work/floe/pg/postmaster.pid" >&2; exit 1; fi

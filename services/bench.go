@@ -33,6 +33,9 @@ Usage:
                                batches, one ack per batch); --readers for reader-only nodes
   floe bench delay [flags]     scheduled messages: how late they arrive after their time
   floe bench lite [flags]      many lite topics: creation, then receive with many subscribed
+  floe bench soak [flags]      a long produce-and-consume run (30m) sampling memory, Postgres,
+                               the bucket and compaction every 30 s; checks the long-run
+                               targets, writes result.json, result.md and chart.svg in --out
 `
 
 func runBench(args []string, stdout, stderr io.Writer) error {
@@ -52,9 +55,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) >= 1 && args[0] == "drain" {
 		return runBenchDrain(args[1:], stdout, stderr)
 	}
+	if len(args) >= 1 && args[0] == "soak" {
+		return runBenchSoak(args[1:], stdout, stderr)
+	}
 	if len(args) < 1 || (args[0] != "produce" && args[0] != "consume") {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: say --workload FILE, produce, consume, drain, delay or lite")
+		return errors.New("bench: say --workload FILE, produce, consume, drain, delay, lite or soak")
 	}
 	mode := args[0]
 	fs := flag.NewFlagSet("floe bench "+mode, flag.ContinueOnError)
@@ -150,6 +156,78 @@ func runBenchDrain(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, r.Markdown())
 	fmt.Fprintln(stdout, r.Summary())
 	return errors.Join(runErr, writeJSON(*jsonOut, r))
+}
+
+// errTargetsMissed is the error of a soak run that missed a target: its summary line,
+// printed last, says which.
+var errTargetsMissed = errors.New("bench soak: a target was missed or could not be judged")
+
+// runBenchSoak runs `floe bench soak`: the consume workload for a long time with every
+// role on, sampled every --sample-interval, then checked against the long-run targets.
+func runBenchSoak(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("floe bench soak", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://127.0.0.1:8080", "Floe endpoint (one node with every role)")
+	out := fs.String("out", "", "folder for result.json, result.md, chart.svg and workload-chart.svg (default bench-results/soak-TIME)")
+	var cfg bench.SoakConfig
+	w := &cfg.Workload
+	fs.StringVar(&w.Name, "name", "soak", "workload name, topic and group")
+	fs.IntVar(&w.Queues, "queues", 8, "queues of the topic when created")
+	fs.IntVar(&w.MessageSize, "message-size", 1024, "message body bytes")
+	fs.IntVar(&w.BatchSize, "batch", 32, "messages per send request")
+	fs.IntVar(&w.Producers, "producers", 160, "concurrent producers")
+	fs.IntVar(&w.Consumers, "consumers", 64, "concurrent consumers")
+	fs.IntVar(&w.ReceiveBatch, "receive-batch", 32, "messages per receive")
+	rate := fs.Int("rate", 15000, "target messages/s")
+	warmup := fs.Duration("warmup", 10*time.Second, "unmeasured warm-up")
+	duration := fs.Duration("duration", 30*time.Minute, "measured duration")
+	fs.DurationVar(&cfg.SampleInterval, "sample-interval", 30*time.Second, "time between samples (and progress lines)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "the node's Postgres, for database and table sizes (optional)")
+	t := &cfg.Targets
+	fs.DurationVar(&t.IntervalP99, "interval-p99", 350*time.Millisecond, "target: end-to-end p99 of every sample interval at most this")
+	fs.DurationVar(&t.RunP99, "run-p99", 500*time.Millisecond, "target: end-to-end p99 of the whole run at most this")
+	fs.Int64Var(&t.CacheBytes, "cache-bytes", 256<<20, "the node's --cache-bytes: its RSS may be this plus --rss-headroom")
+	fs.Int64Var(&t.RSSHeadroom, "rss-headroom", 512<<20, "target: RSS at most --cache-bytes plus this")
+	fs.DurationVar(&t.FlatWindow, "flat-window", 20*time.Minute, "target: RSS flat over this last part of the run")
+	fs.DurationVar(&t.MergeAge, "merge-age", 10*time.Minute, "the node's --compactor-merge-age: compaction lag at most this plus 1m")
+	fs.DurationVar(&t.ReadGrace, "read-grace", 10*time.Minute, "the node's --compactor-read-grace: storage flat after merge age + read grace + 1m")
+	fs.Float64Var(&t.Tolerance, "tolerance", 0.1, "target: a flat line rises by at most this fraction of its mean over its window")
+	jsonOut := fs.String("json", "", "also write result.json to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench soak: unexpected argument %q", fs.Arg(0))
+	}
+	if *rate < 1 {
+		return fmt.Errorf("bench soak: --rate must be at least 1 message/s, got %d", *rate)
+	}
+	w.Rate = bench.Rate{PerSecond: *rate}
+	w.Warmup, w.Duration = bench.Duration(*warmup), bench.Duration(*duration)
+	cfg.Command = "floe bench soak " + strings.Join(args, " ")
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("bench-results", "soak-"+time.Now().Format("20060102-150405"))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fmt.Fprintf(stderr, "soak run %q: %d msg/s, %d producers × %d, %d consumers, warmup %s, duration %s, a sample every %s\n",
+		w.Name, *rate, w.Producers, w.BatchSize, w.Consumers, *warmup, *duration, cfg.SampleInterval)
+	r, runErr := bench.RunSoak(ctx, client.New(*url), cfg, stderr)
+	if runErr != nil && r.Workload.Started.IsZero() {
+		return runErr // nothing ran
+	}
+	// A run cut short still writes what it measured.
+	if err := errors.Join(r.WriteFiles(dir), writeJSON(*jsonOut, r)); err != nil {
+		return errors.Join(runErr, err)
+	}
+	fmt.Fprintf(stderr, "wrote %s\n", strings.Join([]string{filepath.Join(dir, "result.json"), filepath.Join(dir, "result.md"),
+		filepath.Join(dir, "chart.svg"), filepath.Join(dir, "workload-chart.svg")}, ", "))
+	fmt.Fprintln(stdout, r.Summary)
+	if runErr == nil && !r.Held() {
+		return errTargetsMissed
+	}
+	return runErr
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.

@@ -65,3 +65,22 @@ func TestBenchDrainFlags(t *testing.T) {
 
 	require.Equal(t, []string{"http://a:1", "http://b:2"}, splitList(" http://a:1,,http://b:2 "))
 }
+
+func TestBenchSoakFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"soak", "--rate", "0"}, "--rate must be at least 1"},
+		{[]string{"soak", "extra"}, `unexpected argument "extra"`},
+		{[]string{"soak", "--consumers", "0"}, "a soak run needs consumers"},
+		{[]string{"soak", "--url", "http://127.0.0.1:1", "--out", t.TempDir()}, "looking up topic soak"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		err := runBench(tt.args, &stdout, &stderr)
+		require.ErrorContains(t, err, tt.want, "%v", tt.args)
+		require.Empty(t, stdout.String(), "nothing ran, nothing reported: %v", tt.args)
+	}
+}

@@ -1,0 +1,728 @@
+package bench
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/floemq/floe/client"
+)
+
+// A soak run holds a produce-and-consume workload for a long time (30 minutes by default)
+// and watches what a short benchmark cannot: whether memory, Postgres and the bucket level
+// off, whether compaction keeps up, and whether the tail latency stays flat. Every
+// SampleInterval it records the interval's end-to-end latency next to readings of the
+// node's /metrics and of Postgres; at the end it checks the targets of docs/benchmarks.md
+// ("Long runs") and says in one line which held.
+
+// The node metrics a soak sample reads.
+var (
+	metricRSS           = counter{Name: "process_resident_memory_bytes"}
+	metricHeapInuse     = counter{Name: "go_memstats_heap_inuse_bytes"}
+	metricGoroutines    = counter{Name: "go_goroutines"}
+	metricCacheBytes    = counter{Name: "floe_reader_cache_bytes"}
+	metricStoredObjects = counter{Name: "floe_compactor_stored_objects"}
+	metricStoredBytes   = counter{Name: "floe_compactor_stored_bytes"}
+	metricUnrefObjects  = counter{Name: "floe_compactor_unreferenced_objects"}
+	metricBacklogSegs   = counter{Name: "floe_compactor_backlog_segments"}
+	metricBacklogAge    = counter{Name: "floe_compactor_backlog_age_seconds"}
+	soakCounters        = []counter{metricRSS, metricHeapInuse, metricGoroutines, metricCacheBytes, metricCacheHits,
+		metricCacheMisses, metricPuts, metricGets, metricGetRanges, metricStoredObjects, metricStoredBytes,
+		metricUnrefObjects, metricBacklogSegs, metricBacklogAge}
+)
+
+// SoakConfig describes a soak run.
+type SoakConfig struct {
+	// Workload is what runs: producers and consumers at once (Consumers > 0).
+	Workload Workload
+	// SampleInterval is the time between two samples. Default 30 s.
+	SampleInterval time.Duration
+	// DatabaseURL is the node's Postgres, for database and table sizes; empty leaves them
+	// out (and the Postgres target unjudged).
+	DatabaseURL string
+	// Targets are what the run is checked against.
+	Targets SoakTargets
+	// Command is the command line, recorded in the report.
+	Command string
+}
+
+// SoakTargets are the levels a soak run must hold. Zero fields take the defaults named.
+type SoakTargets struct {
+	// IntervalP99 bounds the end-to-end p99 of every sample interval. Default 350 ms.
+	IntervalP99 time.Duration `json:"intervalP99"`
+	// RunP99 bounds the end-to-end p99 of the whole measured part. Default 500 ms.
+	RunP99 time.Duration `json:"runP99"`
+	// CacheBytes is the node's chunk cache bound (--cache-bytes). Default 256 MiB.
+	CacheBytes int64 `json:"cacheBytes"`
+	// RSSHeadroom is what the node's resident memory may use beyond CacheBytes. Default
+	// 512 MiB.
+	RSSHeadroom int64 `json:"rssHeadroom"`
+	// FlatWindow is the last part of the run over which resident memory must be flat.
+	// Default 20 min.
+	FlatWindow time.Duration `json:"flatWindow"`
+	// MergeAge and ReadGrace are the compactor's (--compactor-merge-age,
+	// --compactor-read-grace), default 10 min each. A flush segment is merged after
+	// MergeAge and deleted ReadGrace later, so Postgres and the object count should be
+	// flat from MergeAge + ReadGrace + a minute of sweeps on, and the compaction lag stay
+	// below MergeAge + a minute.
+	MergeAge  time.Duration `json:"mergeAge"`
+	ReadGrace time.Duration `json:"readGrace"`
+	// Tolerance is how much a flat line may rise over its window, as a fraction of its
+	// mean. Default 0.1.
+	Tolerance float64 `json:"tolerance"`
+}
+
+// withDefaults returns t with zero fields set to their defaults.
+func (t SoakTargets) withDefaults() SoakTargets {
+	t.IntervalP99 = cmp.Or(t.IntervalP99, 350*time.Millisecond)
+	t.RunP99 = cmp.Or(t.RunP99, 500*time.Millisecond)
+	t.CacheBytes = cmp.Or(t.CacheBytes, 256<<20)
+	t.RSSHeadroom = cmp.Or(t.RSSHeadroom, 512<<20)
+	t.FlatWindow = cmp.Or(t.FlatWindow, 20*time.Minute)
+	t.MergeAge = cmp.Or(t.MergeAge, 10*time.Minute)
+	t.ReadGrace = cmp.Or(t.ReadGrace, 10*time.Minute)
+	t.Tolerance = cmp.Or(t.Tolerance, 0.1)
+	return t
+}
+
+// storageSettle is when, from the start of the run, storage should stop growing.
+func (t SoakTargets) storageSettle() time.Duration {
+	return t.MergeAge + t.ReadGrace + time.Minute
+}
+
+// Absolute slack of the flat checks, so a small line is not judged by noise.
+const (
+	flatSlackRSS     = 64 << 20
+	flatSlackPg      = 16 << 20
+	flatSlackObjects = 100
+	lagSlack         = time.Minute
+)
+
+// SoakSample is one reading of a soak run, at the end of a sample interval.
+type SoakSample struct {
+	// Interval is the workload's numbers over the interval: rates, latencies (end-to-end
+	// p50 and p99 of the messages received in it), errors, backlog.
+	Interval IntervalStats `json:"interval"`
+	// RSSBytes, HeapInuseBytes and Goroutines are the node process's.
+	RSSBytes       float64 `json:"rssBytes"`
+	HeapInuseBytes float64 `json:"heapInuseBytes"`
+	Goroutines     float64 `json:"goroutines"`
+	// CacheBytes is what the chunk cache holds; CacheHitRatio its hits over lookups in the
+	// interval (0 with none).
+	CacheBytes    float64 `json:"cacheBytes"`
+	CacheHitRatio float64 `json:"cacheHitRatio"`
+	// PutsPerSec and GetsPerSec are object requests of the node over the interval
+	// (compaction included; GETs whole and ranged).
+	PutsPerSec float64 `json:"putsPerSec"`
+	GetsPerSec float64 `json:"getsPerSec"`
+	// Objects and ObjectBytes are the segment objects in the bucket, every level, those
+	// awaiting deletion included (the compactor's gauges, from the segments table:
+	// orphans are not counted); UnreferencedObjects those awaiting deletion.
+	Objects             float64 `json:"objects"`
+	ObjectBytes         float64 `json:"objectBytes"`
+	UnreferencedObjects float64 `json:"unreferencedObjects"`
+	// BacklogSegments are flush segments whose rows wait for a merge; LagSeconds the age
+	// of the oldest (the compaction lag).
+	BacklogSegments float64 `json:"backlogSegments"`
+	LagSeconds      float64 `json:"compactionLagSeconds"`
+	// Postgres is the database's size and tables; nil without a database URL.
+	Postgres *PgSample `json:"postgres,omitempty"`
+	// Missing lists the node metrics /metrics did not have.
+	Missing []string `json:"missing,omitempty"`
+	// Errors are readings that failed.
+	Errors []string `json:"errors,omitempty"`
+	// nodeRead is set when /metrics was read; Missing then says what it lacked.
+	nodeRead bool
+}
+
+// seconds is when the sample was taken, since the run started.
+func (s SoakSample) seconds() float64 { return s.Interval.Seconds }
+
+// PgSample is Postgres at one moment.
+type PgSample struct {
+	// DatabaseBytes is pg_database_size of the database.
+	DatabaseBytes int64 `json:"databaseBytes"`
+	// DeadTuples and Autovacuums sum the tables' n_dead_tup and autovacuum_count.
+	DeadTuples  int64 `json:"deadTuples"`
+	Autovacuums int64 `json:"autovacuums"`
+	// Tables are the user tables, largest first.
+	Tables []PgTable `json:"tables"`
+}
+
+// PgTable is one table's size and upkeep, from pg_stat_user_tables.
+type PgTable struct {
+	Name string `json:"name"`
+	// Bytes is pg_total_relation_size: the table with its indexes and TOAST.
+	Bytes        int64 `json:"bytes"`
+	LiveTuples   int64 `json:"liveTuples"`
+	DeadTuples   int64 `json:"deadTuples"`
+	Autovacuums  int64 `json:"autovacuums"`
+	Autoanalyzes int64 `json:"autoanalyzes"`
+}
+
+// table returns the named table's reading, or a zero one.
+func (p *PgSample) table(name string) PgTable {
+	if p == nil {
+		return PgTable{}
+	}
+	for _, t := range p.Tables {
+		if t.Name == name {
+			return t
+		}
+	}
+	return PgTable{}
+}
+
+// nodeReading is what a sample takes from /metrics.
+type nodeReading struct {
+	values counterValues
+	at     time.Time
+}
+
+// soakSampler takes the samples. Only the workload's sampling goroutine uses it until the
+// run ends.
+type soakSampler struct {
+	node    *client.Client
+	pg      *pgSampler // nil without a database
+	samples []SoakSample
+	prev    *nodeReading
+	out     io.Writer
+}
+
+// take reads the node and Postgres at the end of interval p and keeps the sample.
+func (s *soakSampler) take(ctx context.Context, p IntervalStats) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	sample := SoakSample{Interval: p}
+	sc := scrapeCounters(ctx, s.node, soakCounters)
+	if sc.err != nil {
+		sample.Errors = append(sample.Errors, fmt.Sprintf("reading /metrics: %v", sc.err))
+	} else {
+		cur := &nodeReading{values: sc.values, at: sc.at}
+		sample.fillNode(cur, s.prev)
+		s.prev = cur
+	}
+	if s.pg != nil {
+		pg, err := s.pg.sample(ctx)
+		if err != nil {
+			sample.Errors = append(sample.Errors, err.Error())
+		} else {
+			sample.Postgres = &pg
+		}
+	}
+	s.samples = append(s.samples, sample)
+	if s.out != nil {
+		fmt.Fprintln(s.out, sample.progressLine())
+	}
+}
+
+// fillNode sets the node's readings from cur; rates over the interval need prev (nil for
+// the first sample, whose rates stay 0).
+func (s *SoakSample) fillNode(cur, prev *nodeReading) {
+	s.nodeRead = true
+	for _, c := range soakCounters {
+		if _, ok := cur.values[c.String()]; !ok {
+			s.Missing = append(s.Missing, c.String())
+		}
+	}
+	get := func(c counter) float64 { return cur.values[c.String()] }
+	s.RSSBytes = get(metricRSS)
+	s.HeapInuseBytes = get(metricHeapInuse)
+	s.Goroutines = get(metricGoroutines)
+	s.CacheBytes = get(metricCacheBytes)
+	s.Objects = get(metricStoredObjects)
+	s.ObjectBytes = get(metricStoredBytes)
+	s.UnreferencedObjects = get(metricUnrefObjects)
+	s.BacklogSegments = get(metricBacklogSegs)
+	s.LagSeconds = get(metricBacklogAge)
+	if prev == nil {
+		return
+	}
+	// A counter that went down belongs to a restarted node: count the interval as 0.
+	delta := func(c counter) float64 { return max(get(c)-prev.values[c.String()], 0) }
+	dt := cur.at.Sub(prev.at)
+	hits, misses := delta(metricCacheHits), delta(metricCacheMisses)
+	s.CacheHitRatio = ratio(hits, hits+misses)
+	s.PutsPerSec = perSecond(delta(metricPuts), dt)
+	s.GetsPerSec = perSecond(delta(metricGets)+delta(metricGetRanges), dt)
+}
+
+// has reports whether the sample read metric c from the node.
+func (s SoakSample) has(c counter) bool {
+	return s.nodeRead && !slices.Contains(s.Missing, c.String())
+}
+
+// progressLine renders the sample's readings as one terminal line, after the workload's.
+func (s SoakSample) progressLine() string {
+	line := fmt.Sprintf("%5.0fs soak   rss %s heap %s goroutines %.0f | objects %.0f (%.0f waiting to merge, lag %.0fs) | cache hits %.0f%%",
+		s.seconds(), mibString(s.RSSBytes), mibString(s.HeapInuseBytes), s.Goroutines, s.Objects, s.BacklogSegments,
+		s.LagSeconds, 100*s.CacheHitRatio)
+	if s.Postgres != nil {
+		line += fmt.Sprintf(" | postgres %s, %d dead tuples, %d autovacuums",
+			mibString(float64(s.Postgres.DatabaseBytes)), s.Postgres.DeadTuples, s.Postgres.Autovacuums)
+	}
+	if len(s.Errors) > 0 {
+		line += " | " + strings.Join(s.Errors, "; ")
+	}
+	return line
+}
+
+// mibString renders bytes in MiB.
+func mibString(b float64) string {
+	return fmt.Sprintf("%.0f MiB", b/mib)
+}
+
+// pgSampler reads Postgres sizes over one connection, opened again after a failure.
+type pgSampler struct {
+	url  string
+	conn *pgx.Conn
+}
+
+// sample reads the database size and every user table's size and upkeep counters.
+func (p *pgSampler) sample(ctx context.Context) (PgSample, error) {
+	if p.conn == nil {
+		conn, err := pgx.Connect(ctx, p.url)
+		if err != nil {
+			return PgSample{}, fmt.Errorf("connecting to Postgres: %w", err)
+		}
+		p.conn = conn
+	}
+	s, err := readPgSample(ctx, p.conn)
+	if err != nil {
+		_ = p.conn.Close(ctx)
+		p.conn = nil
+	}
+	return s, err
+}
+
+// close closes the connection, if open.
+func (p *pgSampler) close() {
+	if p != nil && p.conn != nil {
+		_ = p.conn.Close(context.Background())
+	}
+}
+
+// readPgSample reads the database size and its user tables, largest first.
+func readPgSample(ctx context.Context, conn *pgx.Conn) (PgSample, error) {
+	var s PgSample
+	if err := conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&s.DatabaseBytes); err != nil {
+		return s, fmt.Errorf("reading the database size: %w", err)
+	}
+	rows, err := conn.Query(ctx, `SELECT relname, pg_total_relation_size(relid), n_live_tup, n_dead_tup,
+			autovacuum_count, autoanalyze_count
+		FROM pg_stat_user_tables ORDER BY pg_total_relation_size(relid) DESC, relname`)
+	if err != nil {
+		return s, fmt.Errorf("reading table sizes: %w", err)
+	}
+	s.Tables, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (PgTable, error) {
+		var t PgTable
+		err := r.Scan(&t.Name, &t.Bytes, &t.LiveTuples, &t.DeadTuples, &t.Autovacuums, &t.Autoanalyzes)
+		return t, err
+	})
+	if err != nil {
+		return s, fmt.Errorf("reading table sizes: %w", err)
+	}
+	for _, t := range s.Tables {
+		s.DeadTuples += t.DeadTuples
+		s.Autovacuums += t.Autovacuums
+	}
+	return s, nil
+}
+
+// SoakReport is what RunSoak measured: the workload's report, the samples, and which
+// targets held.
+type SoakReport struct {
+	// Workload is the produce-and-consume run's report, as floe bench --workload gives it.
+	Workload Report `json:"workload"`
+	// SampleSeconds is the time between samples.
+	SampleSeconds float64 `json:"sampleSeconds"`
+	// Targets are the levels checked, defaults applied.
+	Targets SoakTargets `json:"targets"`
+	// Samples has one reading per sample interval, warmup included (marked).
+	Samples []SoakSample `json:"samples"`
+	// Checks is each target's verdict.
+	Checks []TargetCheck `json:"checks"`
+	// Summary is the one line printed last.
+	Summary string `json:"summary"`
+}
+
+// Verdicts of a target check.
+const (
+	TargetHeld      = "held"
+	TargetMissed    = "missed"
+	TargetNotJudged = "not judged"
+)
+
+// TargetCheck is one target's verdict.
+type TargetCheck struct {
+	// Target names the target, with its level.
+	Target string `json:"target"`
+	// Status is TargetHeld, TargetMissed or TargetNotJudged (not enough data).
+	Status string `json:"status"`
+	// Detail gives the numbers behind the verdict.
+	Detail string `json:"detail"`
+}
+
+// RunSoak runs cfg.Workload, sampling the node (and Postgres) every SampleInterval, and
+// checks the targets. When ctx ends early the report so far is returned, checked, with
+// ctx's error.
+func RunSoak(ctx context.Context, c *client.Client, cfg SoakConfig, progress io.Writer) (SoakReport, error) {
+	if cfg.Workload.Consumers < 1 {
+		return SoakReport{}, errors.New("a soak run needs consumers: its latency is end to end")
+	}
+	interval := cmp.Or(cfg.SampleInterval, 30*time.Second)
+	targets := cfg.Targets.withDefaults()
+	sm := &soakSampler{node: c, out: progress}
+	if cfg.DatabaseURL != "" {
+		sm.pg = &pgSampler{url: cfg.DatabaseURL}
+		defer sm.pg.close()
+	}
+	rep, runErr := RunWorkload(ctx, c, cfg.Workload, RunOptions{
+		Progress:   progress,
+		Interval:   interval,
+		Command:    cfg.Command,
+		OnInterval: func(p IntervalStats) { sm.take(ctx, p) },
+	})
+	if runErr != nil && rep.Started.IsZero() {
+		return SoakReport{}, runErr
+	}
+	out := SoakReport{Workload: rep, SampleSeconds: interval.Seconds(), Targets: targets, Samples: sm.samples}
+	out.Checks = checkTargets(rep, sm.samples, targets)
+	out.Summary = soakSummary(rep, out.Checks)
+	return out, runErr
+}
+
+// Held reports whether every target held.
+func (r SoakReport) Held() bool {
+	for _, c := range r.Checks {
+		if c.Status != TargetHeld {
+			return false
+		}
+	}
+	return len(r.Checks) > 0
+}
+
+// checkTargets judges a run against the targets.
+func checkTargets(rep Report, samples []SoakSample, t SoakTargets) []TargetCheck {
+	var measured []SoakSample
+	for _, s := range samples {
+		if !s.Interval.Warmup {
+			measured = append(measured, s)
+		}
+	}
+	var checks []TargetCheck
+	add := func(target, status, detail string) {
+		checks = append(checks, TargetCheck{Target: target, Status: status, Detail: detail})
+	}
+
+	// End-to-end p99 of every interval.
+	name := fmt.Sprintf("end-to-end p99 of every %s interval ≤ %s", sampleLength(samples), fmtDuration(t.IntervalP99))
+	worst, worstAt, judged := 0.0, 0.0, 0
+	for _, s := range measured {
+		if s.Interval.ConsumeRate == 0 && s.Interval.EndToEnd.P99 == 0 {
+			continue // nothing received in the interval
+		}
+		judged++
+		if s.Interval.EndToEnd.P99 > worst {
+			worst, worstAt = s.Interval.EndToEnd.P99, s.seconds()
+		}
+	}
+	switch {
+	case judged == 0:
+		add(name, TargetNotJudged, "no measured interval received a message")
+	case worst <= ms(t.IntervalP99):
+		add(name, TargetHeld, fmt.Sprintf("worst %s ms at %.0f s, over %d intervals", fmtMs(worst), worstAt, judged))
+	default:
+		over := 0
+		for _, s := range measured {
+			if s.Interval.EndToEnd.P99 > ms(t.IntervalP99) {
+				over++
+			}
+		}
+		add(name, TargetMissed, fmt.Sprintf("worst %s ms at %.0f s; %d of %d intervals over", fmtMs(worst), worstAt, over, judged))
+	}
+
+	// End-to-end p99 of the whole run.
+	name = fmt.Sprintf("end-to-end p99 of the run ≤ %s", fmtDuration(t.RunP99))
+	switch {
+	case rep.EndToEnd == nil || rep.Totals.ConsumedMessages == 0:
+		add(name, TargetNotJudged, "nothing consumed")
+	case rep.EndToEnd.P99 <= ms(t.RunP99):
+		add(name, TargetHeld, fmt.Sprintf("%s ms", fmtMs(rep.EndToEnd.P99)))
+	default:
+		add(name, TargetMissed, fmt.Sprintf("%s ms", fmtMs(rep.EndToEnd.P99)))
+	}
+
+	// Resident memory: bounded, and flat at the end.
+	bound := float64(t.CacheBytes + t.RSSHeadroom)
+	name = fmt.Sprintf("floe RSS ≤ cache %s + %s", mibString(float64(t.CacheBytes)), mibString(float64(t.RSSHeadroom)))
+	peak, peakAt, seen := 0.0, 0.0, false
+	for _, s := range measured {
+		if s.has(metricRSS) {
+			seen = true
+			if s.RSSBytes > peak {
+				peak, peakAt = s.RSSBytes, s.seconds()
+			}
+		}
+	}
+	switch {
+	case !seen:
+		add(name, TargetNotJudged, "process_resident_memory_bytes not read")
+	case peak <= bound:
+		add(name, TargetHeld, fmt.Sprintf("peak %s at %.0f s", mibString(peak), peakAt))
+	default:
+		add(name, TargetMissed, fmt.Sprintf("peak %s at %.0f s", mibString(peak), peakAt))
+	}
+	end := 0.0
+	if len(samples) > 0 {
+		end = samples[len(samples)-1].seconds()
+	}
+	name = fmt.Sprintf("floe RSS flat over the last %s", fmtDuration(t.FlatWindow))
+	if from := end - t.FlatWindow.Seconds(); from < time.Duration(rep.Workload.Warmup).Seconds() {
+		// The window would take in the start, when memory fills up by design.
+		add(name, TargetNotJudged, "the run is shorter than the window (--flat-window)")
+	} else {
+		add(flatCheck(name, measured, from, t.Tolerance, flatSlackRSS,
+			func(s SoakSample) (float64, bool) { return s.RSSBytes, s.has(metricRSS) }, mibString))
+	}
+
+	// Storage, once merged flush segments could have been deleted.
+	settle := t.storageSettle().Seconds()
+	add(flatCheck(fmt.Sprintf("Postgres size flat after %s", fmtDuration(t.storageSettle())), measured, settle, t.Tolerance, flatSlackPg,
+		func(s SoakSample) (float64, bool) {
+			if s.Postgres == nil {
+				return 0, false
+			}
+			return float64(s.Postgres.DatabaseBytes), true
+		}, mibString))
+	add(flatCheck(fmt.Sprintf("objects in the bucket flat after %s", fmtDuration(t.storageSettle())), measured, settle, t.Tolerance, flatSlackObjects,
+		func(s SoakSample) (float64, bool) { return s.Objects, s.has(metricStoredObjects) },
+		func(v float64) string { return thousands(v) }))
+
+	// Compaction keeps up: no flush row waits much past the merge age.
+	limit := t.MergeAge + lagSlack
+	name = fmt.Sprintf("compaction lag ≤ merge age %s + %s", fmtDuration(t.MergeAge), fmtDuration(lagSlack))
+	lag, lagAt, seen := 0.0, 0.0, false
+	for _, s := range measured {
+		if s.has(metricBacklogAge) {
+			seen = true
+			if s.LagSeconds > lag {
+				lag, lagAt = s.LagSeconds, s.seconds()
+			}
+		}
+	}
+	switch {
+	case !seen:
+		add(name, TargetNotJudged, "floe_compactor_backlog_age_seconds not read (is the compactor role on?)")
+	case lag <= limit.Seconds():
+		add(name, TargetHeld, fmt.Sprintf("worst %.0f s at %.0f s", lag, lagAt))
+	default:
+		add(name, TargetMissed, fmt.Sprintf("worst %.0f s at %.0f s", lag, lagAt))
+	}
+
+	// No failed call.
+	tot := rep.Totals
+	failed := tot.ProduceErrors + tot.ConsumeErrors + tot.AckFailures
+	detail := fmt.Sprintf("%d produce, %d consume, %d acks failed", tot.ProduceErrors, tot.ConsumeErrors, tot.AckFailures)
+	if failed == 0 {
+		add("0 failed calls", TargetHeld, detail)
+	} else {
+		add("0 failed calls", TargetMissed, detail)
+	}
+	return checks
+}
+
+// flatCheck judges whether the value of the samples from second from on rises by at most
+// tol of its mean (or slack, if more) over that window, by a least-squares line. A line
+// that falls is flat. It needs three readings in the window.
+func flatCheck(name string, samples []SoakSample, from, tol, slack float64, value func(SoakSample) (float64, bool), format func(float64) string) (string, string, string) {
+	var ts, vs []float64
+	for _, s := range samples {
+		if s.seconds() < from {
+			continue
+		}
+		if v, ok := value(s); ok {
+			ts, vs = append(ts, s.seconds()), append(vs, v)
+		}
+	}
+	if len(ts) < 3 {
+		return name, TargetNotJudged, fmt.Sprintf("%d readings in the window (from %.0f s), 3 needed", len(ts), max(from, 0))
+	}
+	rise, mean := trend(ts, vs)
+	allowed := max(tol*mean, slack)
+	sign := "+"
+	if rise < 0 {
+		sign, rise = "-", -rise
+	}
+	detail := fmt.Sprintf("%s%s over %.0f–%.0f s (mean %s; allowed +%s)", sign, format(rise), ts[0], ts[len(ts)-1], format(mean), format(allowed))
+	if sign == "-" {
+		return name, TargetHeld, detail
+	}
+	if rise <= allowed {
+		return name, TargetHeld, detail
+	}
+	return name, TargetMissed, detail
+}
+
+// trend fits a least-squares line to the points (ts[i], vs[i]) and returns its rise from
+// the first t to the last, and the mean of vs.
+func trend(ts, vs []float64) (rise, mean float64) {
+	n := float64(len(ts))
+	var st, sv float64
+	for i := range ts {
+		st += ts[i]
+		sv += vs[i]
+	}
+	mt, mv := st/n, sv/n
+	var num, den float64
+	for i := range ts {
+		num += (ts[i] - mt) * (vs[i] - mv)
+		den += (ts[i] - mt) * (ts[i] - mt)
+	}
+	if den == 0 {
+		return 0, mv
+	}
+	return num / den * (ts[len(ts)-1] - ts[0]), mv
+}
+
+// soakSummary is the one line that says which targets held.
+func soakSummary(rep Report, checks []TargetCheck) string {
+	var held, missed, unjudged []string
+	for _, c := range checks {
+		switch c.Status {
+		case TargetHeld:
+			held = append(held, c.Target)
+		case TargetMissed:
+			missed = append(missed, c.Target+" ("+c.Detail+")")
+		default:
+			unjudged = append(unjudged, c.Target)
+		}
+	}
+	w := rep.Workload
+	verdict := "PASS"
+	if len(missed) > 0 || len(unjudged) > 0 {
+		verdict = "FAIL"
+	}
+	rate := "rate max"
+	if !w.Rate.Max {
+		rate = thousands(float64(w.Rate.PerSecond)) + " msg/s"
+	}
+	line := fmt.Sprintf("soak %s: %d of %d targets held over %s at %s", verdict, len(held), len(checks),
+		fmtDuration(time.Duration(w.Duration)), rate)
+	if len(missed) > 0 {
+		line += "; missed: " + strings.Join(missed, "; ")
+	}
+	if len(unjudged) > 0 {
+		line += "; not judged: " + strings.Join(unjudged, "; ")
+	}
+	return line
+}
+
+// sampleLength renders the time between samples, as the run took them.
+func sampleLength(samples []SoakSample) string {
+	if len(samples) < 2 {
+		return "sample"
+	}
+	d := time.Duration((samples[1].seconds() - samples[0].seconds()) * float64(time.Second)).Round(time.Second)
+	return fmtDuration(d)
+}
+
+// fmtDuration renders a duration without trailing zero units: 30s, 20m, 1h30m, 350ms.
+func fmtDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// ms converts a duration to milliseconds.
+func ms(d time.Duration) float64 {
+	return float64(d) / float64(time.Millisecond)
+}
+
+// Markdown renders the soak run as result.md: the summary, the checks, the chart, then
+// the workload's report (its own chart in workload-chart.svg).
+func (r SoakReport) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# soak: %s\n\n%s\n\n", r.Workload.Workload.Name, r.Summary)
+	b.WriteString("| target | verdict | detail |\n|---|---|---|\n")
+	for _, c := range r.Checks {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Target, c.Status, c.Detail)
+	}
+	b.WriteString("\n![end-to-end latency, memory, Postgres, bucket and compaction over time](chart.svg)\n\n")
+	if n := len(r.Samples); n > 0 {
+		first, last := r.Samples[0], r.Samples[n-1]
+		rows := [][2]string{
+			{"samples", fmt.Sprintf("%d, every %.0f s", n, r.SampleSeconds)},
+			{"floe RSS first → last", fmt.Sprintf("%s → %s", mibString(first.RSSBytes), mibString(last.RSSBytes))},
+			{"Go heap in use first → last", fmt.Sprintf("%s → %s", mibString(first.HeapInuseBytes), mibString(last.HeapInuseBytes))},
+			{"goroutines first → last", fmt.Sprintf("%.0f → %.0f", first.Goroutines, last.Goroutines)},
+			{"objects in the bucket first → last", fmt.Sprintf("%s → %s", thousands(first.Objects), thousands(last.Objects))},
+			{"compaction lag last", fmt.Sprintf("%.0f s (%.0f flush segments waiting)", last.LagSeconds, last.BacklogSegments)},
+		}
+		if first.Postgres != nil && last.Postgres != nil {
+			rows = append(rows,
+				[2]string{"Postgres first → last", fmt.Sprintf("%s → %s", mibString(float64(first.Postgres.DatabaseBytes)), mibString(float64(last.Postgres.DatabaseBytes)))},
+				[2]string{"Postgres dead tuples, autovacuum runs (last)", fmt.Sprintf("%d, %d", last.Postgres.DeadTuples, last.Postgres.Autovacuums)})
+		}
+		writeTable(&b, "soak", rows)
+		b.WriteString("\n")
+	}
+	b.WriteString(strings.Replace(r.Workload.Markdown(), "](chart.svg)", "](workload-chart.svg)", 1))
+	return b.String()
+}
+
+// WriteFiles writes result.json, result.md, chart.svg (the soak chart) and
+// workload-chart.svg (the workload's throughput and latency) into dir, creating it.
+func (r SoakReport) WriteFiles(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating result folder: %w", err)
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding result.json: %w", err)
+	}
+	files := []struct {
+		name string
+		data []byte
+	}{
+		{"result.json", append(js, '\n')},
+		{"result.md", []byte(r.Markdown())},
+		{"chart.svg", []byte(r.ChartSVG())},
+		{"workload-chart.svg", []byte(r.Workload.ChartSVG())},
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+// largestTables returns the names of the n largest tables at the last sample.
+func (r SoakReport) largestTables(n int) []string {
+	for i := len(r.Samples) - 1; i >= 0; i-- {
+		if pg := r.Samples[i].Postgres; pg != nil {
+			var names []string
+			for _, t := range pg.Tables[:min(n, len(pg.Tables))] {
+				names = append(names, t.Name)
+			}
+			return names
+		}
+	}
+	return nil
+}

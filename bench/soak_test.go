@@ -1,0 +1,277 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/floemq/floe/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testenv.PostgresCleanup()
+	os.Exit(code)
+}
+
+// nodeMetricsText is a node's /metrics as the soak sampler sees it, with hits and PUTs
+// that grow by hits and puts since the start.
+func nodeMetricsText(rss float64, hits, misses, puts int) string {
+	return fmt.Sprintf(`# TYPE process_resident_memory_bytes gauge
+process_resident_memory_bytes %g
+# TYPE go_memstats_heap_inuse_bytes gauge
+go_memstats_heap_inuse_bytes 2.68435456e+08
+# TYPE go_goroutines gauge
+go_goroutines 412
+# TYPE floe_reader_cache_bytes gauge
+floe_reader_cache_bytes 1.34217728e+08
+# TYPE floe_reader_cache_hits_total counter
+floe_reader_cache_hits_total %d
+# TYPE floe_reader_cache_misses_total counter
+floe_reader_cache_misses_total %d
+# TYPE floe_objstore_requests_total counter
+floe_objstore_requests_total{operation="put",result="ok"} %d
+floe_objstore_requests_total{operation="get_range",result="ok"} 10
+floe_objstore_requests_total{operation="get",result="ok"} 0
+# TYPE floe_compactor_stored_objects gauge
+floe_compactor_stored_objects{level="0"} 1200
+floe_compactor_stored_objects{level="1"} 30
+floe_compactor_stored_objects{level="2"} 0
+# TYPE floe_compactor_stored_bytes gauge
+floe_compactor_stored_bytes{level="0"} 1e+09
+floe_compactor_stored_bytes{level="1"} 5e+08
+floe_compactor_stored_bytes{level="2"} 0
+# TYPE floe_compactor_unreferenced_objects gauge
+floe_compactor_unreferenced_objects 300
+# TYPE floe_compactor_backlog_segments gauge
+floe_compactor_backlog_segments 900
+# TYPE floe_compactor_backlog_age_seconds gauge
+floe_compactor_backlog_age_seconds 605.5
+`, rss, hits, misses, puts)
+}
+
+func TestSoakSampleReadsNodeMetrics(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	v0, err := parseCounters(nodeMetricsText(9e8, 100, 100, 1000), soakCounters)
+	require.NoError(t, err)
+	v1, err := parseCounters(nodeMetricsText(1e9, 400, 200, 1600), soakCounters)
+	require.NoError(t, err)
+	prev := &nodeReading{values: v0, at: t0}
+	cur := &nodeReading{values: v1, at: t0.Add(30 * time.Second)}
+
+	var first SoakSample
+	first.fillNode(prev, nil)
+	require.Zero(t, first.CacheHitRatio, "the first sample has no interval to rate")
+	require.Zero(t, first.PutsPerSec)
+
+	var s SoakSample
+	s.fillNode(cur, prev)
+	require.Equal(t, 1e9, s.RSSBytes)
+	require.Equal(t, float64(256<<20), s.HeapInuseBytes)
+	require.Equal(t, 412.0, s.Goroutines)
+	require.Equal(t, float64(128<<20), s.CacheBytes)
+	require.Equal(t, 1230.0, s.Objects, "objects of every level")
+	require.Equal(t, 1.5e9, s.ObjectBytes)
+	require.Equal(t, 300.0, s.UnreferencedObjects)
+	require.Equal(t, 900.0, s.BacklogSegments)
+	require.Equal(t, 605.5, s.LagSeconds)
+	require.InDelta(t, 0.75, s.CacheHitRatio, 1e-9, "300 hits and 100 misses in the interval")
+	require.InDelta(t, 20, s.PutsPerSec, 1e-9, "600 PUTs in 30 s")
+	require.Empty(t, s.Missing)
+	require.True(t, s.has(metricRSS))
+
+	// A node without the compactor role has no compactor gauges: they are missing, not 0.
+	text := nodeMetricsText(1e9, 1, 1, 1)
+	text = text[:strings.Index(text, "# TYPE floe_compactor_stored_objects")]
+	v, err := parseCounters(text, soakCounters)
+	require.NoError(t, err)
+	var noCompactor SoakSample
+	noCompactor.fillNode(&nodeReading{values: v, at: t0}, nil)
+	require.False(t, noCompactor.has(metricBacklogAge))
+	require.Contains(t, noCompactor.Missing, "floe_compactor_backlog_age_seconds")
+	require.True(t, noCompactor.has(metricRSS))
+}
+
+// soakRun builds the report of a fake run: one sample every 30 s for minutes, warmup
+// first, with the values f gives at each second since the start.
+func soakRun(minutes int, f func(sec float64, s *SoakSample)) (Report, []SoakSample) {
+	rep := Report{
+		Workload: Workload{Name: "soak", Consumers: 64, Rate: Rate{PerSecond: 15000}, Warmup: Duration(30 * time.Second),
+			Duration: Duration(time.Duration(minutes) * time.Minute)},
+		Totals:   Totals{ConsumedMessages: 1_000_000},
+		EndToEnd: &LatencyMs{P50: 40, P99: 300},
+	}
+	var samples []SoakSample
+	for sec := 30.0; sec <= 30+float64(minutes*60); sec += 30 {
+		s := SoakSample{
+			Interval: IntervalStats{Seconds: sec, Warmup: sec <= 30, ProduceRate: 15000, ConsumeRate: 15000,
+				EndToEnd: LatencyMs{P50: 40, P99: 200}},
+			nodeRead:   true,
+			RSSBytes:   600 << 20,
+			Objects:    5000,
+			LagSeconds: 300,
+			Postgres:   &PgSample{DatabaseBytes: 60 << 20},
+		}
+		f(sec, &s)
+		samples = append(samples, s)
+	}
+	return rep, samples
+}
+
+func TestCheckTargets(t *testing.T) {
+	targets := SoakTargets{}.withDefaults()
+
+	t.Run("a flat run holds every target", func(t *testing.T) {
+		rep, samples := soakRun(30, func(sec float64, s *SoakSample) {
+			// Storage grows until the merge age and read grace have passed, then levels off.
+			s.Objects = min(sec, 1260) * 4
+			s.Postgres.DatabaseBytes = int64(min(sec, 1260)) << 16
+		})
+		checks := checkTargets(rep, samples, targets)
+		require.Len(t, checks, 8)
+		for _, c := range checks {
+			require.Equal(t, TargetHeld, c.Status, "%s: %s", c.Target, c.Detail)
+		}
+		require.True(t, strings.HasPrefix(soakSummary(rep, checks), "soak PASS: 8 of 8 targets held over 30m at 15,000 msg/s"), soakSummary(rep, checks))
+	})
+
+	t.Run("the misses of the ten-minute run", func(t *testing.T) {
+		rep, samples := soakRun(30, func(sec float64, s *SoakSample) {
+			s.RSSBytes = 900<<20 + sec*300e3 // 0.93 GB climbing past 1.3 GB
+			s.Objects = sec * 19             // ~1,150 more a minute, never merged
+			s.Postgres.DatabaseBytes = int64(sec) * 100e3
+			s.LagSeconds = sec
+			if sec == 630 {
+				s.Interval.EndToEnd.P99 = 1237
+			}
+		})
+		rep.EndToEnd.P99 = 620
+		rep.Totals.ConsumeErrors = 3
+		checks := checkTargets(rep, samples, targets)
+		require.Len(t, checks, 8)
+		for _, c := range checks {
+			require.Equal(t, TargetMissed, c.Status, "%s: %s", c.Target, c.Detail)
+		}
+		require.Equal(t, "worst 1,237 ms at 630 s; 1 of 60 intervals over", checks[0].Detail)
+		require.Equal(t, "620 ms", checks[1].Detail)
+		require.Equal(t, "0 produce, 3 consume, 0 acks failed", checks[7].Detail)
+	})
+
+	t.Run("a short run cannot judge storage", func(t *testing.T) {
+		rep, samples := soakRun(2, func(float64, *SoakSample) {})
+		checks := checkTargets(rep, samples, targets)
+		byName := map[string]TargetCheck{}
+		for _, c := range checks {
+			byName[c.Target] = c
+		}
+		require.Equal(t, TargetNotJudged, byName["Postgres size flat after 21m"].Status)
+		require.Equal(t, TargetNotJudged, byName["objects in the bucket flat after 21m"].Status)
+		require.Equal(t, TargetNotJudged, byName["floe RSS flat over the last 20m"].Status, "the window would take in the start")
+		require.Equal(t, "soak FAIL: 5 of 8 targets held over 2m at 15,000 msg/s; not judged: floe RSS flat over the last 20m; Postgres size flat after 21m; objects in the bucket flat after 21m",
+			soakSummary(rep, checks))
+
+		// A shorter window judges it.
+		short := targets
+		short.FlatWindow = time.Minute
+		for _, c := range checkTargets(rep, samples, short) {
+			if strings.HasPrefix(c.Target, "floe RSS flat") {
+				require.Equal(t, TargetHeld, c.Status)
+				require.Equal(t, "+0 MiB over 90–150 s (mean 600 MiB; allowed +64 MiB)", c.Detail)
+			}
+		}
+	})
+
+	t.Run("without the compactor or Postgres", func(t *testing.T) {
+		rep, samples := soakRun(30, func(_ float64, s *SoakSample) {
+			s.Postgres = nil
+			s.Missing = []string{metricBacklogAge.String(), metricStoredObjects.String()}
+		})
+		checks := checkTargets(rep, samples, targets)
+		for _, c := range checks {
+			switch {
+			case strings.HasPrefix(c.Target, "Postgres"), strings.HasPrefix(c.Target, "objects"), strings.HasPrefix(c.Target, "compaction"):
+				require.Equal(t, TargetNotJudged, c.Status, c.Target)
+			default:
+				require.Equal(t, TargetHeld, c.Status, c.Target)
+			}
+		}
+	})
+}
+
+func TestSoakSummaryNamesWhatMissed(t *testing.T) {
+	rep := Report{Workload: Workload{Rate: Rate{PerSecond: 15000}, Duration: Duration(30 * time.Minute)}}
+	checks := []TargetCheck{
+		{Target: "end-to-end p99 of every 30s interval ≤ 350ms", Status: TargetMissed, Detail: "worst 1,237 ms at 630 s; 3 of 60 intervals over"},
+		{Target: "end-to-end p99 of the run ≤ 500ms", Status: TargetHeld, Detail: "420 ms"},
+		{Target: "0 failed calls", Status: TargetHeld},
+	}
+	require.Equal(t, "soak FAIL: 2 of 3 targets held over 30m at 15,000 msg/s; missed: end-to-end p99 of every 30s interval ≤ 350ms (worst 1,237 ms at 630 s; 3 of 60 intervals over)",
+		soakSummary(rep, checks))
+	rep.Workload.Rate = MaxRate
+	checks[0].Status = TargetHeld
+	require.Equal(t, "soak PASS: 3 of 3 targets held over 30m at rate max", soakSummary(rep, checks))
+}
+
+func TestTrend(t *testing.T) {
+	rise, mean := trend([]float64{0, 10, 20, 30}, []float64{5, 5, 5, 5})
+	require.Zero(t, rise)
+	require.Equal(t, 5.0, mean)
+	rise, mean = trend([]float64{100, 200, 300}, []float64{10, 30, 50})
+	require.InDelta(t, 40, rise, 1e-9)
+	require.InDelta(t, 30, mean, 1e-9)
+	rise, _ = trend([]float64{0, 1, 2}, []float64{9, 5, 1})
+	require.Negative(t, rise, "a falling line")
+}
+
+func TestSoakChartAndFiles(t *testing.T) {
+	rep, samples := soakRun(2, func(sec float64, s *SoakSample) {
+		s.Postgres.Tables = []PgTable{{Name: "chunks", Bytes: 40 << 20}, {Name: "deliveries", Bytes: 10 << 20}}
+	})
+	r := SoakReport{Workload: rep, SampleSeconds: 30, Targets: SoakTargets{}.withDefaults(), Samples: samples}
+	r.Checks = checkTargets(rep, samples, r.Targets)
+	r.Summary = soakSummary(rep, r.Checks)
+	svg := r.ChartSVG()
+	for _, name := range []string{"p99", "target p99 350ms", "RSS", "RSS bound", "database", "chunks", "deliveries", "dead tuples",
+		"objects", "waiting to merge", "oldest unmerged flush", "goroutines"} {
+		require.Contains(t, svg, `data-series="`+name+`"`)
+	}
+	dir := t.TempDir()
+	require.NoError(t, r.WriteFiles(dir))
+	md, err := os.ReadFile(dir + "/result.md")
+	require.NoError(t, err)
+	require.Contains(t, string(md), r.Summary)
+	require.Contains(t, string(md), "](workload-chart.svg)")
+	for _, f := range []string{"result.json", "chart.svg", "workload-chart.svg"} {
+		require.FileExists(t, dir+"/"+f)
+	}
+}
+
+// The Postgres reading sees a table's size, rows and dead tuples.
+func TestReadPgSample(t *testing.T) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testenv.Database(t))
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `CREATE TABLE items (id bigint PRIMARY KEY, body text);
+		INSERT INTO items SELECT g, repeat('x', 200) FROM generate_series(1, 5000) g;
+		DELETE FROM items WHERE id <= 1000;`)
+	require.NoError(t, err)
+	// The statistics collector reports at most every PGSTAT_MIN_INTERVAL (1 s).
+	var s PgSample
+	require.Eventually(t, func() bool {
+		s, err = readPgSample(ctx, conn)
+		require.NoError(t, err)
+		return s.table("items").DeadTuples == 1000
+	}, 10*time.Second, 200*time.Millisecond)
+	items := s.table("items")
+	require.Equal(t, int64(4000), items.LiveTuples)
+	require.Greater(t, items.Bytes, int64(5000*200))
+	require.GreaterOrEqual(t, s.DatabaseBytes, items.Bytes)
+	require.Equal(t, int64(1000), s.DeadTuples)
+}
