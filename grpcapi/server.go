@@ -26,8 +26,8 @@ import (
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/metadata"
-	"github.com/floemq/floe/presence"
 	"github.com/floemq/floe/namespace"
+	"github.com/floemq/floe/presence"
 	"github.com/floemq/floe/reader"
 )
 

@@ -54,9 +54,6 @@ type Node struct {
 	consumer    *reader.Consumer
 	tracer      *trace.Recorder
 	traceSink   *ingest.Service
-	// clients are the consumers and producers this node saw (clients.go).
-	clients    *presence.Table
-	clientsPub *presence.Publisher
 	echo        *echo.Echo
 	grpc        *grpcapi.Server
 	grpcAddr    net.Addr
@@ -64,6 +61,10 @@ type Node struct {
 	listener    net.Listener
 	serveErr    chan error
 	cancel      context.CancelFunc
+
+	// clients are the consumers and producers this node saw (clients.go).
+	clients    *presence.Table
+	clientsPub *presence.Publisher
 }
 
 // StartNode opens the store and bucket, applies migrations if configured, starts the roles
