@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -151,6 +152,22 @@ func TestConnectedClients(t *testing.T) {
 	require.Equal(t, "PRODUCER", ps[0].Type)
 	require.Equal(t, "GOLANG", ps[0].Language)
 	require.Equal(t, []string{"orders"}, ps[0].Topics)
+
+	// The CLI: a table, or JSON for scripts.
+	out, errOut, code := floeCLI(t, base, "", "clients", "billing")
+	require.Zero(t, code, errOut)
+	require.Regexp(t, `worker-1\s+HTTP\s+127\.0\.0\.1\s+billing-worker/2\.1\s+\d+s ago\s+orders\(TagA\)\s+5\s+2\s+1\s+2`, out)
+	require.Regexp(t, `gRPC\s+127\.0\.0\.1:\d+\s+GOLANG \S+`, out)
+	out, errOut, code = floeCLI(t, base, "", "clients", "billing", "-o", "json")
+	require.Zero(t, code, errOut)
+	var fromCLI []client.ConnectedClient
+	require.NoError(t, json.Unmarshal([]byte(out), &fromCLI))
+	require.Len(t, fromCLI, 3)
+	out, errOut, code = floeCLI(t, base, "", "clients", "--producers", "orders")
+	require.Zero(t, code, errOut)
+	require.Regexp(t, `gRPC\s+127\.0\.0\.1:\d+\s+GOLANG \S+\s+\d+s ago\s+3`, out)
+	_, _, code = floeCLI(t, base, "", "clients", "nope")
+	require.Equal(t, ExitNotFoundCode, code)
 
 	// A group nobody consumes lists no one; unknown names are 404.
 	_, _, err = hc.CreateGroup(ctx, client.GroupSpec{Name: "idle"})
