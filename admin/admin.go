@@ -42,6 +42,7 @@ func (s *Service) Register(e *echo.Echo) {
 	e.GET("/v1/topics/:topic/queues", s.listQueues)
 	s.registerGroups(e)
 	s.registerOperate(e)
+	s.registerClients(e)
 }
 
 type createTopicRequest struct {

@@ -103,6 +103,9 @@ var Routes = map[string]Rule{
 	"POST /v1/groups/:group/topics/:topic/messages/:id/resend": {Needs: []Need{on(ActionAdmin, KindGroup, "group"), on(ActionRead, KindTopic, "topic")}},
 	"GET /v1/topics/:topic/browse":                             {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
 	"GET /v1/topics/:topic/offsets":                            {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
+	// Connected clients (admin.Service): who consumes a group, who produces to a topic.
+	"GET /v1/groups/:group/clients":   {Needs: []Need{on(ActionRead, KindGroup, "group")}},
+	"GET /v1/topics/:topic/producers": {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
 
 	// The API description is no one's resource.
 	"GET /v1/openapi.json": {AnyKey: true},

@@ -62,9 +62,10 @@ func newTransport() *http.Transport {
 
 // Client calls one Floe server's HTTP API v1.
 type Client struct {
-	baseURL string
-	http    *http.Client
-	apiKey  string
+	baseURL  string
+	http     *http.Client
+	apiKey   string
+	clientID string
 }
 
 // Option configures a Client built by New.
@@ -79,6 +80,12 @@ func WithHTTPClient(hc *http.Client) Option {
 // WithAPIKey makes the Client send `Authorization: Bearer <key>` with every request.
 func WithAPIKey(key string) Option {
 	return func(c *Client) { c.apiKey = key }
+}
+
+// WithClientID names this client in the server's connected-clients lists (the
+// X-Floe-Client-Id header); without it the server knows it by address and User-Agent.
+func WithClientID(id string) Option {
+	return func(c *Client) { c.clientID = id }
 }
 
 // New returns a Client for the server at baseURL, such as "http://localhost:8080".
@@ -131,6 +138,9 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	req.Header.Set("Accept", accept)
 	if c.apiKey != "" {
 		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	}
+	if c.clientID != "" {
+		req.Header.Set("X-Floe-Client-Id", c.clientID)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -100,6 +100,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	cfg := folderConfig(t)
 	cfg.RequireAuth = true
 	cfg.BootstrapAdminKey = bootstrapKey
+	cfg.ClientsInterval = 200 * time.Millisecond
 	n, _ := startNode(t, cfg)
 	base := "http://" + n.Addr()
 	api := func(want int, method, path string, in any) answer {
@@ -188,6 +189,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	receiveAllWithKey(t, base, "billing", "orders")
 	waitJS(t, ctx, "the lag down to 0", textOf("#lag-total")+` === "0"`)
+	// The consumer that took them is listed, with all 40 acked.
+	waitJS(t, ctx, "the HTTP consumer", `[...document.querySelectorAll("#clients tbody tr")].some(r => r.cells[1].textContent === "HTTP" && r.cells[7].textContent === "40")`)
 	time.Sleep(2100 * time.Millisecond)
 	screenshot(t, ctx, "console-group-lag")
 

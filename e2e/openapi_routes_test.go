@@ -228,6 +228,13 @@ func TestEveryRouteAnswersAsDocumented(t *testing.T) {
 	s, _ = do(http.MethodDelete, "/v1/keys/"+keyID, nil, k)
 	ok(http.StatusNoContent, s, "revoke")
 
+	// Connected clients (the node has seen this test's receives by now or not: either
+	// answer must match the document).
+	s, _ = do(http.MethodGet, "/v1/groups/billing/clients", nil, k)
+	ok(http.StatusOK, s, "group clients")
+	s, _ = do(http.MethodGet, "/v1/topics/orders/producers", nil, k)
+	ok(http.StatusOK, s, "topic producers")
+
 	// Deleting.
 	s, _ = do(http.MethodDelete, "/v1/groups/billing/subscriptions/orders", nil, k)
 	ok(http.StatusNoContent, s, "unsubscribe")

@@ -54,6 +54,10 @@ func TestOperateAuth(t *testing.T) {
 		{"POST", "/v1/groups/billing/topics/orders/messages/x/resend", nil, false, true},
 		{"GET", "/v1/topics/orders/browse", nil, true, true},
 		{"GET", "/v1/topics/orders/offsets?time=2026-01-01T00:00:00Z", nil, true, true},
+		// Connected clients are read on the group or topic.
+		{"GET", "/v1/groups/billing/clients", nil, true, true},
+		{"GET", "/v1/groups/audit/clients", nil, true, false},
+		{"GET", "/v1/topics/orders/producers", nil, true, true},
 	}
 	for _, r := range routes {
 		for _, k := range []struct {

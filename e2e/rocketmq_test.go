@@ -43,6 +43,23 @@ var sdkLogOnce sync.Once
 // files into a temp folder (it writes to ~/logs by default).
 func sdkNode(t *testing.T) (*services.Node, *client.Client, string) {
 	t.Helper()
+	sdkLogs(t)
+	b := newBacking(t)
+	cfg := b.config("ingest,reader,compactor")
+	cfg.GRPCListen = "127.0.0.1:0"
+	cfg.MinInvisible = time.Second
+	cfg.TransactionFirstCheck = time.Second
+	cfg.TransactionCheckInterval = time.Second
+	cfg.TransactionMaxChecks = 10
+	cfg.TransactionPolicy = "rollback"
+	n, c := startNode(t, cfg)
+	require.NotNil(t, n.GRPCAddr())
+	return n, c, n.GRPCAddr().String()
+}
+
+// sdkLogs points the SDK's log files into a temp folder, once per test binary.
+func sdkLogs(t *testing.T) {
+	t.Helper()
 	sdkLogOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "floe-rmq-logs-")
 		require.NoError(t, err)
@@ -55,17 +72,6 @@ func sdkNode(t *testing.T) (*services.Node, *client.Client, string) {
 		}
 		rmq.ResetLogger()
 	})
-	b := newBacking(t)
-	cfg := b.config("ingest,reader,compactor")
-	cfg.GRPCListen = "127.0.0.1:0"
-	cfg.MinInvisible = time.Second
-	cfg.TransactionFirstCheck = time.Second
-	cfg.TransactionCheckInterval = time.Second
-	cfg.TransactionMaxChecks = 10
-	cfg.TransactionPolicy = "rollback"
-	n, c := startNode(t, cfg)
-	require.NotNil(t, n.GRPCAddr())
-	return n, c, n.GRPCAddr().String()
 }
 
 func sdkConfig(endpoint, group string) *rmq.Config {

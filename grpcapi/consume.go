@@ -154,6 +154,7 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 	if err != nil {
 		return nil, "", err
 	}
+	s.cfg.Clients.Delivered(group, topic, s.clientIdentity(ctx), len(msgs), invisible)
 	return msgs, t.Type, nil
 }
 
@@ -197,13 +198,17 @@ func (s *Server) ack(ctx context.Context, req *v2.AckMessageRequest) ([]*v2.AckM
 		return nil, err
 	}
 	out := make([]*v2.AckMessageResultEntry, len(res))
+	acked := 0
 	for i, r := range res {
 		st := okStatus
-		if r.Status != reader.StatusOK {
+		if r.Status == reader.StatusOK {
+			acked++
+		} else {
 			st = &v2.Status{Code: v2.Code_INVALID_RECEIPT_HANDLE, Message: "receipt handle " + strings.ToLower(r.Status)}
 		}
 		out[i] = &v2.AckMessageResultEntry{MessageId: req.GetEntries()[i].GetMessageId(), ReceiptHandle: r.ReceiptHandle, Status: st}
 	}
+	s.cfg.Clients.Settled(group, topic, s.clientIdentity(ctx), acked, 0)
 	return out, nil
 }
 
@@ -267,6 +272,9 @@ func (s *Server) ForwardMessageToDeadLetterQueue(ctx context.Context, req *v2.Fo
 		group, topic, err = groupTopic(ctx, req.GetGroup(), req.GetTopic())
 		if err == nil {
 			err = s.consumer.DeadLetter(ctx, group, topic, req.GetReceiptHandle())
+		}
+		if err == nil {
+			s.cfg.Clients.Settled(group, topic, s.clientIdentity(ctx), 0, 1)
 		}
 	}
 	return &v2.ForwardMessageToDeadLetterQueueResponse{Status: s.toStatus(err)}, nil

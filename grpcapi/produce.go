@@ -36,6 +36,7 @@ func (s *Server) SendMessage(ctx context.Context, req *v2.SendMessageRequest) (*
 		return &v2.SendMessageResponse{Status: s.toStatus(err)}, nil
 	}
 	s.metrics.messages.WithLabelValues("sent").Add(float64(len(entries)))
+	s.noteSent(ctx, req, len(entries))
 	return &v2.SendMessageResponse{Status: okStatus, Entries: entries}, nil
 }
 

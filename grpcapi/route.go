@@ -10,6 +10,7 @@ import (
 
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
 
+	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -183,6 +184,7 @@ func (s *Server) Heartbeat(ctx context.Context, req *v2.HeartbeatRequest) (*v2.H
 	if !known {
 		return &v2.HeartbeatResponse{Status: &v2.Status{Code: v2.Code_UNRECOGNIZED_CLIENT_TYPE, Message: "unknown client: send settings on the telemetry stream"}}, nil
 	}
+	s.noteHeartbeat(ctx, c)
 	return &v2.HeartbeatResponse{Status: okStatus}, nil
 }
 
@@ -190,6 +192,7 @@ func (s *Server) Heartbeat(ctx context.Context, req *v2.HeartbeatRequest) (*v2.H
 func (s *Server) NotifyClientTermination(ctx context.Context, req *v2.NotifyClientTerminationRequest) (*v2.NotifyClientTerminationResponse, error) {
 	if id := infoOf(ctx).clientID; id != "" {
 		s.clients.remove(id)
+		s.cfg.Clients.Forget(httpapi.ProtocolGRPC, id)
 	}
 	return &v2.NotifyClientTerminationResponse{Status: okStatus}, nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/namespace"
+	"github.com/floemq/floe/presence"
 	"github.com/floemq/floe/reader"
 )
 
@@ -61,6 +62,8 @@ type Config struct {
 	// Authenticate, when set, checks every call's RocketMQ signature and returns who made
 	// it; nil accepts every call, in the namespace its headers name.
 	Authenticate func(ctx context.Context, c Credentials) (*Caller, error)
+	// Clients, when set, records the clients this server sees (see clients.go).
+	Clients *presence.Table
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }

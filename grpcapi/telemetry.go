@@ -29,6 +29,8 @@ type client struct {
 	stream   grpc.BidiStreamingServer[v2.TelemetryCommand, v2.TelemetryCommand]
 	sendMu   sync.Mutex
 	lastSeen time.Time
+	// seen is what its settings said, for the connected-clients table (clients.go).
+	seen seenInfo
 }
 
 // send writes a command on the client's telemetry stream; false when it has none.
@@ -215,6 +217,7 @@ func (s *Server) applySettings(ctx context.Context, c *client, in *v2.Settings) 
 		c.mu.Lock()
 		c.typ, c.topics = typ, topics
 		c.mu.Unlock()
+		s.noteSettings(ctx, c, in, nil, "")
 		out.BackoffPolicy = in.GetBackoffPolicy()
 		if out.BackoffPolicy == nil {
 			out.BackoffPolicy = &v2.RetryPolicy{MaxAttempts: 3, Strategy: &v2.RetryPolicy_ExponentialBackoff{ExponentialBackoff: &v2.ExponentialBackoff{
@@ -254,6 +257,7 @@ func (s *Server) applySettings(ctx context.Context, c *client, in *v2.Settings) 
 		c.mu.Lock()
 		c.typ = typ
 		c.mu.Unlock()
+		s.noteSettings(ctx, c, in, topics, group)
 		out.BackoffPolicy = retryPolicy(g)
 		fifo := g.DeliveryOrder == metadata.OrderOrderly
 		batch := int32(32)

@@ -36,6 +36,8 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"GET", "/v1/topics/:topic", "admin"},
 	{"DELETE", "/v1/topics/:topic", "admin"},
 	{"GET", "/v1/topics/:topic/queues", "admin"},
+	{"GET", "/v1/groups/:group/clients", "admin"},
+	{"GET", "/v1/topics/:topic/producers", "admin"},
 	// admin.Service.registerGroups
 	{"POST", "/v1/groups", "admin"},
 	{"GET", "/v1/groups", "admin"},
@@ -564,6 +566,7 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"RedriveTask", httpapi.RedriveTask{}, true},
 		{"RedriveTasksResponse", httpapi.RedriveTasksResponse{}, true},
 		{"ResendResponse", httpapi.ResendResponse{}, true},
+		{"ClientsResponse", httpapi.ClientsResponse{}, true},
 		{"CreateKeyRequest", auth.CreateKeyRequest{}, false},
 		{"KeyView", auth.KeyView{}, true},
 		{"KeyList", auth.KeyList{}, true},

@@ -17,6 +17,7 @@ import (
 	"github.com/floemq/floe/filter"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/presence"
 	"github.com/floemq/floe/segment"
 	"github.com/floemq/floe/trace"
 )
@@ -62,6 +63,7 @@ type Consumer struct {
 	gates     map[[2]string]*receiveGate
 	ackers    map[string]*ackBatcher // under gatesMu
 	tracer    *trace.Recorder
+	clients   *presence.Table // see clients.go
 	cfg       ConsumerConfig
 	store     *metadata.Store
 	cache     *ChunkCache

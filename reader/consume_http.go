@@ -47,6 +47,7 @@ func (c *Consumer) handleReceive(ctx echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.noteReceive(ctx, group, topic, len(msgs), opts.Invisible)
 	for i := range msgs {
 		msgs[i].Topic = ctx.Param("topic")
 	}
@@ -68,12 +69,12 @@ func (c *Consumer) handleReceive(ctx echo.Context) error {
 // responseBufs holds buffers of receive answers between calls.
 var responseBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-func (c *Consumer) handleAck(ctx echo.Context) error { return settleHandles(ctx, c.Ack) }
+func (c *Consumer) handleAck(ctx echo.Context) error { return c.settleHandles(ctx, c.Ack, false) }
 
-func (c *Consumer) handleNack(ctx echo.Context) error { return settleHandles(ctx, c.Nack) }
+func (c *Consumer) handleNack(ctx echo.Context) error { return c.settleHandles(ctx, c.Nack, true) }
 
 // settleHandles serves a call that settles receipt handles (ack, nack) with settle.
-func settleHandles(ctx echo.Context, settle func(ctx context.Context, group, topic string, handles []string) ([]httpapi.HandleResult, error)) error {
+func (c *Consumer) settleHandles(ctx echo.Context, settle func(ctx context.Context, group, topic string, handles []string) ([]httpapi.HandleResult, error), nack bool) error {
 	var req httpapi.HandlesRequest
 	if err := httpapi.DecodeJSON(ctx, maxConsumeRequestBytes, &req); err != nil {
 		return err
@@ -86,6 +87,7 @@ func settleHandles(ctx echo.Context, settle func(ctx context.Context, group, top
 	if err != nil {
 		return err
 	}
+	c.noteSettle(ctx, group, topic, res, nack)
 	return ctx.JSON(http.StatusOK, httpapi.HandlesResponse{Results: res})
 }
 

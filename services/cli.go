@@ -90,6 +90,7 @@ Exit codes: 0 ok, 1 failed or unreachable, 2 bad usage or bad request, 3 not fou
   floe messages resend T ID --group G        deliver one message to a group again
   floe trace T ID
   floe dlq list G [--limit N] | redrive G [--to T] [--id ID ...] [--rate N] [--no-wait]
+  floe clients G | --producers T             consumers of G, producers of T seen in the last minute
 `
 
 // cli holds what every admin command shares.

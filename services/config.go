@@ -58,6 +58,9 @@ type Config struct {
 	// DeadLetterInterval is how often the compactor moves messages past their last
 	// attempt to dead-letter topics.
 	DeadLetterInterval time.Duration
+	// ClientsInterval is how often a node writes the clients it saw to Postgres, for the
+	// connected-clients routes (presence.DefaultInterval).
+	ClientsInterval time.Duration
 
 	// Auth (see docs/security.md). The zero value is auth off; `floe serve` turns it on
 	// through the flag's default.
@@ -122,6 +125,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBufferedBytes, "max-buffered-bytes", 256<<20, "message bytes an ingest node holds before sends wait, then get 429")
 	fs.IntVar(&c.MaxUploads, "max-uploads", 4, "segment uploads in flight per ingest node")
 	fs.Int64Var(&c.CacheBytes, "cache-bytes", 256<<20, "reader chunk cache size in bytes")
+	fs.DurationVar(&c.ClientsInterval, "clients-interval", 10*time.Second, "how often a node writes the clients it saw (GET /v1/groups/{group}/clients) to Postgres")
 	fs.StringVar(&c.NodeID, "node-id", "", "this node's name in object keys and message ids (default random)")
 	fs.StringVar(&c.ReceiptSecret, "receipt-secret", "", "HMAC key of receipt handles, at least 16 bytes (default: generated once and kept in Postgres)")
 	fs.DurationVar(&c.MinInvisible, "min-invisible", 10*time.Second, "shortest invisible time a receive may ask for (lower it only for tests)")

@@ -40,6 +40,7 @@ Usage:
   floe messages get|by-key|browse                   look messages up, browse by time
   floe trace    TOPIC ID                            a message's path
   floe dlq      list|redrive GROUP                  dead letters; move them back
+  floe clients  GROUP | --producers TOPIC           clients seen in the last minute
   floe version
 
 Every flag is also a FLOE_* environment variable (--s3-bucket = FLOE_S3_BUCKET).
@@ -117,6 +118,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = runTrace(args[1:], stdout, stderr)
 	case "dlq":
 		err = runDLQ(args[1:], stdout, stderr)
+	case "clients":
+		err = runClients(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, versionLine())
 	case "-h", "--help", "help":

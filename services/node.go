@@ -31,6 +31,7 @@ import (
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/objstore"
+	"github.com/floemq/floe/presence"
 	"github.com/floemq/floe/reader"
 	"github.com/floemq/floe/scheduler"
 	"github.com/floemq/floe/trace"
@@ -60,6 +61,10 @@ type Node struct {
 	listener    net.Listener
 	serveErr    chan error
 	cancel      context.CancelFunc
+
+	// clients are the consumers and producers this node saw (clients.go).
+	clients    *presence.Table
+	clientsPub *presence.Publisher
 }
 
 // StartNode opens the store and bucket, applies migrations if configured, starts the roles
@@ -132,6 +137,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 	adm := admin.New(n.store)
 	adm.Register(e)
 	n.echo = e
+	n.clients = presence.NewTable()
 
 	if roles["reader"] {
 		if err := n.startReader(ctx, e); err != nil {
@@ -223,6 +229,16 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		_ = n.listener.Close()
 		return nil, err
 	}
+	if err := n.startClients(); err != nil {
+		if n.ingest != nil {
+			_ = n.ingest.Stop(ctx)
+		}
+		if n.grpc != nil {
+			n.grpc.Stop()
+		}
+		_ = n.listener.Close()
+		return nil, err
+	}
 	n.server = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() { n.serveErr <- n.server.Serve(n.listener) }()
 	logger.Info("floe serving", "addr", n.listener.Addr().String(), "roles", cfg.Roles, "tls", cfg.TLSCert != "")
@@ -266,6 +282,7 @@ func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
 		return err
 	}
 	consumer.Register(e)
+	consumer.SetClients(n.clients)
 	n.consumer = consumer
 	if err := n.registry.Register(reader.NewLagCollector(reader.LagMetricsConfig{Logger: n.logger.With("role", "reader")}, n.store)); err != nil {
 		return fmt.Errorf("registering group lag metrics: %w", err)
@@ -331,7 +348,7 @@ func (n *Node) startGRPC(limiter *auth.Limiter) error {
 	var err error
 	gcfg := grpcapi.Config{
 		CertFile: n.cfg.GRPCCert, KeyFile: n.cfg.GRPCKey, Advertise: n.cfg.GRPCAdvertise,
-		Logger: n.logger.With("component", "grpc"),
+		Logger: n.logger.With("component", "grpc"), Clients: n.clients,
 	}
 	if n.cfg.RequireAuth {
 		ttl := n.cfg.AuthCacheTTL
@@ -405,6 +422,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.grpc != nil {
 		n.grpc.Stop()
 	}
+	n.clientsPub.Stop()
 	if err := n.server.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stopping HTTP server: %w", err))
 	}

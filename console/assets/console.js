@@ -277,6 +277,7 @@ function drawChart(canvas, points) {
 pages.group = async (root, group) => {
   const g = await api('GET', '/v1/groups/' + enc(group));
   const lagBox = el('div'), dlqBox = el('div', { id: 'dlq' }), progressBox = el('div', { id: 'redrive' });
+  const clientsBox = el('div', { id: 'clients' });
   const canvas = el('canvas', { id: 'lag-chart', role: 'img', 'aria-label': 'Lag over time' });
   const samples = [];
   const subs = g.subscriptions || [];
@@ -296,6 +297,8 @@ pages.group = async (root, group) => {
     card('Lag', el('div', { class: 'stats' }, el('div', { class: 'stat' }, el('b', { id: 'lag-total' }, '…'), el('span', {}, 'ready')),
       el('div', { class: 'stat' }, el('b', { id: 'inflight-total' }, '…'), el('span', {}, 'in flight'))),
       canvas, el('p', { class: 'muted' }, 'Ready messages, sampled every 2 s while this page is open (up to an hour).'), lagBox),
+    card('Connected clients', clientsBox, el('p', { class: 'muted' },
+      'Consumers seen by any node in the last minute, over HTTP and gRPC; lists are gathered every 10 s. In flight is an estimate.')),
     el('div', { class: 'grid' },
       card('Dead letters', dlqBox,
         form('Redrive dead letters', [field('Rate (messages/s)', { name: 'rate', type: 'number', min: 1, max: 10000, value: 100 }),
@@ -349,7 +352,17 @@ pages.group = async (root, group) => {
     lagBox.replaceChildren(table(['Topic', { label: 'Queue', num: true }, { label: 'Max offset', num: true }, { label: 'Consumed', num: true },
       { label: 'In flight', num: true }, { label: 'Ready', num: true }], rows));
   }
-  await Promise.all([refreshLag(), refreshDLQ()]);
+  async function refreshClients() {
+    const { clients } = await api('GET', '/v1/groups/' + enc(group) + '/clients');
+    const ago = (t) => Math.max(0, Math.round((Date.now() - new Date(t)) / 1000)) + ' s ago';
+    clientsBox.replaceChildren(clients.length ? table(['Client id', 'Protocol', 'Address', 'SDK / user agent', 'Last seen', 'Subscriptions',
+      { label: 'Delivered', num: true }, { label: 'Acked', num: true }, { label: 'Nacked', num: true }, { label: 'In flight', num: true }],
+    clients.map((c) => [c.clientId, c.protocol, c.address, [c.language, c.version].filter(Boolean).join(' ') || c.userAgent || '', ago(c.lastSeen),
+      (c.subscriptions || []).map((s) => s.topic + ' (' + (s.filter || '*') + ')').join(', '), c.delivered, c.acked, c.nacked, c.inFlight]))
+      : el('p', {}, 'No client in the last minute.'));
+  }
+  await Promise.all([refreshLag(), refreshDLQ(), refreshClients()]);
+  setInterval(() => refreshClients().catch((e) => status(e.message, true)), 5000);
   const tasks = await api('GET', '/v1/groups/' + enc(group) + '/dead-letters/redrive');
   if (tasks.tasks.length) watchTask(tasks.tasks[0]);
   setInterval(() => refreshLag().catch((e) => status(e.message, true)), 2000);
