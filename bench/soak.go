@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/floemq/floe/client"
 )
 
@@ -47,9 +45,9 @@ type SoakConfig struct {
 	Workload Workload
 	// SampleInterval is the time between two samples. Default 30 s.
 	SampleInterval time.Duration
-	// DatabaseURL is the node's Postgres, for database and table sizes; empty leaves them
-	// out (and the Postgres target unjudged).
-	DatabaseURL string
+	// Postgres reads database and table sizes; nil leaves them out (and the Postgres
+	// target unjudged).
+	Postgres PgSampler
 	// Targets are what the run is checked against.
 	Targets SoakTargets
 	// Command is the command line, recorded in the report.
@@ -193,7 +191,7 @@ type nodeReading struct {
 // run ends.
 type soakSampler struct {
 	node    *client.Client
-	pg      *pgSampler // nil without a database
+	pg      PgSampler // nil without a database
 	samples []SoakSample
 	prev    *nodeReading
 	out     io.Writer
@@ -213,7 +211,7 @@ func (s *soakSampler) take(ctx context.Context, p IntervalStats) {
 		s.prev = cur
 	}
 	if s.pg != nil {
-		pg, err := s.pg.sample(ctx)
+		pg, err := s.pg.Sample(ctx)
 		if err != nil {
 			sample.Errors = append(sample.Errors, err.Error())
 		} else {
@@ -282,61 +280,11 @@ func mibString(b float64) string {
 	return fmt.Sprintf("%.0f MiB", b/mib)
 }
 
-// pgSampler reads Postgres sizes over one connection, opened again after a failure.
-type pgSampler struct {
-	url  string
-	conn *pgx.Conn
-}
-
-// sample reads the database size and every user table's size and upkeep counters.
-func (p *pgSampler) sample(ctx context.Context) (PgSample, error) {
-	if p.conn == nil {
-		conn, err := pgx.Connect(ctx, p.url)
-		if err != nil {
-			return PgSample{}, fmt.Errorf("connecting to Postgres: %w", err)
-		}
-		p.conn = conn
-	}
-	s, err := readPgSample(ctx, p.conn)
-	if err != nil {
-		_ = p.conn.Close(ctx)
-		p.conn = nil
-	}
-	return s, err
-}
-
-// close closes the connection, if open.
-func (p *pgSampler) close() {
-	if p != nil && p.conn != nil {
-		_ = p.conn.Close(context.Background())
-	}
-}
-
-// readPgSample reads the database size and its user tables, largest first.
-func readPgSample(ctx context.Context, conn *pgx.Conn) (PgSample, error) {
-	var s PgSample
-	if err := conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&s.DatabaseBytes); err != nil {
-		return s, fmt.Errorf("reading the database size: %w", err)
-	}
-	rows, err := conn.Query(ctx, `SELECT relname, pg_total_relation_size(relid), n_live_tup, n_dead_tup,
-			autovacuum_count, autoanalyze_count
-		FROM pg_stat_user_tables ORDER BY pg_total_relation_size(relid) DESC, relname`)
-	if err != nil {
-		return s, fmt.Errorf("reading table sizes: %w", err)
-	}
-	s.Tables, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (PgTable, error) {
-		var t PgTable
-		err := r.Scan(&t.Name, &t.Bytes, &t.LiveTuples, &t.DeadTuples, &t.Autovacuums, &t.Autoanalyzes)
-		return t, err
-	})
-	if err != nil {
-		return s, fmt.Errorf("reading table sizes: %w", err)
-	}
-	for _, t := range s.Tables {
-		s.DeadTuples += t.DeadTuples
-		s.Autovacuums += t.Autovacuums
-	}
-	return s, nil
+// PgSampler reads the database's size and its tables' sizes and upkeep counters for a
+// soak run; the floe command reads them over the node's Postgres (this package talks to
+// Floe through its client only).
+type PgSampler interface {
+	Sample(ctx context.Context) (PgSample, error)
 }
 
 // SoakReport is what RunSoak measured: the workload's report, the samples, and which
@@ -383,10 +331,7 @@ func RunSoak(ctx context.Context, c *client.Client, cfg SoakConfig, progress io.
 	interval := cmp.Or(cfg.SampleInterval, 30*time.Second)
 	targets := cfg.Targets.withDefaults()
 	sm := &soakSampler{node: c, out: progress}
-	if cfg.DatabaseURL != "" {
-		sm.pg = &pgSampler{url: cfg.DatabaseURL}
-		defer sm.pg.close()
-	}
+	sm.pg = cfg.Postgres
 	rep, runErr := RunWorkload(ctx, c, cfg.Workload, RunOptions{
 		Progress:   progress,
 		Interval:   interval,

@@ -1,24 +1,14 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-
-	"github.com/floemq/floe/internal/testenv"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.PostgresCleanup()
-	os.Exit(code)
-}
 
 // nodeMetricsText is a node's /metrics as the soak sampler sees it, with hits and PUTs
 // that grow by hits and puts since the start.
@@ -250,28 +240,4 @@ func TestSoakChartAndFiles(t *testing.T) {
 	for _, f := range []string{"result.json", "chart.svg", "workload-chart.svg"} {
 		require.FileExists(t, dir+"/"+f)
 	}
-}
-
-// The Postgres reading sees a table's size, rows and dead tuples.
-func TestReadPgSample(t *testing.T) {
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, testenv.Database(t))
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `CREATE TABLE items (id bigint PRIMARY KEY, body text);
-		INSERT INTO items SELECT g, repeat('x', 200) FROM generate_series(1, 5000) g;
-		DELETE FROM items WHERE id <= 1000;`)
-	require.NoError(t, err)
-	// The statistics collector reports at most every PGSTAT_MIN_INTERVAL (1 s).
-	var s PgSample
-	require.Eventually(t, func() bool {
-		s, err = readPgSample(ctx, conn)
-		require.NoError(t, err)
-		return s.table("items").DeadTuples == 1000
-	}, 10*time.Second, 200*time.Millisecond)
-	items := s.table("items")
-	require.Equal(t, int64(4000), items.LiveTuples)
-	require.Greater(t, items.Bytes, int64(5000*200))
-	require.GreaterOrEqual(t, s.DatabaseBytes, items.Bytes)
-	require.Equal(t, int64(1000), s.DeadTuples)
 }

@@ -5,6 +5,15 @@
 // Lookups by id or key use the Bloom filter stored with each chunk's index row: Postgres
 // returns only the chunks whose filter may hold the item (about 1% false positives), and
 // the reader scans those. There is no Postgres row per message.
+//
+// Consumption (Consumer) keeps its state in Postgres as ranges: a cursor per (group,
+// queue) and delivery rows with an ack bitmap. A receive is a "look", one transaction that
+// claims messages for the receives waiting on the node together; for a busy concurrent
+// group a look also claims what the next quarter second of receives will want, which they
+// then take from memory (prefetch.go), and acks of a group share up to four transactions
+// at a time (ackbatch.go). Every message a node hands out is hidden in Postgres for at
+// least the invisible time its receive asked for, so two nodes never serve the same
+// message within that time, and an ack answered OK was committed.
 package reader
 
 import (

@@ -182,7 +182,7 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Duration("warmup", 10*time.Second, "unmeasured warm-up")
 	duration := fs.Duration("duration", 30*time.Minute, "measured duration")
 	fs.DurationVar(&cfg.SampleInterval, "sample-interval", 30*time.Second, "time between samples (and progress lines)")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "the node's Postgres, for database and table sizes (optional)")
+	databaseURL := fs.String("database-url", "", "the node's Postgres, for database and table sizes (optional)")
 	t := &cfg.Targets
 	fs.DurationVar(&t.IntervalP99, "interval-p99", 350*time.Millisecond, "target: end-to-end p99 of every sample interval at most this")
 	fs.DurationVar(&t.RunP99, "run-p99", 500*time.Millisecond, "target: end-to-end p99 of the whole run at most this")
@@ -205,6 +205,11 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) error {
 	w.Rate = bench.Rate{PerSecond: *rate}
 	w.Warmup, w.Duration = bench.Duration(*warmup), bench.Duration(*duration)
 	cfg.Command = "floe bench soak " + strings.Join(args, " ")
+	if *databaseURL != "" {
+		pg := &pgSampler{url: *databaseURL}
+		defer pg.close()
+		cfg.Postgres = pg
+	}
 	dir := *out
 	if dir == "" {
 		dir = filepath.Join("bench-results", "soak-"+time.Now().Format("20060102-150405"))
