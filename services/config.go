@@ -69,9 +69,12 @@ type Config struct {
 	// API listener: profiles reveal internals and cost CPU.
 	PprofListen       string
 	BootstrapAdminKey string
-	QuotaProduceRate  float64
-	QuotaReceiveRate  float64
-	AuthCacheTTL      time.Duration
+	// BootstrapAdminKeyFile holds the bootstrap admin key; a missing file is created with
+	// a random key at start (see resolveBootstrapAdminKey).
+	BootstrapAdminKeyFile string
+	QuotaProduceRate      float64
+	QuotaReceiveRate      float64
+	AuthCacheTTL          time.Duration
 	// Produce bytes a second per key; topics, groups and lite topics per namespace.
 	QuotaProduceBytesRate float64
 	QuotaTopics           int
@@ -136,6 +139,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TransactionPolicy, "transaction-policy", "rollback", "what happens to a transaction after its last check: rollback or commit")
 	fs.BoolVar(&c.RequireAuth, "require-auth", true, "require an API key (Authorization: Bearer) on every /v1 route (floe dev: default false)")
 	fs.StringVar(&c.BootstrapAdminKey, "bootstrap-admin-key", "", "a secret accepted as admin on every resource, to create the first keys")
+	fs.StringVar(&c.BootstrapAdminKeyFile, "bootstrap-admin-key-file", "", "file holding the bootstrap admin key; a missing one is created with a random key, logged once (a key set by --bootstrap-admin-key or its variable wins over this file set by its variable)")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address serving Go profiles at /debug/pprof/ (empty: off; keep it private)")
 	fs.BoolVar(&c.MetricsRequireAuth, "metrics-require-auth", false, "with --require-auth, /metrics needs a key of the default namespace with the metrics permission (off: /metrics is open, for Prometheus on a private network)")
 	fs.Var(notFlag{&c.NoConsole}, "console", "serve the web console at /console (it uses the HTTP API with the user's API key; --console=false: off)")

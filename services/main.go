@@ -150,6 +150,9 @@ func runServe(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.resolveBootstrapAdminKey(fs, logger); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	node, err := StartNode(ctx, cfg, logger)
@@ -217,6 +220,9 @@ func runDevContext(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := cfg.resolveBootstrapAdminKey(fs, logger); err != nil {
+		return err
+	}
 
 	// One floe per data folder, checked before anything is touched: a second one would
 	// find the first one's Postgres and, taking it for a leftover, stop it.
@@ -280,7 +286,7 @@ func runDevContext(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if generatedKey {
 		fmt.Fprintf(stderr, "API keys are required. The bootstrap admin key of this run (a new one each start;\n"+
-			"set --bootstrap-admin-key or FLOE_BOOTSTRAP_ADMIN_KEY to keep one):\n  export FLOE_KEY=%s\n", cfg.BootstrapAdminKey)
+			"set --bootstrap-admin-key or --bootstrap-admin-key-file to keep one):\n  export FLOE_KEY=%s\n", cfg.BootstrapAdminKey)
 	} else if cfg.RequireAuth {
 		fmt.Fprintf(stderr, "API keys are required: export FLOE_KEY=<your bootstrap admin key or an API key>\n")
 	}
