@@ -5,6 +5,9 @@
 #   docker build -t floe:local .
 #   docker run --rm -p 8080:8080 -e FLOE_DATABASE_URL=... -e FLOE_S3_BUCKET=... floe:local
 #
+# With -v floe-secrets:/var/lib/floe-secrets -e FLOE_BOOTSTRAP_ADMIN_KEY_FILE=/var/lib/floe-secrets/admin-key
+# the node generates a bootstrap admin key on first start, keeps it in the volume and logs it once.
+#
 # The same image runs every role (FLOE_ROLES) and the commands serve (default),
 # migrate, health and version. (`floe dev` needs a local PostgreSQL installation
 # and is not meant for this image.)
@@ -35,6 +38,9 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go build -trimpath \
       -ldflags="-s -w -X github.com/floemq/floe/services.Version=${VERSION} -X github.com/floemq/floe/services.Commit=${COMMIT}" \
       -o /out/floe ./cmd/floe
+# The mount point of the secrets volume (docker-compose.yml: the generated bootstrap admin
+# key). The runtime image has no shell to make it, so it is made here and copied.
+RUN mkdir -m 0700 /out/floe-secrets
 
 # ---- runtime ----------------------------------------------------------------
 # distroless/static: CA certificates, tzdata and /etc/passwd with a nonroot user
@@ -43,6 +49,9 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 FROM gcr.io/distroless/static-debian12:nonroot
 
 COPY --from=build /out/floe /floe
+# Owned by nonroot (uid 65532): a named volume mounted here copies this owner on first
+# use, so floe can write --bootstrap-admin-key-file /var/lib/floe-secrets/admin-key.
+COPY --from=build --chown=65532:65532 --chmod=700 /out/floe-secrets /var/lib/floe-secrets
 
 USER nonroot:nonroot
 WORKDIR /home/nonroot

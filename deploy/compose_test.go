@@ -324,6 +324,23 @@ func replicas(svc map[string]any) int {
 
 func isOneShot(name string) bool { return slices.Contains(oneShot, name) }
 
+// volumeMounts returns a service's volumes (short form SRC:DST[:MODE]) as DST -> SRC[:MODE].
+func volumeMounts(svc map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, v := range stringList(svc["volumes"]) {
+		parts := strings.Split(v, ":")
+		if len(parts) < 2 {
+			continue
+		}
+		src := parts[0]
+		if len(parts) > 2 {
+			src += ":" + parts[2]
+		}
+		out[parts[1]] = src
+	}
+	return out
+}
+
 // ---- tests: compose -----------------------------------------------------------------
 
 func TestComposeServicesExist(t *testing.T) {
@@ -420,6 +437,51 @@ func (s *stack) pgSettings(t *testing.T) (user, pass, db string) {
 	env := environment(t, s.service(t, "postgres"))
 	require.NotEmpty(t, env["POSTGRES_PASSWORD"])
 	return env["POSTGRES_USER"], env["POSTGRES_PASSWORD"], env["POSTGRES_DB"]
+}
+
+// The admin key that a fresh stack uses must not be guessable: no floe service may carry
+// a default key, with .env.example or without any .env, and every service finds the key
+// file that the first node generates in a shared, writable volume.
+func TestComposeBootstrapAdminKeyGenerated(t *testing.T) {
+	s := loadStack(t)
+	const secretsDir, keyFile = "/var/lib/floe-secrets", "/var/lib/floe-secrets/admin-key"
+
+	var bare any // docker-compose.yml with no .env and nothing set in the shell
+	require.NoError(t, yaml.Unmarshal([]byte(s.raw), &bare))
+	bare, err := interpolateTree(bare, map[string]string{})
+	require.NoError(t, err)
+	bareServices := bare.(map[string]any)["services"].(map[string]any)
+
+	vols, _ := s.top["volumes"].(map[string]any)
+	for _, name := range floeServices {
+		svc := s.service(t, name)
+		env := environment(t, svc)
+		require.Empty(t, env["FLOE_BOOTSTRAP_ADMIN_KEY"], "%s: no admin key may be shipped (.env.example)", name)
+		require.Empty(t, environment(t, bareServices[name].(map[string]any))["FLOE_BOOTSTRAP_ADMIN_KEY"],
+			"%s: no default admin key in docker-compose.yml", name)
+		require.Equal(t, keyFile, env["FLOE_BOOTSTRAP_ADMIN_KEY_FILE"], "%s: key file", name)
+
+		src := volumeMounts(svc)[secretsDir]
+		require.Equal(t, "floe-secrets", src, "%s must mount the floe-secrets volume read-write at %s", name, secretsDir)
+		_, ok := vols[src]
+		require.True(t, ok, "%s: %s must be a named volume (shared by every node, kept across restarts)", name, src)
+	}
+	// The explicit key of .env still reaches the nodes when set.
+	require.Contains(t, s.raw, "FLOE_BOOTSTRAP_ADMIN_KEY: ${FLOE_BOOTSTRAP_ADMIN_KEY:-}")
+	val, ok := s.env["FLOE_BOOTSTRAP_ADMIN_KEY"]
+	require.True(t, ok, ".env.example must list FLOE_BOOTSTRAP_ADMIN_KEY")
+	require.Empty(t, val, ".env.example must not ship an admin key")
+	require.NotContains(t, s.raw+s.envText, "dev-only-admin-key")
+	// How to get the generated key without a shell in the image.
+	require.Contains(t, s.envText, `docker compose logs | grep "admin key"`)
+	require.Contains(t, s.envText, "docker compose cp compactor:"+keyFile+" - | tar -xO")
+
+	// The image runs as a non-root user, so it must bring the mount point owned by that
+	// user: a new named volume copies the owner of the folder it is mounted on.
+	df, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
+	require.NoError(t, err)
+	require.Regexp(t, `(?m)^USER nonroot(:nonroot)?$`, string(df))
+	require.Regexp(t, `(?m)^COPY --from=build --chown=(65532:65532|nonroot:nonroot)\b.* /var/lib/floe-secrets$`, string(df))
 }
 
 func TestComposeBucketCreated(t *testing.T) {
