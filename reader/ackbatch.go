@@ -8,21 +8,16 @@ import (
 )
 
 // ackBatcher lets the acks of one group on this node share Postgres transactions, as a
-// database's group commit does: while ackLanes transactions run, the acks that arrive
+// database's group commit does: while one ack transaction runs, the acks that arrive
 // queue up, and the next transaction settles all of them at once (each call still gets
 // the status of each of its own handles). An ack waits for at most the transaction ahead
-// of it; under load, one transaction settles the acks of many consumers, and a few run at
-// once so that an ack does not wait for every commit's flush in turn. They lock their
-// delivery rows in id order, so they cannot deadlock with each other or with receives.
+// of it; under load, one transaction settles the acks of many consumers.
 type ackBatcher struct {
 	mu      sync.Mutex
 	users   int
-	running int
+	running bool
 	queue   []*ackCall
 }
-
-// ackLanes is how many ack transactions of one group run at once on a node.
-const ackLanes = 4
 
 // ackCall is one Ack call waiting in a batcher.
 type ackCall struct {
@@ -44,12 +39,9 @@ func (c *Consumer) ackShared(ctx context.Context, group string, items []metadata
 	defer c.releaseAcker(group, b)
 	me := &ackCall{items: items, notify: notify, done: make(chan ackAnswer, 1)}
 	b.mu.Lock()
-	lead := b.running < ackLanes
-	if lead {
-		b.running++
-	} else {
-		b.queue = append(b.queue, me)
-	}
+	b.queue = append(b.queue, me)
+	lead := !b.running
+	b.running = true
 	b.mu.Unlock()
 	if !lead {
 		// The transaction ahead is short; a queued call is settled (or made the leader)
@@ -59,10 +51,8 @@ func (c *Consumer) ackShared(ctx context.Context, group string, items []metadata
 			return a.statuses, a.err
 		}
 	}
-	// A leader settles itself and every call queued so far (a call made leader was
-	// taken off the queue by the transaction that handed it the lead).
 	b.mu.Lock()
-	calls := append([]*ackCall{me}, b.queue...)
+	calls := b.queue
 	b.queue = nil
 	b.mu.Unlock()
 
@@ -95,11 +85,10 @@ func (c *Consumer) ackShared(ctx context.Context, group string, items []metadata
 	// Hand the next transaction to the first call that queued meanwhile.
 	b.mu.Lock()
 	if len(b.queue) == 0 {
-		b.running--
+		b.running = false
 		b.mu.Unlock()
 	} else {
 		next := b.queue[0]
-		b.queue = b.queue[1:]
 		b.mu.Unlock()
 		next.done <- ackAnswer{lead: true}
 	}

@@ -351,7 +351,7 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 			// The look answers other receives too: it does not end with this caller.
 			lookCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), MaxWait)
 		}
-		r, err := c.receiveOnce(lookCtx, tg, hidden, budget, opts.MaxMessages)
+		r, err := c.receiveOnce(lookCtx, tg, hidden, budget)
 		cancel()
 		now = time.Now()
 		c.metrics.looks.WithLabelValues(lookOutcome(len(r.msgs), r.contended, err)).Inc()
@@ -583,14 +583,14 @@ type look struct {
 
 // receiveOnce is one look: one Postgres transaction handing out up to budget messages,
 // hidden for invisible.
-func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.Duration, budget, rowMax int) (look, error) {
+func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.Duration, budget int) (look, error) {
 	maxQueues := c.cfg.MaxQueuesPerReceive
 	if tg.orderly {
 		// Orderly receives lock every delivery row of their queue; one queue keeps those
 		// locks in one id-ordered statement, as acks take theirs.
 		maxQueues = 1
 	}
-	p := &planner{c: c, tg: tg, budget: budget, rowMax: max(rowMax, 1), invisible: invisible}
+	p := &planner{c: c, tg: tg, budget: budget, invisible: invisible}
 	st, res, err := c.store.Receive(ctx, metadata.ReceiveParams{
 		Group: tg.group.Name, Topic: tg.topic.Name, MaxQueues: maxQueues, AllDeliveries: tg.orderly,
 	}, p)
@@ -626,12 +626,10 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.D
 
 // planner decides one receive inside its transaction (a metadata.ReceivePlanner).
 type planner struct {
-	c      *Consumer
-	tg     *target
-	st     *metadata.ReceiveState
-	budget int
-	// rowMax bounds the messages of one new delivery row: about one receive's worth.
-	rowMax    int
+	c         *Consumer
+	tg        *target
+	st        *metadata.ReceiveState
+	budget    int
 	invisible time.Duration
 	visibleAt time.Time
 	plan      metadata.ReceivePlan
@@ -756,13 +754,9 @@ func (p *planner) queue(ctx context.Context, q *metadata.ConsumeQueue, mq metada
 		if err != nil {
 			return err
 		}
-		// One delivery row per receive's worth of messages: the consumers that get them
-		// ack different rows, so their acks do not wait on each other's row locks.
-		for len(deliver) > 0 {
-			part := deliver[:min(len(deliver), p.rowMax)]
-			deliver = deliver[len(part):]
-			ins := p.addInsert(q.Ref, cursor, part, 1, p.visibleAt)
-			for _, i := range part {
+		if len(deliver) > 0 {
+			ins := p.addInsert(q.Ref, cursor, deliver, 1, p.visibleAt)
+			for _, i := range deliver {
 				p.outs = append(p.outs, handout{loc: locs[i], queue: mq, offset: cursor + int64(i), attempt: 1, update: -1, insert: ins})
 			}
 		}

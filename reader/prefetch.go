@@ -61,9 +61,6 @@ type prefetchPool struct {
 	rate        int
 	refilling   bool
 	lastUsed    time.Time
-	// rowMax is the size of the last receive that took from the pool: claims make
-	// delivery rows of that many messages.
-	rowMax int
 }
 
 // prefetcher is every pool of a Consumer.
@@ -134,7 +131,6 @@ func (c *Consumer) takePrefetched(tg *target, k prefetchKey, n int) []claimedMsg
 	p := c.pool(k)
 	now := time.Now()
 	p.mu.Lock()
-	p.rowMax = n
 	out, expired := p.take(n, now)
 	refill := false
 	if w := p.want(); w > 0 && !p.refilling && len(out) > 0 {
@@ -208,11 +204,8 @@ func (c *Consumer) refill(tg *target, k prefetchKey, p *prefetchPool) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), MaxWait)
 	defer cancel()
-	p.mu.Lock()
-	rowMax := p.rowMax
-	p.mu.Unlock()
 	claimed := time.Now()
-	r, err := c.receiveOnce(ctx, tg, hidden, n, rowMax)
+	r, err := c.receiveOnce(ctx, tg, hidden, n)
 	c.metrics.looks.WithLabelValues(lookOutcome(len(r.msgs), r.contended, err)).Inc()
 	if err != nil {
 		c.cfg.Logger.Debug("claiming messages ahead", "group", k.group, "topic", k.topic, "err", err)

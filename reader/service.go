@@ -10,8 +10,8 @@
 // queue) and delivery rows with an ack bitmap. A receive is a "look", one transaction that
 // claims messages for the receives waiting on the node together; for a busy concurrent
 // group a look also claims what the next quarter second of receives will want, which they
-// then take from memory (prefetch.go), and acks of a group share up to four transactions
-// at a time (ackbatch.go). Every message a node hands out is hidden in Postgres for at
+// then take from memory (prefetch.go), and the acks of a group that arrive together share
+// one transaction (ackbatch.go). Every message a node hands out is hidden in Postgres for at
 // least the invisible time its receive asked for, so two nodes never serve the same
 // message within that time, and an ack answered OK was committed.
 package reader
