@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sort"
 	"time"
 
 	"github.com/floemq/floe/httpapi"
@@ -182,23 +181,7 @@ func (c *Consumer) Reset(ctx context.Context, group, topic string, t time.Time) 
 
 // offsetAt finds the first offset of a queue stored at or after t (the queue's end if none).
 func (c *Consumer) offsetAt(ctx context.Context, q metadata.Queue, t time.Time) (int64, error) {
-	ch, err := c.store.ChunkAtTime(ctx, q.Ref, t)
-	if errors.Is(err, metadata.ErrNotFound) {
-		return q.NextOffset, nil
-	}
-	if err != nil {
-		return 0, unavailable(err)
-	}
-	recs, err := c.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
-	if err != nil {
-		return 0, unavailable(err)
-	}
-	recs, err = indexed(ch, recs)
-	if err != nil {
-		return 0, err
-	}
-	i := sort.Search(len(recs), func(i int) bool { return !recs[i].StoreTime.Before(t) })
-	return max(ch.FirstOffset+int64(i), q.MinOffset), nil
+	return offsetAt(ctx, c.store, c.cache, q, t)
 }
 
 // Lag returns a group's accumulation per topic and queue, with totals.
