@@ -93,7 +93,8 @@ func textOf(sel string) string {
 
 // TestConsoleInABrowser drives the web console in headless Chromium as a person would:
 // sign in with a key, create a topic, send, browse, open a message and its trace, watch a
-// group's lag fall while it consumes, and redrive dead letters with their progress.
+// group's lag fall while it consumes, set and copy a group's offsets, change its retry
+// policy, resend a message to a group, and redrive dead letters with their progress.
 func TestConsoleInABrowser(t *testing.T) {
 	t.Parallel()
 	ctx := browser(t)
@@ -193,6 +194,74 @@ func TestConsoleInABrowser(t *testing.T) {
 	waitJS(t, ctx, "the HTTP consumer", `[...document.querySelectorAll("#clients tbody tr")].some(r => r.cells[1].textContent === "HTTP" && r.cells[7].textContent === "40")`)
 	time.Sleep(2100 * time.Millisecond)
 	screenshot(t, ctx, "console-group-lag")
+
+	// A second group: set one queue's offset, then copy billing's offsets, and watch the lag
+	// table follow each change.
+	api(201, "POST", "/v1/groups", map[string]any{"name": "replay"})
+	api(201, "PUT", "/v1/groups/replay/subscriptions/orders", map[string]any{"filter": "*"})
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/console/groups/replay")))
+	waitJS(t, ctx, "the lag table of replay", `document.querySelectorAll("#lag tbody tr").length === 2`)
+	waitJS(t, ctx, "labelled controls", `[...document.querySelectorAll("input,select,textarea")].every(e => e.labels && e.labels.length > 0)`)
+	queue0 := `[...document.querySelectorAll("#lag tbody tr")].find(r => r.cells[1].textContent === "0")`
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(`form[aria-label="Set a queue's offset"] input[name=queue]`, "0"),
+		chromedp.SetValue(`form[aria-label="Set a queue's offset"] input[name=offset]`, "0"),
+		chromedp.Click(`form[aria-label="Set a queue's offset"] button`)))
+	waitJS(t, ctx, "queue 0 back at offset 0", `(r => r && r.cells[3].textContent === "0" && Number(r.cells[2].textContent) > 0 && r.cells[5].textContent === r.cells[2].textContent)(`+queue0+`)`)
+	waitJS(t, ctx, "a lag above 0", `Number(`+textOf("#lag-total")+`) > 0`)
+	screenshot(t, ctx, "console-set-offset")
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(`form[aria-label="Copy offsets from a group"] select`, "billing"),
+		chromedp.Click(`form[aria-label="Copy offsets from a group"] button`)))
+	waitJS(t, ctx, "the copy result", textOf("#status")+`.startsWith("copied the offsets of billing")`)
+	waitJS(t, ctx, "billing's offsets in the table", `[...document.querySelectorAll("#lag tbody tr")].every(r => r.cells[3].textContent === r.cells[2].textContent && r.cells[5].textContent === "0")`)
+	waitJS(t, ctx, "the lag back to 0", textOf("#lag-total")+` === "0"`)
+	screenshot(t, ctx, "console-copy-offsets")
+
+	// The retry policy changes from the settings form and is shown at once.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(`form[aria-label="Change settings"] input[name=backoff]`, "5, 15,45"),
+		chromedp.Click(`form[aria-label="Change settings"] button`)))
+	waitJS(t, ctx, "the new retry backoff", textOf("#settings")+`.includes("5, 15, 45 s")`)
+	var grp struct {
+		RetryPolicy struct{ BackoffSeconds []int }
+	}
+	require.NoError(t, jsonUnmarshal(api(200, "GET", "/v1/groups/replay", nil).body, &grp))
+	require.Equal(t, []int{5, 15, 45}, grp.RetryPolicy.BackoffSeconds)
+	// A bad backoff is refused in the error area and changes nothing.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(`form[aria-label="Change settings"] input[name=backoff]`, "5, soon"),
+		chromedp.Click(`form[aria-label="Change settings"] button`)))
+	waitJS(t, ctx, "the backoff error", `document.querySelector("#status").className === "error" && `+textOf("#status")+`.includes("Retry backoff")`)
+	waitJS(t, ctx, "the backoff unchanged", textOf("#settings")+`.includes("5, 15, 45 s")`)
+	screenshot(t, ctx, "console-retry-policy")
+
+	// Resend a message billing has acked: billing's next receive over the API gets it again.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/console/topics/orders")))
+	click(t, ctx, `form[aria-label="Browse by time"] button`)
+	waitJS(t, ctx, "browsed messages", `document.querySelectorAll("#results tbody tr").length > 0`)
+	click(t, ctx, `#results tbody tr:first-child button`)
+	waitJS(t, ctx, "the resend form", `!!document.querySelector('form[aria-label="Resend to group"] option[value=billing]')`)
+	waitJS(t, ctx, "labelled controls", `[...document.querySelectorAll("input,select,textarea")].every(e => e.labels && e.labels.length > 0)`)
+	msgID, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#detail h2").textContent.replace("Message ", "")`))
+	require.NoError(t, err)
+	require.NotEmpty(t, msgID)
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(`form[aria-label="Resend to group"] select`, "billing"),
+		chromedp.Click(`form[aria-label="Resend to group"] button`)))
+	waitJS(t, ctx, "the resend result", textOf("#status")+`.startsWith("resent `+msgID+` to billing")`)
+	screenshot(t, ctx, "console-resend")
+	a := api(200, "POST", "/v1/groups/billing/topics/orders/receive", map[string]any{"maxMessages": 32, "waitSeconds": 5})
+	var got struct {
+		Messages []struct {
+			MessageID     string `json:"messageId"`
+			ReceiptHandle string
+		}
+	}
+	require.NoError(t, jsonUnmarshal(a.body, &got))
+	require.Len(t, got.Messages, 1, "%s", a.body)
+	require.Equal(t, msgID, got.Messages[0].MessageID)
+	api(200, "POST", "/v1/groups/billing/topics/orders/ack", map[string]any{"receiptHandles": []string{got.Messages[0].ReceiptHandle}})
 
 	// Dead letters: redrive them from the group page and watch the progress.
 	api(201, "POST", "/v1/groups", map[string]any{"name": "audit", "maxDeliveryAttempts": 1, "retryPolicy": map[string]any{"backoffSeconds": []int{0}}})

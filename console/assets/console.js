@@ -172,9 +172,18 @@ function bodyView(b64) {
 }
 
 async function openMessage(topic, id, box) {
-  const [m, tr] = await Promise.all([
+  const [m, tr, gs] = await Promise.all([
     api('GET', '/v1/topics/' + enc(topic) + '/messages/' + enc(id)),
-    api('GET', '/v1/topics/' + enc(topic) + '/messages/' + enc(id) + '/trace')]);
+    api('GET', '/v1/topics/' + enc(topic) + '/messages/' + enc(id) + '/trace'),
+    // A key that may not list groups still sees the message; the picker is then empty.
+    api('GET', '/v1/groups').catch(() => ({ groups: [] }))]);
+  const subscribed = gs.groups.filter((g) => (g.subscriptions || []).some((s) => s.topic === topic));
+  const resend = form('Resend to group', [field('Group', { tag: 'select', name: 'group', required: true })], 'Resend to group…', async (d) => {
+    const r = await api('POST', '/v1/groups/' + enc(d.group) + '/topics/' + enc(topic) + '/messages/' + enc(m.messageId) + '/resend');
+    status('resent ' + r.messageId + ' to ' + r.group + ' (queue ' + r.queueId + ', offset ' + r.offset + ')');
+  });
+  const groupSel = resend.querySelector('select');
+  for (const g of subscribed) groupSel.append(el('option', { value: g.name }, g.name));
   const t0 = tr.events.length ? new Date(tr.events[0].time).getTime() : 0;
   const props = Object.entries(m.properties || {});
   box.replaceChildren(card('Message ' + m.messageId,
@@ -182,6 +191,9 @@ async function openMessage(topic, id, box) {
       ['Message group', m.messageGroup || ''], ['Born', fmtTime(m.bornTime)], ['Stored', fmtTime(m.storeTime)]]),
     el('h3', {}, 'Properties'), table(['Name', 'Value'], props),
     el('h3', {}, 'Body'), bodyView(m.body),
+    el('h3', {}, 'Resend'),
+    el('p', { class: 'muted' }, 'The group\'s next receive gets this message again as a new delivery; only for a message the group was already handed and does not hold now.'),
+    subscribed.length ? resend : el('p', { class: 'muted' }, 'No group subscribes to this topic.'),
     el('h3', {}, 'Trace'),
     tr.events.length ? el('ol', { class: 'timeline', id: 'trace' }, tr.events.map((e) => el('li', {},
       el('b', {}, e.type), ' ', el('span', { class: 'when' }, fmtTime(e.time) + ' (+' + (new Date(e.time).getTime() - t0) + ' ms)'),
@@ -276,17 +288,24 @@ function drawChart(canvas, points) {
 
 pages.group = async (root, group) => {
   const g = await api('GET', '/v1/groups/' + enc(group));
-  const lagBox = el('div'), dlqBox = el('div', { id: 'dlq' }), progressBox = el('div', { id: 'redrive' });
+  const settingsBox = el('div', { id: 'settings' });
+  const drawSettings = (x) => settingsBox.replaceChildren(table(['Setting', 'Value'], [['Delivery order', x.deliveryOrder],
+    ['Max delivery attempts', x.maxDeliveryAttempts], ['Retry backoff', ((x.retryPolicy && x.retryPolicy.backoffSeconds) || []).join(', ') + ' s']]));
+  drawSettings(g);
+  const lagBox = el('div', { id: 'lag' }), dlqBox = el('div', { id: 'dlq' }), progressBox = el('div', { id: 'redrive' });
   const clientsBox = el('div', { id: 'clients' });
   const canvas = el('canvas', { id: 'lag-chart', role: 'img', 'aria-label': 'Lag over time' });
   const samples = [];
   const subs = g.subscriptions || [];
   root.append(
     el('div', { class: 'grid' },
-      card('Settings', table(['Setting', 'Value'], [['Delivery order', g.deliveryOrder], ['Max delivery attempts', g.maxDeliveryAttempts],
-        ['Retry backoff', (g.retryPolicy.backoffSeconds || []).join(', ') + ' s']]),
-        form('Change settings', [field('Max delivery attempts', { name: 'max', type: 'number', min: 1, max: 1000, value: g.maxDeliveryAttempts })], 'Save', async (d) => {
-          await api('PATCH', '/v1/groups/' + enc(group), { maxDeliveryAttempts: Number(d.max) });
+      card('Settings', settingsBox,
+        form('Change settings', [field('Max delivery attempts', { name: 'max', type: 'number', min: 1, max: 1000, value: g.maxDeliveryAttempts }),
+          field('Retry backoff (seconds before attempt 2, 3, …; comma-separated, the last repeats)', { name: 'backoff', required: true,
+            value: ((g.retryPolicy && g.retryPolicy.backoffSeconds) || []).join(', ') })], 'Save', async (d) => {
+          const parts = d.backoff.split(/[\s,]+/).filter(Boolean);
+          if (!parts.length || parts.some((p) => !/^\d+$/.test(p))) throw new Error('Retry backoff: whole seconds, comma-separated');
+          drawSettings(await api('PATCH', '/v1/groups/' + enc(group), { maxDeliveryAttempts: Number(d.max), retryPolicy: { backoffSeconds: parts.map(Number) } }));
           status('saved');
         })),
       card('Subscriptions', table(['Topic', 'Filter'], subs.map((s) => [el('a', { href: '/console/topics/' + enc(s.topic) }, s.topic), (s.filterType || 'TAG') + ' ' + (s.filter || '*')])),
@@ -311,11 +330,27 @@ pages.group = async (root, group) => {
       card('Offsets', form('Reset to a time', [field('Topic', { tag: 'select', name: 'topic' }), field('Time', { name: 'time', type: 'datetime-local', required: true })], 'Reset', async (d) => {
         await api('POST', '/v1/groups/' + enc(group) + '/topics/' + enc(d.topic) + '/reset', { timestamp: new Date(d.time).toISOString() });
         status('reset ' + d.topic + ' to ' + d.time);
+        await refreshLag();
+      }), form('Set a queue\'s offset', [field('Topic', { tag: 'select', name: 'topic' }),
+        field('Queue', { name: 'queue', type: 'number', min: 0, required: true, value: 0 }),
+        field('Offset', { name: 'offset', type: 'number', min: 0, required: true })], 'Set offset', async (d) => {
+        await api('PUT', '/v1/groups/' + enc(group) + '/topics/' + enc(d.topic) + '/queues/' + enc(d.queue) + '/offset', { offset: Number(d.offset) });
+        status('queue ' + d.queue + ' of ' + d.topic + ' set to offset ' + d.offset);
+        await refreshLag();
+      }), form('Copy offsets from a group', [field('From group', { tag: 'select', name: 'from', required: true })], 'Copy offsets', async (d) => {
+        const r = await api('POST', '/v1/groups/' + enc(group) + '/copy-offsets/' + enc(d.from));
+        status('copied the offsets of ' + d.from + ' (' + r.queues.length + ' queues moved)');
+        await refreshLag();
       }), el('button', { type: 'button', class: 'secondary', onclick: async () => {
-        try { await api('POST', '/v1/groups/' + enc(group) + '/skip-backlog', {}); status('backlog skipped'); } catch (e) { status(e.message, true); }
+        try { await api('POST', '/v1/groups/' + enc(group) + '/skip-backlog', {}); status('backlog skipped'); await refreshLag(); } catch (e) { status(e.message, true); }
       } }, 'Skip the backlog'))));
-  const topicSel = root.querySelector('form[aria-label="Reset to a time"] select');
-  for (const s of subs) topicSel.append(el('option', { value: s.topic }, s.topic));
+  for (const sel of root.querySelectorAll('form[aria-label="Reset to a time"] select, form[aria-label="Set a queue\'s offset"] select')) {
+    for (const s of subs) sel.append(el('option', { value: s.topic }, s.topic));
+  }
+  // Any other group may be copied from; the API answers which queues both consume.
+  const fromSel = root.querySelector('form[aria-label="Copy offsets from a group"] select');
+  const others = await api('GET', '/v1/groups').then((r) => r.groups.filter((x) => x.name !== group)).catch(() => []);
+  for (const o of others) fromSel.append(el('option', { value: o.name }, o.name));
 
   function watchTask(task) {
     const bar = el('progress', { max: Math.max(1, task.total), value: task.moved + task.skipped, 'aria-label': 'Redrive progress' });
