@@ -250,6 +250,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.SetValue(`form[aria-label="Resend to group"] select`, "billing"),
 		chromedp.Click(`form[aria-label="Resend to group"] button`)))
 	waitJS(t, ctx, "the resend result", textOf("#status")+`.startsWith("resent `+msgID+` to billing")`)
+	// Resending it again while it waits for billing is refused, in the page's error area.
+	click(t, ctx, `form[aria-label="Resend to group"] button`)
+	waitJS(t, ctx, "the resend conflict", `document.querySelector("#status").className === "error" && `+textOf("#status")+`.startsWith("CONFLICT")`)
 	screenshot(t, ctx, "console-resend")
 	a := api(200, "POST", "/v1/groups/billing/topics/orders/receive", map[string]any{"maxMessages": 32, "waitSeconds": 5})
 	var got struct {
