@@ -331,24 +331,26 @@ func cmpOr(s, alt string) string {
 
 // WriteFiles writes result.json, result.md and chart.svg into dir, creating it.
 func (r Report) WriteFiles(dir string) error {
+	return writeResult(dir, r, r.Markdown(), map[string]string{"chart.svg": r.ChartSVG()})
+}
+
+// writeResult writes result (as result.json), markdown (as result.md) and the named
+// charts into dir, creating it.
+func writeResult(dir string, result any, markdown string, charts map[string]string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating result folder: %w", err)
 	}
-	js, err := json.MarshalIndent(r, "", "  ")
+	js, err := json.MarshalIndent(result, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding result.json: %w", err)
 	}
-	files := []struct {
-		name string
-		data []byte
-	}{
-		{"result.json", append(js, '\n')},
-		{"result.md", []byte(r.Markdown())},
-		{"chart.svg", []byte(r.ChartSVG())},
+	files := map[string][]byte{"result.json": append(js, '\n'), "result.md": []byte(markdown)}
+	for name, svg := range charts {
+		files[name] = []byte(svg)
 	}
-	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", f.name, err)
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
 		}
 	}
 	return nil

@@ -3,12 +3,9 @@ package bench
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -634,28 +631,7 @@ func (r SoakReport) Markdown() string {
 // WriteFiles writes result.json, result.md, chart.svg (the soak chart) and
 // workload-chart.svg (the workload's throughput and latency) into dir, creating it.
 func (r SoakReport) WriteFiles(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating result folder: %w", err)
-	}
-	js, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding result.json: %w", err)
-	}
-	files := []struct {
-		name string
-		data []byte
-	}{
-		{"result.json", append(js, '\n')},
-		{"result.md", []byte(r.Markdown())},
-		{"chart.svg", []byte(r.ChartSVG())},
-		{"workload-chart.svg", []byte(r.Workload.ChartSVG())},
-	}
-	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
-			return fmt.Errorf("writing %s: %w", f.name, err)
-		}
-	}
-	return nil
+	return writeResult(dir, r, r.Markdown(), map[string]string{"chart.svg": r.ChartSVG(), "workload-chart.svg": r.Workload.ChartSVG()})
 }
 
 // largestTables returns the names of the n largest tables at the last sample.
