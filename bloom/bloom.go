@@ -83,3 +83,14 @@ func IDItem(messageID string) string { return "i:" + messageID }
 
 // KeyItem is the filter item for a message key.
 func KeyItem(key string) string { return "k:" + key }
+
+// OfMessage returns the filter of one message, its id and keys: the index row of a
+// single message that a dead letter or a redrive appends.
+func OfMessage(messageID string, keys []string) []byte {
+	f := New(1 + len(keys))
+	f.Add(IDItem(messageID))
+	for _, k := range keys {
+		f.Add(KeyItem(k))
+	}
+	return f.Bytes()
+}

@@ -25,3 +25,15 @@ func TestNoFalseNegativesAndFewFalsePositives(t *testing.T) {
 	require.Less(t, fp, n*2/100, "false positive rate above 2%%")
 	require.False(t, FromBytes(nil).MayContain("x"))
 }
+
+func TestOfMessageHoldsItsIDAndKeys(t *testing.T) {
+	f := FromBytes(OfMessage("M1", []string{"order-1", "order-2"}))
+	for _, item := range []string{IDItem("M1"), KeyItem("order-1"), KeyItem("order-2")} {
+		if !f.MayContain(item) {
+			t.Fatalf("the filter lacks %q", item)
+		}
+	}
+	if f.MayContain(KeyItem("M1")) && f.MayContain(IDItem("order-1")) {
+		t.Fatal("ids and keys are not told apart")
+	}
+}

@@ -124,12 +124,7 @@ func (s *DeadLetterSweeper) SweepOnce(ctx context.Context) ([]metadata.SweptDead
 			return metadata.DeadLetterRecord{}, fmt.Errorf("chunk %s@%d holds %d records, the index wants record %d", m.Chunk.ObjectKey, m.Chunk.ByteOffset, len(recs), m.Index)
 		}
 		rec := &recs[m.Index]
-		f := bloom.New(1 + len(rec.Keys))
-		f.Add(bloom.IDItem(rec.MessageID))
-		for _, k := range rec.Keys {
-			f.Add(bloom.KeyItem(k))
-		}
-		return metadata.DeadLetterRecord{MessageID: rec.MessageID, StoreTime: rec.StoreTime, Bloom: f.Bytes()}, nil
+		return metadata.DeadLetterRecord{MessageID: rec.MessageID, StoreTime: rec.StoreTime, Bloom: bloom.OfMessage(rec.MessageID, rec.Keys)}, nil
 	}
 	swept, err := s.store.SweepDeadLetters(ctx, s.cfg.Batch, describe)
 	if err != nil {

@@ -842,13 +842,8 @@ func (p *planner) addInsert(queueRef, base int64, ps []int, attempt int, visible
 func (p *planner) deadLetter(ms []openMsg) {
 	sets := map[*metadata.Delivery][]int32{}
 	for _, m := range ms {
-		f := bloom.New(1 + len(m.loc.rec.Keys))
-		f.Add(bloom.IDItem(m.loc.rec.MessageID))
-		for _, k := range m.loc.rec.Keys {
-			f.Add(bloom.KeyItem(k))
-		}
 		p.plan.DeadLetters = append(p.plan.DeadLetters, metadata.DeadLetter{
-			Source: m.loc.chunk, Index: m.loc.index, StoreTime: m.loc.rec.StoreTime, Bloom: f.Bytes(),
+			Source: m.loc.chunk, Index: m.loc.index, StoreTime: m.loc.rec.StoreTime, Bloom: bloom.OfMessage(m.loc.rec.MessageID, m.loc.rec.Keys),
 		})
 		sets[m.d] = append(sets[m.d], int32(m.pos))
 		p.dead = append(p.dead, m.loc)
