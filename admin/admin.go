@@ -21,6 +21,15 @@ const (
 	maxRequestBytes       = 1 << 20
 	// MaxLiteTTLMinutes is 30 days.
 	MaxLiteTTLMinutes = 30 * 24 * 60
+	// DefaultMaxPriority gives a PRIORITY topic priorities 0-9, as ApsaraMQ does.
+	DefaultMaxPriority = 9
+	// MaxMaxPriority bounds a PRIORITY topic's priorities to 0-99.
+	MaxMaxPriority = 99
+	// DefaultPriorityAgingSeconds: a message rises one level per minute of waiting
+	// against newer messages.
+	DefaultPriorityAgingSeconds = 60
+	// MaxPriorityAgingSeconds is a day.
+	MaxPriorityAgingSeconds = 24 * 3600
 )
 
 // Service answers the admin routes from the metadata store.
@@ -52,6 +61,9 @@ type createTopicRequest struct {
 	RetentionHours *int   `json:"retentionHours"`
 	LiteTTLMinutes *int   `json:"liteTtlMinutes"`
 	Trace          *bool  `json:"trace"`
+	// MaxPriority and PriorityAgingSeconds apply to PRIORITY topics only.
+	MaxPriority          *int `json:"maxPriority"`
+	PriorityAgingSeconds *int `json:"priorityAgingSeconds"`
 }
 
 func (s *Service) createTopic(c echo.Context) error {
@@ -94,9 +106,12 @@ func topicFromRequest(req createTopicRequest) (metadata.Topic, error) {
 		t.Type = metadata.TopicNormal
 	}
 	switch t.Type {
-	case metadata.TopicNormal, metadata.TopicFIFO, metadata.TopicDelay, metadata.TopicTransaction, metadata.TopicLite:
+	case metadata.TopicNormal, metadata.TopicFIFO, metadata.TopicDelay, metadata.TopicTransaction, metadata.TopicLite, metadata.TopicPriority:
 	default:
-		return t, bad("type must be NORMAL, FIFO, DELAY, TRANSACTION or LITE, not %q", req.Type)
+		return t, bad("type must be NORMAL, FIFO, DELAY, TRANSACTION, LITE or PRIORITY, not %q", req.Type)
+	}
+	if err := priorityFromRequest(req, &t); err != nil {
+		return t, err
 	}
 	if req.Queues != nil {
 		if *req.Queues < 1 || *req.Queues > MaxQueues {
@@ -189,8 +204,12 @@ func (s *Service) listQueues(c echo.Context) error {
 }
 
 func topicView(tenant httpapi.Tenant, t metadata.Topic) httpapi.Topic {
-	return httpapi.Topic{Name: tenant.Show(t.Name), Type: t.Type, Queues: t.Queues, RetentionHours: t.RetentionHours,
+	v := httpapi.Topic{Name: tenant.Show(t.Name), Type: t.Type, Queues: t.Queues, RetentionHours: t.RetentionHours,
 		LiteTTLMinutes: t.LiteTTLMinutes, Trace: t.Trace, CreatedAt: t.CreatedAt.UTC()}
+	if t.Type == metadata.TopicPriority {
+		v.MaxPriority, v.PriorityAgingSeconds = &t.MaxPriority, &t.PriorityAgingSeconds
+	}
+	return v
 }
 
 func storeError(err error) error {

@@ -30,6 +30,9 @@ type ProduceConfig struct {
 	// MessageGroups is, on a FIFO topic, how many message groups the messages are spread
 	// over, round robin. Default 1024 on a FIFO topic.
 	MessageGroups int
+	// Priorities is, on a PRIORITY topic, how many priority levels the messages cycle
+	// over (the topic is made with as many). Default 4 on a PRIORITY topic.
+	Priorities int
 	// Delay is, on a DELAY topic, how long after its intended send a message is due. The
 	// body then carries the due time, so end-to-end latency counts from it.
 	Delay time.Duration
@@ -68,6 +71,9 @@ func (cfg ProduceConfig) withDefaults() ProduceConfig {
 	if cfg.TopicType == client.TopicFIFO {
 		cfg.MessageGroups = cmp.Or(cfg.MessageGroups, defaultMessageGroups)
 	}
+	if cfg.TopicType == client.TopicPriority {
+		cfg.Priorities = cmp.Or(cfg.Priorities, defaultPriorities)
+	}
 	cfg.Queues = cmp.Or(cfg.Queues, 8)
 	cfg.MessageSize = cmp.Or(cfg.MessageSize, 1024)
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 32)
@@ -79,8 +85,10 @@ func (cfg ProduceConfig) withDefaults() ProduceConfig {
 // validate reports the first setting that cannot run.
 func (cfg ProduceConfig) validate() error {
 	switch {
-	case cfg.TopicType != client.TopicNormal && cfg.TopicType != client.TopicFIFO && cfg.TopicType != client.TopicDelay:
-		return fmt.Errorf("topic type must be NORMAL, FIFO or DELAY, got %q", cfg.TopicType)
+	case cfg.TopicType != client.TopicNormal && cfg.TopicType != client.TopicFIFO && cfg.TopicType != client.TopicDelay && cfg.TopicType != client.TopicPriority:
+		return fmt.Errorf("topic type must be NORMAL, FIFO, DELAY or PRIORITY, got %q", cfg.TopicType)
+	case cfg.TopicType == client.TopicPriority && (cfg.Priorities < 2 || cfg.Priorities > 100 || cfg.Queues%cfg.Priorities != 0):
+		return fmt.Errorf("a PRIORITY topic needs 2 to 100 priorities and queues a multiple of them, got %d priorities and %d queues", cfg.Priorities, cfg.Queues)
 	case cfg.TopicType == client.TopicFIFO && cfg.MessageGroups < 1:
 		return fmt.Errorf("a FIFO topic needs at least 1 message group, got %d", cfg.MessageGroups)
 	case cfg.TopicType == client.TopicDelay && cfg.Delay <= 0:
@@ -216,6 +224,9 @@ func ensureTopic(ctx context.Context, c *client.Client, cfg ProduceConfig) ([]st
 		return nil, nil
 	case client.IsStatus(err, http.StatusNotFound):
 		spec := client.TopicSpec{Name: cfg.Topic, Type: cfg.TopicType, Queues: cfg.Queues}
+		if cfg.TopicType == client.TopicPriority {
+			spec.MaxPriority = cfg.Priorities - 1
+		}
 		if cfg.NoTrace {
 			off := false
 			spec.Trace = &off
@@ -410,6 +421,15 @@ func (p *producer) run(ctx context.Context) {
 	}
 }
 
+// priorityLevels holds each priority a benchmark message may carry, for messages to
+// point at without an allocation each.
+var priorityLevels = func() (l [100]int) {
+	for i := range l {
+		l[i] = i
+	}
+	return l
+}()
+
 // send sends one batch whose intended start is intended and records the outcome.
 func (p *producer) send(ctx context.Context, intended time.Time) error {
 	// Fresh random bytes each time: repeated bodies would compress away and flatter the
@@ -442,6 +462,9 @@ func (p *producer) send(ctx context.Context, intended time.Time) error {
 			batch[i].MessageGroup = "g" + strconv.FormatUint(g, 10)
 		case client.TopicDelay:
 			batch[i].DeliveryTime = &stamp
+		case client.TopicPriority:
+			// Producers interleave over the levels as over FIFO's message groups.
+			batch[i].Priority = &priorityLevels[(p.seq*uint64(p.cfg.Producers)+p.id)%uint64(p.cfg.Priorities)]
 		}
 		p.seq++
 	}

@@ -20,7 +20,7 @@ import (
 // OpenMessaging Benchmark's workload files. Example (workloads/1-topic-16-partitions-1kb.yaml):
 //
 //	name: 1-topic-16-partitions-1kb
-//	topicType: NORMAL      # NORMAL (default), FIFO or DELAY
+//	topicType: NORMAL      # NORMAL (default), FIFO, DELAY or PRIORITY
 //	queues: 16
 //	messageSize: 1024      # bytes, at least 8 (the first 8 carry the send time)
 //	producers: 320         # concurrent produce requests in flight, at most
@@ -34,7 +34,8 @@ import (
 // Optional: topic (default: the name), group (default: the name), groups (consumer groups
 // each receiving everything, default 1; with several, the groups are named group-1 to
 // group-N), maxBacklog (rate: max with consumers only), messageGroups (FIFO only, default
-// 1024), delay (DELAY only, required there), trace (false creates the topic with message
+// 1024), delay (DELAY only, required there), priorities (PRIORITY only, default 4: the
+// messages cycle over priorities 0 to priorities-1; queues must be a multiple), trace (false creates the topic with message
 // tracing off).
 //
 // mode: drain runs RunDrain instead: messages (default 2,000,000) are produced as fast as
@@ -55,7 +56,7 @@ type Workload struct {
 	Name string `yaml:"name" json:"name"`
 	// Topic is the topic to produce to and consume from. Default: Name.
 	Topic string `yaml:"topic,omitempty" json:"topic,omitempty"`
-	// TopicType is NORMAL, FIFO or DELAY. Default NORMAL.
+	// TopicType is NORMAL, FIFO, DELAY or PRIORITY. Default NORMAL.
 	TopicType client.TopicType `yaml:"topicType,omitempty" json:"topicType"`
 	// Queues is the number of queues of the topic when the benchmark creates it.
 	Queues int `yaml:"queues" json:"queues"`
@@ -88,6 +89,9 @@ type Workload struct {
 	// MessageGroups is, on a FIFO topic, how many message groups the messages are spread
 	// over. Default 1024.
 	MessageGroups int `yaml:"messageGroups,omitempty" json:"messageGroups,omitempty"`
+	// Priorities is, on a PRIORITY topic, how many priority levels the messages cycle
+	// over (0 to Priorities-1; the topic is made with as many). Default 4.
+	Priorities int `yaml:"priorities,omitempty" json:"priorities,omitempty"`
 	// Delay is, on a DELAY topic, how far after its send each message is due; end-to-end
 	// latency is then measured from the due time.
 	Delay Duration `yaml:"delay,omitempty" json:"delay,omitempty"`
@@ -105,6 +109,7 @@ const (
 	defaultWorkloadBatch  = 32
 	defaultMaxBacklog     = 50_000
 	defaultMessageGroups  = 1024
+	defaultPriorities     = 4
 	defaultReceiveBatch   = 32
 	maxWorkloadFileLength = 1 << 20
 )
@@ -230,7 +235,7 @@ func (r Rate) MarshalYAML() (any, error) {
 // workloadFields lists the keys a workload file may have, in the order they are documented.
 var workloadFields = []string{
 	"name", "topic", "topicType", "queues", "messageSize", "producers", "batchSize",
-	"consumers", "receiveBatch", "group", "groups", "mode", "messages", "timeout", "rate", "maxBacklog", "messageGroups", "delay",
+	"consumers", "receiveBatch", "group", "groups", "mode", "messages", "timeout", "rate", "maxBacklog", "messageGroups", "priorities", "delay",
 	"trace", "warmup", "duration",
 }
 
@@ -359,6 +364,9 @@ func (w Workload) WithDefaults() Workload {
 	if w.TopicType == client.TopicFIFO && w.MessageGroups == 0 {
 		w.MessageGroups = defaultMessageGroups
 	}
+	if w.TopicType == client.TopicPriority && w.Priorities == 0 {
+		w.Priorities = defaultPriorities
+	}
 	return w
 }
 
@@ -379,8 +387,14 @@ func (w Workload) Validate() error {
 		return fmt.Errorf("topic %q: use 1 to 127 letters, digits, '-' or '_'", w.Topic)
 	case w.Consumers > 0 && !namePattern.MatchString(w.Group):
 		return fmt.Errorf("group %q: use 1 to 127 letters, digits, '-' or '_'", w.Group)
-	case !slices.Contains([]client.TopicType{client.TopicNormal, client.TopicFIFO, client.TopicDelay}, w.TopicType):
-		return fmt.Errorf("topicType %q: the benchmark runs NORMAL, FIFO or DELAY topics", w.TopicType)
+	case !slices.Contains([]client.TopicType{client.TopicNormal, client.TopicFIFO, client.TopicDelay, client.TopicPriority}, w.TopicType):
+		return fmt.Errorf("topicType %q: the benchmark runs NORMAL, FIFO, DELAY or PRIORITY topics", w.TopicType)
+	case w.Priorities != 0 && w.TopicType != client.TopicPriority:
+		return fmt.Errorf("priorities applies only to PRIORITY topics, not %s", w.TopicType)
+	case w.TopicType == client.TopicPriority && (w.Priorities < 2 || w.Priorities > 100):
+		return fmt.Errorf("priorities must be 2 to 100, got %d", w.Priorities)
+	case w.TopicType == client.TopicPriority && w.Queues%w.Priorities != 0:
+		return fmt.Errorf("queues must be a multiple of priorities (%d) on a PRIORITY topic, got %d", w.Priorities, w.Queues)
 	case w.Queues < 1:
 		return fmt.Errorf("queues is required and must be at least 1, got %d", w.Queues)
 	case w.MessageSize < 8:
@@ -481,6 +495,7 @@ func (w Workload) produceConfig() ProduceConfig {
 		Duration:      time.Duration(w.Duration),
 		Warmup:        time.Duration(w.Warmup),
 		MessageGroups: w.MessageGroups,
+		Priorities:    w.Priorities,
 		Delay:         time.Duration(w.Delay),
 		StopOnTime:    true,
 	}

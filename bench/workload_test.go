@@ -144,7 +144,7 @@ func TestParseWorkloadErrors(t *testing.T) {
 		{"no producers", "name: w\nqueues: 1\nmessageSize: 8\n", "producers is required"},
 		{"no rate", "name: w\nqueues: 1\nmessageSize: 8\nproducers: 1\n", "rate is required"},
 		{"no duration", "name: w\nqueues: 1\nmessageSize: 8\nproducers: 1\nrate: max\n", "duration is required"},
-		{"transaction topic", minimalWorkload + "topicType: TRANSACTION\n", `topicType "TRANSACTION": the benchmark runs NORMAL, FIFO or DELAY`},
+		{"transaction topic", minimalWorkload + "topicType: TRANSACTION\n", `topicType "TRANSACTION": the benchmark runs NORMAL, FIFO, DELAY or PRIORITY`},
 		{"big batch", minimalWorkload + "batchSize: 2000\n", "batchSize must be 1 to 1024"},
 		{"negative consumers", minimalWorkload + "consumers: -1\n", "consumers must be 0"},
 		{"backlog at fixed rate", minimalWorkload + "consumers: 1\nmaxBacklog: 10\n", "maxBacklog applies only with rate: max"},
@@ -152,6 +152,8 @@ func TestParseWorkloadErrors(t *testing.T) {
 		{"DELAY without delay", minimalWorkload + "topicType: DELAY\n", "delay is required for a DELAY topic"},
 		{"delay on NORMAL", minimalWorkload + "delay: 1s\n", "delay applies only to DELAY topics"},
 		{"negative warmup", minimalWorkload + "warmup: -1s\n", "warmup must not be negative"},
+		{"priorities on NORMAL", minimalWorkload + "priorities: 4\n", "priorities applies only to PRIORITY topics"},
+		{"PRIORITY queues not a multiple", minimalWorkload + "topicType: PRIORITY\npriorities: 3\n", "queues must be a multiple of priorities (3)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -72,6 +72,16 @@ type TopicLag struct {
 	Queues []QueueLag `json:"queues"`
 	// LagTotals sums the topic's queues.
 	LagTotals
+	// Priorities sums, on a PRIORITY topic, the queues of each priority, highest first.
+	Priorities []PriorityLag `json:"priorities,omitempty"`
+}
+
+// PriorityLag is a group's progress on the queues of one priority of a PRIORITY topic.
+type PriorityLag struct {
+	// Priority is the priority level.
+	Priority int `json:"priority"`
+	// LagTotals sums the level's queues.
+	LagTotals
 }
 
 // QueueLag is a group's progress on one queue.
@@ -90,6 +100,8 @@ type QueueLag struct {
 	Ready int64 `json:"ready"`
 	// OldestUnackedAge is the age in seconds of the oldest message not yet acked.
 	OldestUnackedAge float64 `json:"oldestUnackedAge"`
+	// Priority is, on a PRIORITY topic, the priority of the queue's messages.
+	Priority *int `json:"priority,omitempty"`
 }
 
 // LagTotals sums a group's lag over queues.

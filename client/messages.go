@@ -28,6 +28,9 @@ type Message struct {
 	DeliveryTime *time.Time `json:"deliveryTime,omitempty"`
 	// LiteTopic is the lite topic of a message on a LITE topic.
 	LiteTopic string `json:"liteTopic,omitempty"`
+	// Priority is the priority of a message on a PRIORITY topic (0 to the topic's
+	// MaxPriority; higher is delivered first).
+	Priority *int `json:"priority,omitempty"`
 }
 
 // SendResult is the server's answer for one sent message, in the order sent.
@@ -75,6 +78,8 @@ type MessageView struct {
 	StoreTime time.Time `json:"storeTime"`
 	// DeliveryTime is when a delayed message became, or becomes, visible.
 	DeliveryTime *time.Time `json:"deliveryTime,omitempty"`
+	// Priority is the priority of a message of a PRIORITY topic.
+	Priority *int `json:"priority,omitempty"`
 }
 
 // Trace event types named by the contract; the server may send others.

@@ -22,6 +22,8 @@ const (
 	TopicTransaction TopicType = "TRANSACTION"
 	// TopicLite carries messages with a liteTopic, each lite topic being one queue.
 	TopicLite TopicType = "LITE"
+	// TopicPriority carries messages with a priority; higher priorities are delivered first.
+	TopicPriority TopicType = "PRIORITY"
 )
 
 // TopicSpec is the body of POST /v1/topics. Zero fields are left out, so the server's
@@ -39,6 +41,12 @@ type TopicSpec struct {
 	LiteTTLMinutes int `json:"liteTtlMinutes,omitempty"`
 	// Trace records the path of the topic's messages; nil leaves the server's default (on).
 	Trace *bool `json:"trace,omitempty"`
+	// MaxPriority is, for a PRIORITY topic, the highest priority (zero: the server's
+	// default, 9).
+	MaxPriority int `json:"maxPriority,omitempty"`
+	// PriorityAgingSeconds is, for a PRIORITY topic, how long a message waits to rank one
+	// priority higher against newer messages (zero: the server's default, 60).
+	PriorityAgingSeconds int `json:"priorityAgingSeconds,omitempty"`
 }
 
 // Topic is a topic as the server returns it: the creation request's fields plus when it

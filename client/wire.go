@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/floemq/floe/internal/jsonwire"
@@ -95,7 +96,7 @@ func decodeList(d *jsonwire.Reader, name string, start func(), elem func() bool)
 // receivedFields are the JSON names of ReceivedMessage's fields.
 var receivedFields = []string{
 	"messageId", "topic", "queueId", "offset", "tag", "keys", "properties", "body",
-	"messageGroup", "liteTopic", "bornTime", "storeTime", "deliveryTime", "deliveryAttempt",
+	"messageGroup", "liteTopic", "bornTime", "storeTime", "deliveryTime", "priority", "deliveryAttempt",
 	"receiptHandle",
 }
 
@@ -141,6 +142,9 @@ func decodeReceiveFast(data []byte, out *receiveResponse) bool {
 				case "deliveryTime":
 					m.DeliveryTime = new(time.Time)
 					ok = d.Time(m.DeliveryTime)
+				case "priority":
+					m.Priority = new(int)
+					*m.Priority, ok = d.Int()
 				case "deliveryAttempt":
 					m.DeliveryAttempt, ok = d.Int()
 				case "receiptHandle":
@@ -231,7 +235,7 @@ func encodeSendRequest(msgs []Message) ([]byte, error) {
 
 // sendMessageSize is about the encoded size of m: exact but for escapes and properties.
 func sendMessageSize(m *Message) int {
-	n := len(`{"body":"","tag":"","keys":[],"properties":{},"messageGroup":"","deliveryTime":"2006-01-02T15:04:05.999999999Z07:00","liteTopic":""},`)
+	n := len(`{"body":"","tag":"","keys":[],"properties":{},"messageGroup":"","deliveryTime":"2006-01-02T15:04:05.999999999Z07:00","liteTopic":"","priority":-2147483648},`)
 	n += base64.StdEncoding.EncodedLen(len(m.Body)) + len(m.Tag) + len(m.MessageGroup) + len(m.LiteTopic)
 	for _, k := range m.Keys {
 		n += len(k) + 3
@@ -309,6 +313,10 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 	if m.LiteTopic != "" {
 		field("liteTopic")
 		b = jsonwire.AppendString(b, m.LiteTopic)
+	}
+	if m.Priority != nil {
+		field("priority")
+		b = strconv.AppendInt(b, int64(*m.Priority), 10)
 	}
 	if sep == '{' {
 		b = append(b, '{')

@@ -53,6 +53,10 @@ func toProto(v httpapi.MessageView, topic *v2.Resource, topicType, handle string
 	if v.LiteTopic != "" {
 		sp.LiteTopic = &v.LiteTopic
 	}
+	if v.Priority != nil {
+		p := int32(*v.Priority)
+		sp.Priority = &p
+	}
 	if handle != "" {
 		sp.ReceiptHandle = &handle
 	}

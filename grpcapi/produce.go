@@ -133,6 +133,10 @@ func fromProto(m *v2.Message, maxBody int, budget *int) (httpapi.Message, error)
 		MessageGroup: sp.GetMessageGroup(),
 		LiteTopic:    sp.GetLiteTopic(),
 	}
+	if sp.Priority != nil {
+		p := int(sp.GetPriority())
+		out.Priority = &p
+	}
 	if sp.GetMessageType() == v2.MessageType_DELAY || sp.DeliveryTimestamp != nil {
 		if sp.DeliveryTimestamp == nil {
 			return httpapi.Message{}, status(v2.Code_ILLEGAL_DELIVERY_TIME, "a DELAY message needs a delivery timestamp")

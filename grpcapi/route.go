@@ -66,6 +66,8 @@ func messageType(topicType string) v2.MessageType {
 		return v2.MessageType_TRANSACTION
 	case metadata.TopicLite:
 		return v2.MessageType_LITE
+	case metadata.TopicPriority:
+		return v2.MessageType_PRIORITY
 	default:
 		return v2.MessageType_NORMAL
 	}

@@ -85,6 +85,10 @@ func appendReceived(b []byte, m *ReceivedMessage) ([]byte, error) {
 			return nil, err
 		}
 	}
+	if m.Priority != nil {
+		b = append(b, `,"priority":`...)
+		b = strconv.AppendInt(b, int64(*m.Priority), 10)
+	}
 	b = append(b, `,"deliveryAttempt":`...)
 	b = strconv.AppendInt(b, int64(m.DeliveryAttempt), 10)
 	b = append(b, `,"receiptHandle":`...)

@@ -116,7 +116,7 @@ func decodeSendFast(b []byte) (SendRequest, bool) {
 var sendRequestFields = []string{"messages"}
 
 // messageFields are the JSON names of Message's fields.
-var messageFields = []string{"body", "tag", "keys", "properties", "messageGroup", "deliveryTime", "liteTopic"}
+var messageFields = []string{"body", "tag", "keys", "properties", "messageGroup", "deliveryTime", "liteTopic", "priority"}
 
 // decodeMessage reads one message object into m, which must be zero.
 func decodeMessage(r *jsonwire.Reader, m *Message) bool {
@@ -139,6 +139,10 @@ func decodeMessage(r *jsonwire.Reader, m *Message) bool {
 			ok = r.Time(m.DeliveryTime)
 		case "liteTopic":
 			m.LiteTopic, ok = r.String("")
+		case "priority":
+			var p int
+			p, ok = r.Int()
+			m.Priority = &p
 		}
 		return ok
 	})

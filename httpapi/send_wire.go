@@ -24,6 +24,7 @@ type messageWire struct {
 	DeliveryTime json.RawMessage   `json:"deliveryTime"`
 	DelaySeconds *int64            `json:"delaySeconds"`
 	LiteTopic    string            `json:"liteTopic"`
+	Priority     *int              `json:"priority"`
 }
 
 // TimeHint says in plain words what a time field takes.
@@ -76,7 +77,7 @@ func (w *messageWire) fold(m *Message, prefix string) error {
 	bad := func(field, format string, args ...any) error {
 		return Errorf(http.StatusBadRequest, CodeMalformedJSON, "%s%s: %s", prefix, field, fmt.Sprintf(format, args...))
 	}
-	m.Tag, m.Keys, m.Properties, m.MessageGroup, m.LiteTopic = w.Tag, w.Keys, w.Properties, w.MessageGroup, w.LiteTopic
+	m.Tag, m.Keys, m.Properties, m.MessageGroup, m.LiteTopic, m.Priority = w.Tag, w.Keys, w.Properties, w.MessageGroup, w.LiteTopic, w.Priority
 	switch {
 	case w.Body != nil && w.BodyText != nil:
 		return bad("bodyText", "give body (base64) or bodyText (plain text), not both")

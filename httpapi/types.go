@@ -11,6 +11,9 @@ type Message struct {
 	MessageGroup string            `json:"messageGroup,omitempty"`
 	DeliveryTime *time.Time        `json:"deliveryTime,omitempty"`
 	LiteTopic    string            `json:"liteTopic,omitempty"`
+	// Priority is the message's priority on a PRIORITY topic (0 to the topic's
+	// maxPriority; higher is delivered first).
+	Priority *int `json:"priority,omitempty"`
 	// BodyText and DelaySeconds are inputs only: a plain-text body, stored as is, and a
 	// delivery time that many seconds after the send. Decoding (UnmarshalJSON) folds them
 	// into Body and DeliveryTime and leaves them nil.
@@ -69,6 +72,8 @@ type MessageView struct {
 	BornTime     time.Time         `json:"bornTime"`
 	StoreTime    time.Time         `json:"storeTime"`
 	DeliveryTime *time.Time        `json:"deliveryTime,omitempty"`
+	// Priority is set for messages of PRIORITY topics.
+	Priority *int `json:"priority,omitempty"`
 }
 
 // MessagesResponse is a list of message views.
@@ -78,13 +83,16 @@ type MessagesResponse struct {
 
 // Topic is a topic as the API shows it.
 type Topic struct {
-	Name           string    `json:"name"`
-	Type           string    `json:"type"`
-	Queues         int       `json:"queues"`
-	RetentionHours int       `json:"retentionHours"`
-	LiteTTLMinutes int       `json:"liteTtlMinutes,omitempty"`
-	Trace          bool      `json:"trace"`
-	CreatedAt      time.Time `json:"createdAt"`
+	Name           string `json:"name"`
+	Type           string `json:"type"`
+	Queues         int    `json:"queues"`
+	RetentionHours int    `json:"retentionHours"`
+	LiteTTLMinutes int    `json:"liteTtlMinutes,omitempty"`
+	Trace          bool   `json:"trace"`
+	// MaxPriority and PriorityAgingSeconds are a PRIORITY topic's (nil for other types).
+	MaxPriority          *int      `json:"maxPriority,omitempty"`
+	PriorityAgingSeconds *int      `json:"priorityAgingSeconds,omitempty"`
+	CreatedAt            time.Time `json:"createdAt"`
 }
 
 // QueueInfo is one queue's offset range.
@@ -180,6 +188,8 @@ type QueueLag struct {
 	Inflight         int64   `json:"inflight"`
 	Ready            int64   `json:"ready"`
 	OldestUnackedAge float64 `json:"oldestUnackedAge"`
+	// Priority is the priority of the queue's messages on a PRIORITY topic.
+	Priority *int `json:"priority,omitempty"`
 }
 
 // TopicLag is a group's progress on one topic.
@@ -190,6 +200,17 @@ type TopicLag struct {
 	Inflight         int64      `json:"inflight"`
 	Ready            int64      `json:"ready"`
 	OldestUnackedAge float64    `json:"oldestUnackedAge"`
+	// Priorities sums the queues of each priority of a PRIORITY topic, highest first.
+	Priorities []PriorityLag `json:"priorities,omitempty"`
+}
+
+// PriorityLag is a group's progress on the queues of one priority of a PRIORITY topic.
+type PriorityLag struct {
+	Priority         int     `json:"priority"`
+	Lag              int64   `json:"lag"`
+	Inflight         int64   `json:"inflight"`
+	Ready            int64   `json:"ready"`
+	OldestUnackedAge float64 `json:"oldestUnackedAge"`
 }
 
 // LagResponse is a group's accumulation.

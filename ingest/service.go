@@ -389,6 +389,9 @@ func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message, half boo
 	if m.LiteTopic != "" && !httpapi.ValidName(m.LiteTopic) {
 		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidName, "message %d: liteTopic %q must be 1-127 characters of [A-Za-z0-9_-]", i, m.LiteTopic)
 	}
+	if err := checkPriority(t, i, m); err != nil {
+		return err
+	}
 	// The message's fields must fit the topic's type.
 	isFIFO, isDelay, isLite := m.MessageGroup != "", m.DeliveryTime != nil, m.LiteTopic != ""
 	switch t.Type {
@@ -430,6 +433,8 @@ func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message, half boo
 func (s *Service) route(ti *topicInfo, m *httpapi.Message) metadata.Queue {
 	n := uint64(len(ti.queues))
 	switch {
+	case ti.topic.Type == metadata.TopicPriority && m.Priority != nil:
+		return routePriority(ti, m)
 	case m.MessageGroup != "":
 		return ti.queues[uint64(fnvHash(m.MessageGroup))%n]
 	case len(m.Keys) > 0:

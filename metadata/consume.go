@@ -59,6 +59,8 @@ type ReceiveParams struct {
 	// (orderly groups need them to know which message groups are blocked); otherwise only
 	// the visible ones.
 	AllDeliveries bool
+	// Priority, for a PRIORITY topic, locks queues in priority order instead of at random.
+	Priority *PriorityOrder
 }
 
 // ReceiveState is what a receive sees inside its transaction.
@@ -189,7 +191,8 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 		batch.Queue(`SELECT now()`)
 		batch.Queue(`SELECT count(*) FROM ready_queues WHERE group_name = $1 AND topic = $2`, p.Group, p.Topic)
 		locked := []int64{}
-		batch.Queue(lockQueueSQL, p.Group, p.Topic, locked)
+		lockSQL, lockArgs := p.lockQueue(locked)
+		batch.Queue(lockSQL, lockArgs...)
 		br := c.SendBatch(ctx, batch)
 		if _, err := br.Exec(); err != nil {
 			br.Close()
@@ -270,7 +273,8 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 				st.Exhausted = false
 				break
 			}
-			rows, err := c.Query(ctx, lockQueueSQL, p.Group, p.Topic, locked)
+			lockSQL, lockArgs := p.lockQueue(locked)
+			rows, err := c.Query(ctx, lockSQL, lockArgs...)
 			if err != nil {
 				return fmt.Errorf("locking a queue: %w", err)
 			}

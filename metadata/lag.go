@@ -24,6 +24,8 @@ type QueueLag struct {
 	Ready int64
 	// OldestUnacked is about when the message at ConsumedOffset was stored (zero if none).
 	OldestUnacked time.Time
+	// Priority is the priority of the queue's messages on a PRIORITY topic, nil otherwise.
+	Priority *int
 }
 
 // GroupLag returns a group's progress on every queue it subscribes, in ONE query.
@@ -40,17 +42,20 @@ func (s *Store) GroupLag(ctx context.Context, group string) ([]QueueLag, error) 
 				FROM deliveries d WHERE d.group_name = $1 GROUP BY d.queue_ref
 			), l AS (
 				SELECT q.id, q.topic, q.queue_id, q.lite_topic, q.next_offset,
+				       CASE WHEN t.type = 'PRIORITY' THEN q.queue_id % (t.max_priority + 1) END AS priority,
 				       greatest(gq.cursor, q.min_offset) AS cursor,
 				       least(coalesce(d.first_open, greatest(gq.cursor, q.min_offset)), greatest(gq.cursor, q.min_offset)) AS consumed,
 				       coalesce(d.hidden, 0) AS hidden, coalesce(d.visible, 0) AS visible
-				FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref LEFT JOIN d ON d.queue_ref = gq.queue_ref
+				FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref JOIN topics t ON t.name = q.topic
+				LEFT JOIN d ON d.queue_ref = gq.queue_ref
 				WHERE gq.group_name = $1
 			)
 			SELECT l.topic, l.queue_id, l.lite_topic, l.next_offset, l.consumed, l.hidden,
 			       (l.next_offset - l.cursor) + l.visible,
 			       CASE WHEN l.consumed < l.next_offset THEN
 			           (SELECT c.min_store_time FROM chunks c WHERE c.queue_ref = l.id AND c.first_offset <= l.consumed
-			            ORDER BY c.first_offset DESC LIMIT 1) END
+			            ORDER BY c.first_offset DESC LIMIT 1) END,
+			       l.priority
 			FROM l ORDER BY l.topic, l.queue_id, l.lite_topic`, group)
 		if err != nil {
 			return fmt.Errorf("reading lag of %s: %w", group, err)
@@ -58,7 +63,7 @@ func (s *Store) GroupLag(ctx context.Context, group string) ([]QueueLag, error) 
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (QueueLag, error) {
 			var l QueueLag
 			var oldest *time.Time
-			err := r.Scan(&l.Topic, &l.QueueID, &l.LiteTopic, &l.MaxOffset, &l.ConsumedOffset, &l.Inflight, &l.Ready, &oldest)
+			err := r.Scan(&l.Topic, &l.QueueID, &l.LiteTopic, &l.MaxOffset, &l.ConsumedOffset, &l.Inflight, &l.Ready, &oldest, &l.Priority)
 			if oldest != nil {
 				l.OldestUnacked = *oldest
 			}

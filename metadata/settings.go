@@ -39,8 +39,7 @@ func (s *Store) TopicUpdate(ctx context.Context, name string, ch TopicChange) (T
 	var out Topic
 	err := s.inTx(ctx, "topic_update", func(tx pgx.Tx) error {
 		var t Topic
-		err := tx.QueryRow(ctx, `SELECT name, type, queue_count, retention_hours, lite_ttl_minutes, trace, created_at
-			FROM topics WHERE name = $1 FOR UPDATE`, name).Scan(&t.Name, &t.Type, &t.Queues, &t.RetentionHours, &t.LiteTTLMinutes, &t.Trace, &t.CreatedAt)
+		err := tx.QueryRow(ctx, `SELECT `+topicColumns+` FROM topics WHERE name = $1 FOR UPDATE`, name).Scan(topicFields(&t)...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("topic %s: %w", name, ErrNotFound)
 		}
@@ -50,6 +49,9 @@ func (s *Store) TopicUpdate(ctx context.Context, name string, ch TopicChange) (T
 		if ch.Queues != nil && *ch.Queues != t.Queues {
 			if t.Type == TopicLite {
 				return conflictf("a LITE topic has one queue per lite topic; its queue count cannot change")
+			}
+			if t.Type == TopicPriority && *ch.Queues%t.PriorityLevels() != 0 {
+				return conflictf("a PRIORITY topic has the same number of queues for each of its %d priority levels: queues must be a multiple of %d", t.PriorityLevels(), t.PriorityLevels())
 			}
 			if *ch.Queues < t.Queues {
 				return conflictf("topic %s has %d queues: queues can be added, not removed (removing one would drop its messages and offsets)", name, t.Queues)

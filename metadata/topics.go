@@ -16,6 +16,8 @@ const (
 	TopicDelay       = "DELAY"
 	TopicTransaction = "TRANSACTION"
 	TopicLite        = "LITE"
+	// TopicPriority holds messages that carry a priority (see priority.go).
+	TopicPriority = "PRIORITY"
 )
 
 // Topic is a topic's stored settings.
@@ -26,8 +28,12 @@ type Topic struct {
 	RetentionHours int
 	LiteTTLMinutes int
 	// Trace records the path of the topic's messages in the trace topic.
-	Trace     bool
-	CreatedAt time.Time
+	Trace bool
+	// MaxPriority is the highest priority a message of a PRIORITY topic carries (0 for
+	// other types); PriorityAgingSeconds is its aging step (see Topic.PriorityOf).
+	MaxPriority          int
+	PriorityAgingSeconds int
+	CreatedAt            time.Time
 }
 
 // Queue is one message queue of a topic.
@@ -51,9 +57,10 @@ func (s *Store) TopicCreate(ctx context.Context, t Topic) (Topic, bool, error) {
 		if err := s.checkCountQuota(ctx, tx, QuotaTopics, "topics", t.Name, s.quotas.Topics); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO topics (name, type, queue_count, retention_hours, lite_ttl_minutes, trace)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
-			t.Name, t.Type, t.Queues, t.RetentionHours, t.LiteTTLMinutes, t.Trace)
+		tag, err := tx.Exec(ctx, `INSERT INTO topics (name, type, queue_count, retention_hours, lite_ttl_minutes, trace,
+				max_priority, priority_aging_seconds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING`,
+			t.Name, t.Type, t.Queues, t.RetentionHours, t.LiteTTLMinutes, t.Trace, t.MaxPriority, t.PriorityAgingSeconds)
 		if err != nil {
 			return fmt.Errorf("inserting topic %s: %w", t.Name, err)
 		}
@@ -72,7 +79,8 @@ func (s *Store) TopicCreate(ctx context.Context, t Topic) (Topic, bool, error) {
 	if err != nil {
 		return Topic{}, false, err
 	}
-	if !created && (out.Type != t.Type || out.Queues != t.Queues || out.RetentionHours != t.RetentionHours || out.LiteTTLMinutes != t.LiteTTLMinutes || out.Trace != t.Trace) {
+	if !created && (out.Type != t.Type || out.Queues != t.Queues || out.RetentionHours != t.RetentionHours || out.LiteTTLMinutes != t.LiteTTLMinutes || out.Trace != t.Trace ||
+		out.MaxPriority != t.MaxPriority || out.PriorityAgingSeconds != t.PriorityAgingSeconds) {
 		return out, false, fmt.Errorf("topic %s exists with other settings: %w", t.Name, ErrConflict)
 	}
 	return out, created, nil
@@ -89,6 +97,13 @@ func (s *Store) TopicGet(ctx context.Context, name string) (Topic, error) {
 	return t, err
 }
 
+// topicColumns are the columns of a topic that topicFields scans.
+const topicColumns = `name, type, queue_count, retention_hours, lite_ttl_minutes, trace, max_priority, priority_aging_seconds, created_at`
+
+func topicFields(t *Topic) []any {
+	return []any{&t.Name, &t.Type, &t.Queues, &t.RetentionHours, &t.LiteTTLMinutes, &t.Trace, &t.MaxPriority, &t.PriorityAgingSeconds, &t.CreatedAt}
+}
+
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
@@ -96,8 +111,7 @@ type querier interface {
 
 func getTopic(ctx context.Context, q querier, name string) (Topic, error) {
 	var t Topic
-	err := q.QueryRow(ctx, `SELECT name, type, queue_count, retention_hours, lite_ttl_minutes, trace, created_at
-		FROM topics WHERE name = $1`, name).Scan(&t.Name, &t.Type, &t.Queues, &t.RetentionHours, &t.LiteTTLMinutes, &t.Trace, &t.CreatedAt)
+	err := q.QueryRow(ctx, `SELECT `+topicColumns+` FROM topics WHERE name = $1`, name).Scan(topicFields(&t)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Topic{}, fmt.Errorf("topic %s: %w", name, ErrNotFound)
 	}
@@ -111,14 +125,13 @@ func getTopic(ctx context.Context, q querier, name string) (Topic, error) {
 func (s *Store) TopicList(ctx context.Context) ([]Topic, error) {
 	var out []Topic
 	err := s.observe("topic_list", func() error {
-		rows, err := s.pool.Query(ctx, `SELECT name, type, queue_count, retention_hours, lite_ttl_minutes, trace, created_at
-			FROM topics ORDER BY name`)
+		rows, err := s.pool.Query(ctx, `SELECT `+topicColumns+` FROM topics ORDER BY name`)
 		if err != nil {
 			return fmt.Errorf("listing topics: %w", err)
 		}
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Topic, error) {
 			var t Topic
-			err := r.Scan(&t.Name, &t.Type, &t.Queues, &t.RetentionHours, &t.LiteTTLMinutes, &t.Trace, &t.CreatedAt)
+			err := r.Scan(topicFields(&t)...)
 			return t, err
 		})
 		return err

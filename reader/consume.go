@@ -272,7 +272,7 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 	defer c.releaseGate(group, topic, g)
 	me := newGateWaiter(opts)
 	for {
-		if !tg.orderly {
+		if tg.claimsAhead() {
 			// Messages claimed ahead on this node (a background look wakes waiting
 			// receives when it adds some).
 			if cms := c.takePrefetched(tg, key, opts.MaxMessages); len(cms) > 0 {
@@ -340,7 +340,7 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 		}
 		hidden := opts.Invisible
 		extra := 0
-		if !tg.orderly {
+		if tg.claimsAhead() {
 			// Claim what the next receives will want, so that they take it from memory.
 			extra, hidden = c.extraFor(key)
 			budget += extra
@@ -401,7 +401,7 @@ func (c *Consumer) takeShare(tg *target, opts ReceiveOptions, sh lookShare, dead
 // handedOut counts and traces the messages a receive returns; the demand of messages a
 // look handed out (not the prefetch pool, which counts its own) sizes what is claimed ahead.
 func (c *Consumer) handedOut(tg *target, opts ReceiveOptions, msgs []httpapi.ReceivedMessage, fromPool bool) {
-	if !fromPool && !tg.orderly {
+	if !fromPool && tg.claimsAhead() {
 		p := c.pool(prefetchKey{group: tg.group.Name, topic: tg.topic.Name, invisible: opts.Invisible})
 		p.mu.Lock()
 		p.noteTaken(len(msgs), time.Now())
@@ -593,6 +593,7 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.D
 	p := &planner{c: c, tg: tg, budget: budget, invisible: invisible}
 	st, res, err := c.store.Receive(ctx, metadata.ReceiveParams{
 		Group: tg.group.Name, Topic: tg.topic.Name, MaxQueues: maxQueues, AllDeliveries: tg.orderly,
+		Priority: metadata.PriorityOrderOf(tg.topic),
 	}, p)
 	if err != nil {
 		return look{}, unavailable(err)
@@ -616,7 +617,7 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.D
 		}
 		r.QueueRef, r.Offset, r.MessageID = h.queue.Ref, h.offset, h.loc.rec.MessageID
 		msgs = append(msgs, httpapi.ReceivedMessage{
-			MessageView:     httpapi.ViewOf(tg.topic.Name, h.queue.QueueID, h.offset, h.loc.rec),
+			MessageView:     withPriority(tg.topic, httpapi.ViewOf(tg.topic.Name, h.queue.QueueID, h.offset, h.loc.rec)),
 			DeliveryAttempt: h.attempt,
 			ReceiptHandle:   c.signer.Encode(tg.group.Name, tg.topic.Name, r),
 		})

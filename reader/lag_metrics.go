@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -45,6 +46,7 @@ type LagCollector struct {
 	source lagSource
 
 	lag, inflight, ready, oldest *prometheus.Desc
+	priorityLag                  *prometheus.Desc
 	readErrors                   prometheus.Counter
 
 	mu     sync.Mutex // held across a read, so concurrent scrapes share one
@@ -59,6 +61,8 @@ type topicLag struct {
 	lag, inflight, ready int64
 	oldestUnacked        time.Time // valid when hasOldest: something is unacked
 	hasOldest            bool
+	// priorityLag is the lag per priority of a PRIORITY topic (nil for other types).
+	priorityLag map[int]int64
 }
 
 // NewLagCollector returns the accumulation gauges over store; register it on the node's
@@ -88,6 +92,8 @@ func newLagCollector(cfg LagMetricsConfig, source lagSource) *LagCollector {
 			"Messages of the topic the group could receive now (before tag filtering).", labels, nil),
 		oldest: prometheus.NewDesc("floe_group_oldest_unacked_age_seconds",
 			"Age of the oldest message of the topic the group has not acked (0 when none).", labels, nil),
+		priorityLag: prometheus.NewDesc("floe_group_priority_lag_messages",
+			"Messages of one priority of a PRIORITY topic the group has not acked yet.", []string{"group", "topic", "priority"}, nil),
 		readErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "floe_group_lag_read_errors_total",
 			Help: "Scrapes of the group lag gauges that could not read every group from Postgres.",
@@ -101,6 +107,7 @@ func (c *LagCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.inflight
 	ch <- c.ready
 	ch <- c.oldest
+	ch <- c.priorityLag
 	c.readErrors.Describe(ch)
 }
 
@@ -117,6 +124,9 @@ func (c *LagCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.inflight, prometheus.GaugeValue, float64(t.inflight), t.group, t.topic)
 		ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, float64(t.ready), t.group, t.topic)
 		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age, t.group, t.topic)
+		for p, lag := range t.priorityLag {
+			ch <- prometheus.MustNewConstMetric(c.priorityLag, prometheus.GaugeValue, float64(lag), t.group, t.topic, strconv.Itoa(p))
+		}
 	}
 	c.readErrors.Collect(ch)
 }
@@ -164,6 +174,12 @@ func (c *LagCollector) read(ctx context.Context) ([]topicLag, error) {
 			t.lag += r.MaxOffset - r.ConsumedOffset
 			t.inflight += r.Inflight
 			t.ready += r.Ready
+			if r.Priority != nil {
+				if t.priorityLag == nil {
+					t.priorityLag = map[int]int64{}
+				}
+				t.priorityLag[*r.Priority] += r.MaxOffset - r.ConsumedOffset
+			}
 			if !r.OldestUnacked.IsZero() && (!t.hasOldest || r.OldestUnacked.Before(t.oldestUnacked)) {
 				t.oldestUnacked, t.hasOldest = r.OldestUnacked, true
 			}

@@ -122,7 +122,7 @@ func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite
 			offset = ch.FirstOffset + int64(ch.Count)
 		}
 	}
-	return out, nil
+	return s.withPriorities(ctx, topic, out), nil
 }
 
 // GetMessage returns one message by id, or a 404 error.
@@ -195,7 +195,7 @@ func (s *Service) lookup(ctx context.Context, topic, item string, match func(*se
 	if len(out) > limit {
 		out = out[:limit]
 	}
-	return out, nil
+	return s.withPriorities(ctx, topic, out), nil
 }
 
 func (s *Service) queue(ctx context.Context, topic string, queueID int) (metadata.Queue, error) {

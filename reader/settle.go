@@ -208,8 +208,13 @@ func (c *Consumer) Lag(ctx context.Context, group string) (httpapi.LagResponse, 
 		if !r.OldestUnacked.IsZero() {
 			age = max(now.Sub(r.OldestUnacked).Seconds(), 0)
 		}
-		tl.Queues = append(tl.Queues, httpapi.QueueLag{QueueID: r.QueueID, LiteTopic: r.LiteTopic, MaxOffset: r.MaxOffset,
-			ConsumedOffset: r.ConsumedOffset, Inflight: r.Inflight, Ready: r.Ready, OldestUnackedAge: age})
+		ql := httpapi.QueueLag{QueueID: r.QueueID, LiteTopic: r.LiteTopic, MaxOffset: r.MaxOffset,
+			ConsumedOffset: r.ConsumedOffset, Inflight: r.Inflight, Ready: r.Ready, OldestUnackedAge: age}
+		if r.Priority != nil {
+			ql.Priority = r.Priority
+			addPriorityLag(tl, ql)
+		}
+		tl.Queues = append(tl.Queues, ql)
 		tl.Lag += r.MaxOffset - r.ConsumedOffset
 		tl.Inflight += r.Inflight
 		tl.Ready += r.Ready
