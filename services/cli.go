@@ -75,7 +75,8 @@ const adminUsage = `Admin commands (like mqadmin). Common flags, before or after
 Exit codes: 0 ok, 1 failed or unreachable, 2 bad usage or bad request, 3 not found,
 4 conflict (refused as things stand), 5 no key or permission.
 
-  floe topics list | get T | create T [--type --queues --retention-hours --lite-ttl-minutes]
+  floe topics list | get T | create T [--type --queues --retention-hours --lite-ttl-minutes
+                                        --max-priority --priority-aging-seconds]
               | update T [--queues --retention-hours --trace --lite-ttl-minutes] | delete T
   floe groups list | get G | create G [--order --max-attempts --backoff 10,30,60]
               | update G [--order --max-attempts --backoff] | delete G | lag G
@@ -84,7 +85,7 @@ Exit codes: 0 ok, 1 failed or unreachable, 2 bad usage or bad request, 3 not fou
               | reset G --topic T --queue Q --offset N    one queue to an offset
               | reset G --to-end [--topic T]              skip the backlog
               | reset G --from-group G2                   copy G2's consumed offsets
-  floe send T [BODY | --file F | - (stdin)] [--tag --keys K1,K2 --property k=v --delay D --message-group MG]
+  floe send T [BODY | --file F | - (stdin)] [--tag --keys K1,K2 --property k=v --delay D --message-group MG --priority P]
   floe receive G T [--max N --wait S --invisible S --ack]
   floe messages get T ID | by-key T KEY | browse T [--from --to --oldest --limit --tag --msg-key --property --cursor]
   floe messages resend T ID --group G        deliver one message to a group again
@@ -248,7 +249,7 @@ func runTopics(args []string, stdout, stderr io.Writer) error {
 	}
 	c := newCLI("floe topics "+cmd, stdout, stderr)
 	var typ string
-	var queues, retention, liteTTL optInt
+	var queues, retention, liteTTL, maxPriority, aging optInt
 	var trace optBool
 	if cmd == "create" || cmd == "update" {
 		c.fs.Var(&queues, "queues", "queue count (update: may only grow)")
@@ -257,7 +258,9 @@ func runTopics(args []string, stdout, stderr io.Writer) error {
 		c.fs.Var(&trace, "trace", "record message traces")
 	}
 	if cmd == "create" {
-		c.fs.StringVar(&typ, "type", "NORMAL", "NORMAL, FIFO, DELAY, TRANSACTION or LITE")
+		c.fs.StringVar(&typ, "type", "NORMAL", "NORMAL, FIFO, DELAY, TRANSACTION, LITE or PRIORITY")
+		c.fs.Var(&maxPriority, "max-priority", "PRIORITY topics: the highest priority (default 9)")
+		c.fs.Var(&aging, "priority-aging-seconds", "PRIORITY topics: seconds of waiting worth one priority level (default 60)")
 	}
 	pos, err := c.parse(args)
 	if err != nil {
@@ -313,6 +316,12 @@ func runTopics(args []string, stdout, stderr io.Writer) error {
 		}
 		if liteTTL.v != nil {
 			spec.LiteTTLMinutes = *liteTTL.v
+		}
+		if maxPriority.v != nil {
+			spec.MaxPriority = *maxPriority.v
+		}
+		if aging.v != nil {
+			spec.PriorityAgingSeconds = *aging.v
 		}
 		t, _, err := api.CreateTopic(ctx, spec)
 		if err != nil {
@@ -548,12 +557,14 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	c := newCLI("floe send", stdout, stderr)
 	var file, tag, group, delay string
 	var keys, props listFlag
+	var priority optInt
 	c.fs.StringVar(&file, "file", "", "read the body from this file")
 	c.fs.StringVar(&tag, "tag", "", "the message's tag")
 	c.fs.Var(&keys, "keys", "the message's keys, comma-separated (repeat for more); --key is the API key")
 	c.fs.Var(&props, "property", "a property name=value (repeat for several)")
 	c.fs.StringVar(&delay, "delay", "", "deliver after this long, such as 30s (DELAY topics)")
 	c.fs.StringVar(&group, "message-group", "", "message group (FIFO topics)")
+	c.fs.Var(&priority, "priority", "the message's priority (PRIORITY topics; higher is delivered first)")
 	pos, err := c.parse(args)
 	if err != nil {
 		return err
@@ -576,7 +587,7 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return fmt.Errorf("reading the body from stdin: %w", err)
 		}
 	}
-	m := client.Message{Body: body, Tag: tag, MessageGroup: group}
+	m := client.Message{Body: body, Tag: tag, MessageGroup: group, Priority: priority.v}
 	for _, k := range keys {
 		m.Keys = append(m.Keys, strings.Split(k, ",")...)
 	}
