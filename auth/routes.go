@@ -76,12 +76,13 @@ var Routes = map[string]Rule{
 	"GET /v1/topics/:topic/messages":               {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
 
 	// Consuming (reader.Consumer).
-	"POST /v1/groups/:group/topics/:topic/receive":          {Needs: consume, Quota: QuotaReceive},
-	"POST /v1/groups/:group/topics/:topic/ack":              {Needs: consume},
-	"POST /v1/groups/:group/topics/:topic/nack":             {Needs: consume},
-	"POST /v1/groups/:group/topics/:topic/change-invisible": {Needs: consume},
-	"POST /v1/groups/:group/topics/:topic/reset":            {Needs: consume},
-	"GET /v1/groups/:group/lag":                             {Needs: []Need{on(ActionRead, KindGroup, "group")}},
+	"POST /v1/groups/:group/topics/:topic/receive":                {Needs: consume, Quota: QuotaReceive},
+	"POST /v1/groups/:group/topics/:topic/ack":                    {Needs: consume},
+	"POST /v1/groups/:group/topics/:topic/nack":                   {Needs: consume},
+	"POST /v1/groups/:group/topics/:topic/change-invisible":       {Needs: consume},
+	"POST /v1/groups/:group/topics/:topic/change-invisible-batch": {Needs: consume},
+	"POST /v1/groups/:group/topics/:topic/reset":                  {Needs: consume},
+	"GET /v1/groups/:group/lag":                                   {Needs: []Need{on(ActionRead, KindGroup, "group")}},
 
 	// Keys (this package).
 	"POST /v1/keys":            {Needs: []Need{all(ActionAdmin, KindKey)}},

@@ -888,6 +888,7 @@ var gatewayRoutes = []struct {
 	{"POST", "/v1/groups/billing/topics/orders/ack", []string{"reader"}},
 	{"POST", "/v1/groups/billing/topics/orders/nack", []string{"reader"}},
 	{"POST", "/v1/groups/billing/topics/orders/change-invisible", []string{"reader"}},
+	{"POST", "/v1/groups/billing/topics/orders/change-invisible-batch", []string{"reader"}},
 	{"POST", "/v1/groups/billing/topics/orders/reset", []string{"reader"}},
 	{"GET", "/v1/topics/orders/queues/3/messages?offset=0&limit=100", []string{"reader"}},
 	{"GET", "/v1/topics/orders/messages?key=order-1", []string{"reader"}},

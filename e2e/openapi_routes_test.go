@@ -156,6 +156,11 @@ func TestEveryRouteAnswersAsDocumented(t *testing.T) {
 	ok(http.StatusOK, s, "nack")
 	s, _ = do(http.MethodPost, "/v1/groups/billing/topics/orders/change-invisible", map[string]any{"receiptHandle": h(2), "invisibleSeconds": 20}, k)
 	ok(http.StatusOK, s, "change-invisible")
+	s, _ = do(http.MethodPost, "/v1/groups/billing/topics/orders/change-invisible-batch", map[string]any{"entries": []any{
+		map[string]any{"receiptHandle": h(2), "invisibleSeconds": 20}, map[string]any{"receiptHandle": "forged", "invisibleSeconds": 20}}}, k)
+	ok(http.StatusOK, s, "change-invisible-batch")
+	s, _ = do(http.MethodPost, "/v1/groups/billing/topics/orders/change-invisible-batch", map[string]any{"entries": []any{}}, k)
+	ok(http.StatusBadRequest, s, "change-invisible-batch without entries")
 	s, _ = do(http.MethodGet, "/v1/groups/billing/lag", nil, k)
 	ok(http.StatusOK, s, "lag")
 	s, _ = do(http.MethodPost, "/v1/groups/billing/topics/orders/reset", map[string]any{"timestamp": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, k)

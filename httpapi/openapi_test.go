@@ -64,6 +64,7 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"POST", "/v1/groups/:group/topics/:topic/ack", "reader"},
 	{"POST", "/v1/groups/:group/topics/:topic/nack", "reader"},
 	{"POST", "/v1/groups/:group/topics/:topic/change-invisible", "reader"},
+	{"POST", "/v1/groups/:group/topics/:topic/change-invisible-batch", "reader"},
 	{"POST", "/v1/groups/:group/topics/:topic/reset", "reader"},
 	{"GET", "/v1/groups/:group/lag", "reader"},
 	// admin.Service.registerOperate and registerRedrive

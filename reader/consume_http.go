@@ -19,6 +19,7 @@ func (c *Consumer) Register(e *echo.Echo) {
 	e.POST("/v1/groups/:group/topics/:topic/ack", c.handleAck)
 	e.POST("/v1/groups/:group/topics/:topic/nack", c.handleNack)
 	e.POST("/v1/groups/:group/topics/:topic/change-invisible", c.handleChangeInvisible)
+	e.POST("/v1/groups/:group/topics/:topic/change-invisible-batch", c.handleChangeInvisibleBatch)
 	e.POST("/v1/groups/:group/topics/:topic/reset", c.handleReset)
 	e.GET("/v1/groups/:group/lag", c.handleLag)
 }

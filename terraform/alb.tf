@@ -130,7 +130,7 @@ resource "aws_lb_listener_rule" "transactions" {
   }
 }
 
-# /v1/groups/{g}/topics/{t}/receive|ack|nack|change-invisible|reset -> reader.
+# /v1/groups/{g}/topics/{t}/receive|ack|nack|change-invisible[-batch]|reset -> reader.
 resource "aws_lb_listener_rule" "consume" {
   listener_arn = local.api_listener_arn
   priority     = 30

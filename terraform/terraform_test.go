@@ -966,6 +966,7 @@ func TestLoadBalancerRouting(t *testing.T) {
 		{"POST", "/v1/groups/billing/topics/orders/ack", "reader"},
 		{"POST", "/v1/groups/billing/topics/orders/nack", "reader"},
 		{"POST", "/v1/groups/billing/topics/orders/change-invisible", "reader"},
+		{"POST", "/v1/groups/billing/topics/orders/change-invisible-batch", "reader"},
 		{"POST", "/v1/groups/billing/topics/orders/reset", "reader"},
 		{"GET", "/v1/topics/orders/queues/3/messages?offset=0", "reader"},
 		{"GET", "/v1/topics/orders/messages?key=order-1", "reader"},
