@@ -30,6 +30,8 @@ const (
 	DefaultPriorityAgingSeconds = 60
 	// MaxPriorityAgingSeconds is a day.
 	MaxPriorityAgingSeconds = 24 * 3600
+	// MaxDedupWindowSeconds is a day.
+	MaxDedupWindowSeconds = 24 * 3600
 )
 
 // Service answers the admin routes from the metadata store.
@@ -64,6 +66,8 @@ type createTopicRequest struct {
 	// MaxPriority and PriorityAgingSeconds apply to PRIORITY topics only.
 	MaxPriority          *int `json:"maxPriority"`
 	PriorityAgingSeconds *int `json:"priorityAgingSeconds"`
+	// DeduplicationWindowSeconds is how long a message's deduplicationId is remembered.
+	DeduplicationWindowSeconds *int `json:"deduplicationWindowSeconds"`
 }
 
 func (s *Service) createTopic(c echo.Context) error {
@@ -112,6 +116,13 @@ func topicFromRequest(req createTopicRequest) (metadata.Topic, error) {
 	}
 	if err := priorityFromRequest(req, &t); err != nil {
 		return t, err
+	}
+	t.DedupWindowSeconds = metadata.DefaultDedupWindowSeconds
+	if req.DeduplicationWindowSeconds != nil {
+		if *req.DeduplicationWindowSeconds < 1 || *req.DeduplicationWindowSeconds > MaxDedupWindowSeconds {
+			return t, bad("deduplicationWindowSeconds must be 1-%d (a day)", MaxDedupWindowSeconds)
+		}
+		t.DedupWindowSeconds = *req.DeduplicationWindowSeconds
 	}
 	if req.Queues != nil {
 		if *req.Queues < 1 || *req.Queues > MaxQueues {
@@ -205,7 +216,7 @@ func (s *Service) listQueues(c echo.Context) error {
 
 func topicView(tenant httpapi.Tenant, t metadata.Topic) httpapi.Topic {
 	v := httpapi.Topic{Name: tenant.Show(t.Name), Type: t.Type, Queues: t.Queues, RetentionHours: t.RetentionHours,
-		LiteTTLMinutes: t.LiteTTLMinutes, Trace: t.Trace, CreatedAt: t.CreatedAt.UTC()}
+		LiteTTLMinutes: t.LiteTTLMinutes, Trace: t.Trace, CreatedAt: t.CreatedAt.UTC(), DeduplicationWindowSeconds: t.DedupWindowSeconds}
 	if t.Type == metadata.TopicPriority {
 		v.MaxPriority, v.PriorityAgingSeconds = &t.MaxPriority, &t.PriorityAgingSeconds
 	}

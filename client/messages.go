@@ -31,6 +31,10 @@ type Message struct {
 	// Priority is the priority of a message on a PRIORITY topic (0 to the topic's
 	// MaxPriority; higher is delivered first).
 	Priority *int `json:"priority,omitempty"`
+	// DeduplicationID makes the send idempotent: sent again within the topic's
+	// deduplication window (default 5 minutes), from any client to any node, the message
+	// is not stored again and the answer is the first send's (with Duplicate set).
+	DeduplicationID string `json:"deduplicationId,omitempty"`
 }
 
 // SendResult is the server's answer for one sent message, in the order sent.
@@ -47,6 +51,9 @@ type SendResult struct {
 	// RecallHandle is set for a delayed message: Recall takes it back with it before its
 	// delivery time.
 	RecallHandle string `json:"recallHandle,omitempty"`
+	// Duplicate is set when the message's DeduplicationID was sent before within the
+	// window: the result is the first send's, and nothing was stored.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
 // MessageView is the read-only view of a stored message that lookups and offset reads

@@ -47,6 +47,9 @@ type TopicSpec struct {
 	// PriorityAgingSeconds is, for a PRIORITY topic, how long a message waits to rank one
 	// priority higher against newer messages (zero: the server's default, 60).
 	PriorityAgingSeconds int `json:"priorityAgingSeconds,omitempty"`
+	// DeduplicationWindowSeconds is how long a message's DeduplicationID is remembered
+	// (zero: the server's default, 300).
+	DeduplicationWindowSeconds int `json:"deduplicationWindowSeconds,omitempty"`
 }
 
 // Topic is a topic as the server returns it: the creation request's fields plus when it
@@ -62,6 +65,11 @@ type Topic struct {
 	RetentionHours int `json:"retentionHours"`
 	// LiteTTLMinutes is, for a LITE topic, how long a lite topic lives without traffic.
 	LiteTTLMinutes int `json:"liteTtlMinutes,omitempty"`
+	// MaxPriority and PriorityAgingSeconds are a PRIORITY topic's settings.
+	MaxPriority          int `json:"maxPriority,omitempty"`
+	PriorityAgingSeconds int `json:"priorityAgingSeconds,omitempty"`
+	// DeduplicationWindowSeconds is how long a message's DeduplicationID is remembered.
+	DeduplicationWindowSeconds int `json:"deduplicationWindowSeconds,omitempty"`
 	// CreatedAt is when the topic was created.
 	CreatedAt time.Time `json:"createdAt,omitzero"`
 }

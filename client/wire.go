@@ -156,6 +156,7 @@ func decodeReceiveFast(data []byte, out *receiveResponse) bool {
 }
 
 // sendResultFields are the JSON names of SendResult's fields.
+// A duplicate's answer ("duplicate": true) is left to encoding/json: it is rare.
 var sendResultFields = []string{"messageId", "queueId", "offset", "deliveryTime", "recallHandle"}
 
 // decodeSendFast decodes a send answer into out, which must be zero, and reports whether
@@ -235,8 +236,8 @@ func encodeSendRequest(msgs []Message) ([]byte, error) {
 
 // sendMessageSize is about the encoded size of m: exact but for escapes and properties.
 func sendMessageSize(m *Message) int {
-	n := len(`{"body":"","tag":"","keys":[],"properties":{},"messageGroup":"","deliveryTime":"2006-01-02T15:04:05.999999999Z07:00","liteTopic":"","priority":-2147483648},`)
-	n += base64.StdEncoding.EncodedLen(len(m.Body)) + len(m.Tag) + len(m.MessageGroup) + len(m.LiteTopic)
+	n := len(`{"body":"","tag":"","keys":[],"properties":{},"messageGroup":"","deliveryTime":"2006-01-02T15:04:05.999999999Z07:00","liteTopic":"","priority":-2147483648,"deduplicationId":""},`)
+	n += base64.StdEncoding.EncodedLen(len(m.Body)) + len(m.Tag) + len(m.MessageGroup) + len(m.LiteTopic) + len(m.DeduplicationID)
 	for _, k := range m.Keys {
 		n += len(k) + 3
 	}
@@ -317,6 +318,10 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 	if m.Priority != nil {
 		field("priority")
 		b = strconv.AppendInt(b, int64(*m.Priority), 10)
+	}
+	if m.DeduplicationID != "" {
+		field("deduplicationId")
+		b = jsonwire.AppendString(b, m.DeduplicationID)
 	}
 	if sep == '{' {
 		b = append(b, '{')

@@ -116,7 +116,7 @@ func decodeSendFast(b []byte) (SendRequest, bool) {
 var sendRequestFields = []string{"messages"}
 
 // messageFields are the JSON names of Message's fields.
-var messageFields = []string{"body", "tag", "keys", "properties", "messageGroup", "deliveryTime", "liteTopic", "priority"}
+var messageFields = []string{"body", "tag", "keys", "properties", "messageGroup", "deliveryTime", "liteTopic", "priority", "deduplicationId"}
 
 // decodeMessage reads one message object into m, which must be zero.
 func decodeMessage(r *jsonwire.Reader, m *Message) bool {
@@ -143,6 +143,8 @@ func decodeMessage(r *jsonwire.Reader, m *Message) bool {
 			var p int
 			p, ok = r.Int()
 			m.Priority = &p
+		case "deduplicationId":
+			m.DeduplicationID, ok = r.String("")
 		}
 		return ok
 	})

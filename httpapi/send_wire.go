@@ -25,6 +25,8 @@ type messageWire struct {
 	DelaySeconds *int64            `json:"delaySeconds"`
 	LiteTopic    string            `json:"liteTopic"`
 	Priority     *int              `json:"priority"`
+	// DeduplicationID is named so in the API, as SQS names it.
+	DeduplicationID string `json:"deduplicationId"`
 }
 
 // TimeHint says in plain words what a time field takes.
@@ -78,6 +80,7 @@ func (w *messageWire) fold(m *Message, prefix string) error {
 		return Errorf(http.StatusBadRequest, CodeMalformedJSON, "%s%s: %s", prefix, field, fmt.Sprintf(format, args...))
 	}
 	m.Tag, m.Keys, m.Properties, m.MessageGroup, m.LiteTopic, m.Priority = w.Tag, w.Keys, w.Properties, w.MessageGroup, w.LiteTopic, w.Priority
+	m.DeduplicationID = w.DeduplicationID
 	switch {
 	case w.Body != nil && w.BodyText != nil:
 		return bad("bodyText", "give body (base64) or bodyText (plain text), not both")

@@ -14,6 +14,9 @@ type Message struct {
 	// Priority is the message's priority on a PRIORITY topic (0 to the topic's
 	// maxPriority; higher is delivered first).
 	Priority *int `json:"priority,omitempty"`
+	// DeduplicationID makes the send idempotent: a send of the same id to the topic
+	// within its deduplication window answers the first send's result and stores nothing.
+	DeduplicationID string `json:"deduplicationId,omitempty"`
 	// BodyText and DelaySeconds are inputs only: a plain-text body, stored as is, and a
 	// delivery time that many seconds after the send. Decoding (UnmarshalJSON) folds them
 	// into Body and DeliveryTime and leaves them nil.
@@ -38,6 +41,9 @@ type SendResult struct {
 	// RecallHandle takes a delayed message back before its delivery time (see
 	// RecallRequest); only delayed messages have one.
 	RecallHandle string `json:"recallHandle,omitempty"`
+	// Duplicate is true when the message's deduplicationId was sent before within the
+	// topic's window: the result is the first send's, and nothing was stored.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
 // RecallRequest takes back a delayed message before its delivery time.
@@ -90,9 +96,11 @@ type Topic struct {
 	LiteTTLMinutes int    `json:"liteTtlMinutes,omitempty"`
 	Trace          bool   `json:"trace"`
 	// MaxPriority and PriorityAgingSeconds are a PRIORITY topic's (nil for other types).
-	MaxPriority          *int      `json:"maxPriority,omitempty"`
-	PriorityAgingSeconds *int      `json:"priorityAgingSeconds,omitempty"`
-	CreatedAt            time.Time `json:"createdAt"`
+	MaxPriority          *int `json:"maxPriority,omitempty"`
+	PriorityAgingSeconds *int `json:"priorityAgingSeconds,omitempty"`
+	// DeduplicationWindowSeconds is how long a message's deduplicationId is remembered.
+	DeduplicationWindowSeconds int       `json:"deduplicationWindowSeconds"`
+	CreatedAt                  time.Time `json:"createdAt"`
 }
 
 // QueueInfo is one queue's offset range.

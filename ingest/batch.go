@@ -63,6 +63,8 @@ type batch struct {
 	objectKey string
 	size      int64
 	commits   []metadata.ChunkCommit
+	// dedups are the batch's messages sent with deduplication ids.
+	dedups []pendingDedup
 }
 
 func (s *Service) newBatch() *batch {
@@ -216,7 +218,7 @@ func (s *Service) commit(b *batch) ([]int64, error) {
 	err := retry(ctx, func(ctx context.Context) error {
 		var err error
 		firsts, err = s.store.SegmentCommit(ctx, metadata.SegmentCommitParams{ObjectKey: b.objectKey, SizeBytes: b.size,
-			Chunks: b.commits, Transactions: b.txs, Topics: b.topics()})
+			Chunks: b.commits, Transactions: b.txs, Topics: b.topics(), Dedups: b.dedupCommits()})
 		if errors.Is(err, metadata.ErrUnknownQueue) {
 			return permanent{err}
 		}

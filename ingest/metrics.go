@@ -13,6 +13,7 @@ type metrics struct {
 	rejected       *prometheus.CounterVec
 	buffered       prometheus.Gauge
 	recalls        *prometheus.CounterVec
+	dedup          *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -60,10 +61,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "floe_ingest_recalls_total",
 			Help: "Recalls of delayed messages, by outcome (recalled, already, too_late, invalid, not_found).",
 		}, []string{"outcome"}),
+		dedup: newDedupMetric(),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.flushes, m.flushFailures, m.flushBytes, m.flushMessages, m.messages, m.recalls,
-			m.bodyBytes, m.produceSeconds, m.rejected, m.buffered} {
+			m.bodyBytes, m.produceSeconds, m.rejected, m.buffered, m.dedup} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}

@@ -196,6 +196,22 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 		}
 		size += int64(len(msgs[i].Body))
 	}
+	var dd *dedupSend
+	if !internal && txID == "" {
+		if dd, err = s.claimDedup(ctx, ti.topic, msgs); err != nil {
+			return nil, err
+		}
+	}
+	if dd != nil {
+		defer s.releaseDedup(dd)
+		if len(dd.store) == 0 {
+			return dd.results(nil), nil
+		}
+		msgs, size = dd.store, 0
+		for i := range msgs {
+			size += int64(len(msgs[i].Body))
+		}
+	}
 	var liteQueues map[string]metadata.Queue
 	if ti.topic.Type == metadata.TopicLite {
 		// A lite topic is created by its first message.
@@ -282,7 +298,14 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 				rec.DeliveryTime = *m.DeliveryTime
 			}
 		}
-		b.add(q, kinds[i], txID, rec, req, i)
+		qc := b.add(q, kinds[i], txID, rec, req, i)
+		if dd != nil && m.DeduplicationID != "" {
+			b.dedups = append(b.dedups, pendingDedup{qc: qc, pos: len(qc.recs) - 1, ds: metadata.DedupSent{
+				ClaimID: dd.claim.ClaimID, Ordinal: dd.ordinal[m.DeduplicationID], MessageID: id, QueueID: q.QueueID}})
+		}
+	}
+	if dd != nil {
+		dd.handedOff = true
 	}
 	b.reqs = append(b.reqs, req)
 	b.bytes += size
@@ -301,6 +324,9 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 		return nil, ctx.Err()
 	}
 	if req.err != nil {
+		if dd != nil {
+			dd.batchFailed = true
+		}
 		return nil, req.err
 	}
 	for i := range results {
@@ -318,6 +344,9 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 	s.metrics.bodyBytes.Add(float64(size))
 	if ti.topic.Trace && s.tracer != nil {
 		s.tracer.Record(traceEvents(topic, now, s.cfg.Now(), txID, req.object, kinds, results))
+	}
+	if dd != nil {
+		return dd.results(results), nil
 	}
 	return results, nil
 }
@@ -390,6 +419,9 @@ func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message, half boo
 		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidName, "message %d: liteTopic %q must be 1-127 characters of [A-Za-z0-9_-]", i, m.LiteTopic)
 	}
 	if err := checkPriority(t, i, m); err != nil {
+		return err
+	}
+	if err := checkDedupID(i, m, half, m.DeliveryTime != nil && m.DeliveryTime.After(now)); err != nil {
 		return err
 	}
 	// The message's fields must fit the topic's type.

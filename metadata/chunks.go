@@ -66,6 +66,9 @@ type SegmentCommitParams struct {
 	Transactions []TransactionCreate
 	// Topics are the topics the chunks belong to, for the commit notification.
 	Topics []string
+	// Dedups are the flush's messages sent with deduplication ids, whose claims the
+	// commit completes (see DedupClaim).
+	Dedups []DedupSent
 }
 
 // ErrUnknownQueue is returned by SegmentCommit when a queue no longer exists (its topic was
@@ -163,6 +166,9 @@ func (s *Store) SegmentCommit(ctx context.Context, p SegmentCommitParams) ([]int
 		}
 		if err := ix.insert(ctx, tx, segID); err != nil {
 			return fmt.Errorf("inserting chunk index of %s: %w", p.ObjectKey, err)
+		}
+		if err := completeDedup(ctx, tx, p.Dedups, firsts); err != nil {
+			return err
 		}
 		if err := insertPending(ctx, tx, segID, p); err != nil {
 			if isForeignKeyViolation(err) {

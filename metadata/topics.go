@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,7 +34,9 @@ type Topic struct {
 	// other types); PriorityAgingSeconds is its aging step (see Topic.PriorityOf).
 	MaxPriority          int
 	PriorityAgingSeconds int
-	CreatedAt            time.Time
+	// DedupWindowSeconds is how long a deduplication id of a message is remembered.
+	DedupWindowSeconds int
+	CreatedAt          time.Time
 }
 
 // Queue is one message queue of a topic.
@@ -58,9 +61,10 @@ func (s *Store) TopicCreate(ctx context.Context, t Topic) (Topic, bool, error) {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO topics (name, type, queue_count, retention_hours, lite_ttl_minutes, trace,
-				max_priority, priority_aging_seconds)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING`,
-			t.Name, t.Type, t.Queues, t.RetentionHours, t.LiteTTLMinutes, t.Trace, t.MaxPriority, t.PriorityAgingSeconds)
+				max_priority, priority_aging_seconds, dedup_window_seconds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING`,
+			t.Name, t.Type, t.Queues, t.RetentionHours, t.LiteTTLMinutes, t.Trace, t.MaxPriority, t.PriorityAgingSeconds,
+			cmp.Or(t.DedupWindowSeconds, DefaultDedupWindowSeconds))
 		if err != nil {
 			return fmt.Errorf("inserting topic %s: %w", t.Name, err)
 		}
@@ -80,7 +84,8 @@ func (s *Store) TopicCreate(ctx context.Context, t Topic) (Topic, bool, error) {
 		return Topic{}, false, err
 	}
 	if !created && (out.Type != t.Type || out.Queues != t.Queues || out.RetentionHours != t.RetentionHours || out.LiteTTLMinutes != t.LiteTTLMinutes || out.Trace != t.Trace ||
-		out.MaxPriority != t.MaxPriority || out.PriorityAgingSeconds != t.PriorityAgingSeconds) {
+		out.MaxPriority != t.MaxPriority || out.PriorityAgingSeconds != t.PriorityAgingSeconds ||
+		out.DedupWindowSeconds != cmp.Or(t.DedupWindowSeconds, DefaultDedupWindowSeconds)) {
 		return out, false, fmt.Errorf("topic %s exists with other settings: %w", t.Name, ErrConflict)
 	}
 	return out, created, nil
@@ -98,10 +103,10 @@ func (s *Store) TopicGet(ctx context.Context, name string) (Topic, error) {
 }
 
 // topicColumns are the columns of a topic that topicFields scans.
-const topicColumns = `name, type, queue_count, retention_hours, lite_ttl_minutes, trace, max_priority, priority_aging_seconds, created_at`
+const topicColumns = `name, type, queue_count, retention_hours, lite_ttl_minutes, trace, max_priority, priority_aging_seconds, dedup_window_seconds, created_at`
 
 func topicFields(t *Topic) []any {
-	return []any{&t.Name, &t.Type, &t.Queues, &t.RetentionHours, &t.LiteTTLMinutes, &t.Trace, &t.MaxPriority, &t.PriorityAgingSeconds, &t.CreatedAt}
+	return []any{&t.Name, &t.Type, &t.Queues, &t.RetentionHours, &t.LiteTTLMinutes, &t.Trace, &t.MaxPriority, &t.PriorityAgingSeconds, &t.DedupWindowSeconds, &t.CreatedAt}
 }
 
 type querier interface {

@@ -76,7 +76,7 @@ Exit codes: 0 ok, 1 failed or unreachable, 2 bad usage or bad request, 3 not fou
 4 conflict (refused as things stand), 5 no key or permission.
 
   floe topics list | get T | create T [--type --queues --retention-hours --lite-ttl-minutes
-                                        --max-priority --priority-aging-seconds]
+                                        --max-priority --priority-aging-seconds --dedup-window-seconds]
               | update T [--queues --retention-hours --trace --lite-ttl-minutes] | delete T
   floe groups list | get G | create G [--order --max-attempts --backoff 10,30,60]
               | update G [--order --max-attempts --backoff] | delete G | lag G
@@ -85,7 +85,7 @@ Exit codes: 0 ok, 1 failed or unreachable, 2 bad usage or bad request, 3 not fou
               | reset G --topic T --queue Q --offset N    one queue to an offset
               | reset G --to-end [--topic T]              skip the backlog
               | reset G --from-group G2                   copy G2's consumed offsets
-  floe send T [BODY | --file F | - (stdin)] [--tag --keys K1,K2 --property k=v --delay D --message-group MG --priority P]
+  floe send T [BODY | --file F | - (stdin)] [--tag --keys K1,K2 --property k=v --delay D --message-group MG --priority P --dedup-id ID]
   floe receive G T [--max N --wait S --invisible S --ack]
   floe messages get T ID | by-key T KEY | browse T [--from --to --oldest --limit --tag --msg-key --property --cursor]
   floe messages resend T ID --group G        deliver one message to a group again
@@ -249,7 +249,7 @@ func runTopics(args []string, stdout, stderr io.Writer) error {
 	}
 	c := newCLI("floe topics "+cmd, stdout, stderr)
 	var typ string
-	var queues, retention, liteTTL, maxPriority, aging optInt
+	var queues, retention, liteTTL, maxPriority, aging, dedupWindow optInt
 	var trace optBool
 	if cmd == "create" || cmd == "update" {
 		c.fs.Var(&queues, "queues", "queue count (update: may only grow)")
@@ -261,6 +261,7 @@ func runTopics(args []string, stdout, stderr io.Writer) error {
 		c.fs.StringVar(&typ, "type", "NORMAL", "NORMAL, FIFO, DELAY, TRANSACTION, LITE or PRIORITY")
 		c.fs.Var(&maxPriority, "max-priority", "PRIORITY topics: the highest priority (default 9)")
 		c.fs.Var(&aging, "priority-aging-seconds", "PRIORITY topics: seconds of waiting worth one priority level (default 60)")
+		c.fs.Var(&dedupWindow, "dedup-window-seconds", "how long a message's deduplicationId is remembered (default 300)")
 	}
 	pos, err := c.parse(args)
 	if err != nil {
@@ -322,6 +323,9 @@ func runTopics(args []string, stdout, stderr io.Writer) error {
 		}
 		if aging.v != nil {
 			spec.PriorityAgingSeconds = *aging.v
+		}
+		if dedupWindow.v != nil {
+			spec.DeduplicationWindowSeconds = *dedupWindow.v
 		}
 		t, _, err := api.CreateTopic(ctx, spec)
 		if err != nil {
@@ -555,7 +559,7 @@ func runGroups(args []string, stdout, stderr io.Writer) error {
 
 func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	c := newCLI("floe send", stdout, stderr)
-	var file, tag, group, delay string
+	var file, tag, group, delay, dedupID string
 	var keys, props listFlag
 	var priority optInt
 	c.fs.StringVar(&file, "file", "", "read the body from this file")
@@ -565,6 +569,7 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	c.fs.StringVar(&delay, "delay", "", "deliver after this long, such as 30s (DELAY topics)")
 	c.fs.StringVar(&group, "message-group", "", "message group (FIFO topics)")
 	c.fs.Var(&priority, "priority", "the message's priority (PRIORITY topics; higher is delivered first)")
+	c.fs.StringVar(&dedupID, "dedup-id", "", "deduplication id: a resend within the topic's window is not stored again")
 	pos, err := c.parse(args)
 	if err != nil {
 		return err
@@ -587,7 +592,7 @@ func runSend(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return fmt.Errorf("reading the body from stdin: %w", err)
 		}
 	}
-	m := client.Message{Body: body, Tag: tag, MessageGroup: group, Priority: priority.v}
+	m := client.Message{Body: body, Tag: tag, MessageGroup: group, Priority: priority.v, DeduplicationID: dedupID}
 	for _, k := range keys {
 		m.Keys = append(m.Keys, strings.Split(k, ",")...)
 	}
