@@ -299,6 +299,10 @@ func (s *Server) syncLite(ctx context.Context, req *v2.SyncLiteSubscriptionReque
 			return status(v2.Code_ILLEGAL_LITE_TOPIC, "lite topic %q must be 1-127 characters of [A-Za-z0-9_-]", l)
 		}
 	}
+	start, err := liteStart(req.GetOffsetOption())
+	if err != nil {
+		return err
+	}
 	if _, err := s.ensureGroup(ctx, group); err != nil {
 		return err
 	}
@@ -317,7 +321,7 @@ func (s *Server) syncLite(ctx context.Context, req *v2.SyncLiteSubscriptionReque
 	default:
 		return status(v2.Code_BAD_REQUEST, "unknown action %s", req.GetAction())
 	}
-	err = s.store.LiteSubscriptionChange(ctx, group, topic, add, remove, replace)
+	err = s.store.LiteSubscriptionChangeFrom(ctx, group, topic, add, remove, replace, start)
 	if err != nil {
 		return notFoundAs(err, v2.Code_TOPIC_NOT_FOUND, "group %s or topic %s does not exist", req.GetGroup().GetName(), req.GetTopic().GetName())
 	}

@@ -63,6 +63,13 @@ func (s *Store) LiteQueuesEnsure(ctx context.Context, topic string, lites []stri
 // subscribed to exactly add. A group sees a lite topic's messages from the point it
 // subscribed (offset 0 for a lite topic created later).
 func (s *Store) LiteSubscriptionChange(ctx context.Context, group, topic string, add, remove []string, replace bool) error {
+	return s.LiteSubscriptionChangeFrom(ctx, group, topic, add, remove, replace, LiteStart{})
+}
+
+// LiteSubscriptionChangeFrom is LiteSubscriptionChange where the lite topics this call
+// newly subscribes start where start says (see LiteStart); lite topics already subscribed
+// keep the group's progress.
+func (s *Store) LiteSubscriptionChangeFrom(ctx context.Context, group, topic string, add, remove []string, replace bool, start LiteStart) error {
 	return s.inTx(ctx, "lite_subscription_change", func(tx pgx.Tx) error {
 		if _, err := getGroup(ctx, tx, group); err != nil {
 			return err
@@ -97,14 +104,22 @@ func (s *Store) LiteSubscriptionChange(ctx context.Context, group, topic string,
 			}
 		}
 		if len(add) > 0 {
-			batch := &pgx.Batch{}
-			batch.Queue(`INSERT INTO lite_subscriptions (group_name, topic, lite_topic) SELECT $1, $2, unnest($3::text[])
-				ON CONFLICT DO NOTHING`, group, topic, add)
-			batch.Queue(`INSERT INTO group_queues (group_name, queue_ref, cursor)
-				SELECT $1, id, next_offset FROM queues WHERE topic = $2 AND lite_topic = ANY($3)
-				ON CONFLICT DO NOTHING`, group, topic, add)
-			if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			rows, err := tx.Query(ctx, `INSERT INTO lite_subscriptions (group_name, topic, lite_topic) SELECT $1, $2, unnest($3::text[])
+				ON CONFLICT DO NOTHING RETURNING lite_topic`, group, topic, add)
+			if err != nil {
 				return fmt.Errorf("adding lite subscriptions: %w", err)
+			}
+			added, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return fmt.Errorf("adding lite subscriptions: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO group_queues (group_name, queue_ref, cursor)
+				SELECT $1, id, next_offset FROM queues WHERE topic = $2 AND lite_topic = ANY($3)
+				ON CONFLICT DO NOTHING`, group, topic, add); err != nil {
+				return fmt.Errorf("adding lite subscriptions: %w", err)
+			}
+			if err := startLiteCursors(ctx, tx, group, topic, added, start); err != nil {
+				return err
 			}
 		}
 		return nil
