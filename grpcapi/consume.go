@@ -159,6 +159,11 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 		return nil, "", err
 	}
 	s.cfg.Clients.Delivered(group, topic, s.clientIdentity(ctx), len(msgs), invisible)
+	if req.GetAutoRenew() {
+		// Push consumers hold what they receive in a local cache and never extend it
+		// themselves: the server keeps it hidden while they hold it.
+		s.consumer.AutoRenew(group, topic, infoOf(ctx).clientID, msgs, invisible)
+	}
 	return msgs, t.Type, nil
 }
 

@@ -343,3 +343,20 @@ type List struct {
 	Name    string
 	Clients []httpapi.ConnectedClient
 }
+
+// SeenSince returns the ids of the clients of (kind, name) this node saw at or after
+// since, without changing the table.
+func (t *Table) SeenSince(kind, name string, since time.Time) map[string]bool {
+	out := map[string]bool{}
+	if t == nil {
+		return out
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for ck, e := range t.names[nameKey{kind, name}] {
+		if !e.c.LastSeen.Before(since) {
+			out[ck.id] = true
+		}
+	}
+	return out
+}

@@ -71,6 +71,7 @@ type Consumer struct {
 	waker     *Waker
 	metrics   *consumeMetrics
 	prefetch  prefetcher
+	renew     renewer // see autorenew.go
 	stop      chan struct{}
 	stopOnce  sync.Once
 	loopDone  chan struct{}
@@ -86,6 +87,7 @@ type consumeMetrics struct {
 	deadLetters prometheus.Counter
 	prefetched  prometheus.Counter
 	released    prometheus.Counter
+	autoRenew   *prometheus.CounterVec
 }
 
 // NewConsumer builds the consumption service.
@@ -129,9 +131,10 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 			Name: "floe_reader_released_messages_total",
 			Help: "Messages claimed ahead that no receive took in time, made visible again with their attempt unchanged.",
 		}),
+		autoRenew: newAutoRenewMetric(),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.receives, m.looks, m.delivered, m.redelivered, m.acks, m.nacks, m.deadLetters, m.prefetched, m.released} {
+		for _, c := range []prometheus.Collector{m.receives, m.looks, m.delivered, m.redelivered, m.acks, m.nacks, m.deadLetters, m.prefetched, m.released, m.autoRenew} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("registering consumer metrics: %w", err)
 			}
