@@ -108,7 +108,8 @@ pages.overview = async (root) => {
         field('Type', { tag: 'select', name: 'type' }),
         field('Queues', { name: 'queues', type: 'number', min: 1, max: 1024, value: 4 })], 'Create topic', async (d) => {
         const body = { name: d.name, type: d.type };
-        if (d.type !== 'LITE') body.queues = Number(d.queues);
+        // A PRIORITY topic takes its default, one queue per priority level (0-9).
+        if (d.type !== 'LITE' && d.type !== 'PRIORITY') body.queues = Number(d.queues);
         await api('POST', '/v1/topics', body);
         status('topic ' + d.name + ' created');
         await refresh();
@@ -121,7 +122,7 @@ pages.overview = async (root) => {
         await refresh();
       }))));
   const sel = root.querySelector('select[name=type]');
-  for (const t of ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION', 'LITE']) sel.append(el('option', { value: t }, t));
+  for (const t of ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION', 'LITE', 'PRIORITY']) sel.append(el('option', { value: t }, t));
 
   async function refresh() {
     const [{ topics }, { groups }] = await Promise.all([api('GET', '/v1/topics'), api('GET', '/v1/groups')]);
