@@ -37,7 +37,7 @@ func checkPriority(t metadata.Topic, i int, m *httpapi.Message) error {
 // q % levels): by its first key, else round-robin among the level's queues.
 func routePriority(ti *topicInfo, m *httpapi.Message) metadata.Queue {
 	levels := ti.topic.PriorityLevels()
-	perLevel := uint64(len(ti.queues) / levels)
+	perLevel := uint64(max(len(ti.queues)/levels, 1))
 	var k uint64
 	if len(m.Keys) > 0 {
 		k = uint64(fnvHash(m.Keys[0])) % perLevel
@@ -45,8 +45,8 @@ func routePriority(ti *topicInfo, m *httpapi.Message) metadata.Queue {
 		k = ti.rr.Add(1) % perLevel
 	}
 	i := uint64(*m.Priority) + k*uint64(levels)
-	if q := ti.queues[i]; q.QueueID == int(i) {
-		return q
+	if i < uint64(len(ti.queues)) && ti.queues[i].QueueID == int(i) {
+		return ti.queues[i]
 	}
 	// Queues are listed by id, so the index is the id; should the list have a gap, any
 	// queue of the level will do.
