@@ -45,6 +45,7 @@ fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeChunk -fuzztime=30s ./segment/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeFooter -fuzztime=30s ./segment/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecords -fuzztime=30s ./segment/
+	$(GO) test -run='^$$' -fuzz=FuzzSplitChunks -fuzztime=30s ./segment/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeReceipt -fuzztime=30s ./reader/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecallHandle -fuzztime=30s ./ingest/
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./trace/

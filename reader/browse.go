@@ -130,7 +130,7 @@ func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]
 			return nil, nil, unavailable(err)
 		}
 		for _, ch := range chunks {
-			recs, err := s.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+			recs, err := s.cache.Get(ctx, ch)
 			if err != nil {
 				return nil, nil, unavailable(err)
 			}
@@ -302,7 +302,7 @@ func offsetAt(ctx context.Context, store *metadata.Store, cache *ChunkCache, q m
 	if err != nil {
 		return 0, unavailable(err)
 	}
-	recs, err := cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+	recs, err := cache.Get(ctx, ch)
 	if err != nil {
 		return 0, unavailable(err)
 	}

@@ -539,7 +539,7 @@ func (c *Consumer) scan(ctx context.Context, st *metadata.ReceiveState, queueRef
 				c.cfg.Logger.Warn("offsets missing from the index, skipped", "queue", queueRef, "from", off, "to", ch.FirstOffset)
 				off = ch.FirstOffset
 			}
-			recs, err := c.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+			recs, err := c.cache.Get(ctx, ch)
 			if err != nil {
 				return err
 			}

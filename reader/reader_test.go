@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/floemq/floe/httpapi"
@@ -247,11 +249,68 @@ func TestPrimedChunksAreReadWithoutGET(t *testing.T) {
 	rd2, err := reader.New(reader.Config{}, store, b, prometheus.NewRegistry())
 	require.NoError(t, err)
 	rd2.Cache().Prime(c.key, c.offset, make([]byte, c.length))
-	recs, err := rd2.Cache().Get(ctx, c.key, c.offset, c.length)
+	recs, err := rd2.Cache().Get(ctx, metadata.Chunk{ObjectKey: c.key, ByteOffset: c.offset, ByteLength: c.length})
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	require.Equal(t, "fresh-2", string(recs[0].Body))
 	require.Equal(t, int64(1), b.ranged.Load(), "the bad primed chunk costs one GET")
+}
+
+func TestAMissReadsTheNeighbouringChunksInTheSameGET(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, _, b := openStore(t)
+	in, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond}, store, b, prometheus.NewRegistry())
+	require.NoError(t, err)
+	in.Start()
+	t.Cleanup(func() { _ = in.Stop(ctx) })
+	_, _, err = store.TopicCreate(ctx, metadata.Topic{Name: "orders", Type: metadata.TopicNormal, Queues: 4, RetentionHours: 1})
+	require.NoError(t, err)
+	// One produce call, one flush: the messages go round the queues, so the segment holds
+	// a chunk for each of the four.
+	var batch []httpapi.Message
+	for i := range 4 {
+		batch = append(batch, httpapi.Message{Body: []byte(fmt.Sprint("message-", i))})
+	}
+	_, err = in.Produce(ctx, "orders", batch)
+	require.NoError(t, err)
+
+	readAll := func(rd *reader.Service) {
+		t.Helper()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var bodies []string
+		for q := range 4 {
+			wg.Go(func() {
+				got, err := rd.ReadQueue(ctx, "orders", q, "", 0, 10)
+				assert.NoError(t, err)
+				if assert.Len(t, got, 1) {
+					mu.Lock()
+					bodies = append(bodies, string(got[0].Body))
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		require.ElementsMatch(t, []string{"message-0", "message-1", "message-2", "message-3"}, bodies)
+	}
+
+	// Four queues read at once by a node that did not write them: one GET.
+	reg := prometheus.NewRegistry()
+	rd, err := reader.New(reader.Config{}, store, b, reg)
+	require.NoError(t, err)
+	before := b.ranged.Load()
+	readAll(rd)
+	require.Equal(t, int64(1), b.ranged.Load()-before, "one GET for the whole flush")
+	require.Equal(t, 3.0, counterValue(t, reg, "floe_reader_cache_read_ahead_total"))
+	require.Equal(t, 1.0, counterValue(t, reg, "floe_reader_cache_misses_total"))
+
+	// Without read-ahead, a GET per chunk.
+	rd, err = reader.New(reader.Config{ReadAheadBytes: -1}, store, b, prometheus.NewRegistry())
+	require.NoError(t, err)
+	before = b.ranged.Load()
+	readAll(rd)
+	require.Equal(t, int64(4), b.ranged.Load()-before)
 }
 
 type chunkRange struct {

@@ -38,6 +38,10 @@ import (
 type Config struct {
 	// CacheBytes bounds the chunk cache; default 256 MiB.
 	CacheBytes int64
+	// ReadAheadBytes is how much of a segment object one cache miss reads from the missing
+	// chunk on, keeping the neighbouring chunks for the reads that follow; default 8 MiB,
+	// negative for the chunk alone.
+	ReadAheadBytes int64
 	// MaxReadMessages bounds one offset read; default 1024.
 	MaxReadMessages int
 	// MaxLookupChunks bounds how many candidate chunks one id or key lookup reads; default 64.
@@ -56,12 +60,13 @@ type Service struct {
 // New builds the read path over a store and a bucket.
 func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg prometheus.Registerer) (*Service, error) {
 	cfg.CacheBytes = cmp.Or(cfg.CacheBytes, 256<<20)
+	cfg.ReadAheadBytes = max(0, cmp.Or(cfg.ReadAheadBytes, 8<<20))
 	cfg.MaxReadMessages = cmp.Or(cfg.MaxReadMessages, 1024)
 	cfg.MaxLookupChunks = cmp.Or(cfg.MaxLookupChunks, 64)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	cache, err := NewChunkCache(bucket, cfg.CacheBytes, reg)
+	cache, err := NewChunkCache(bucket, cfg.CacheBytes, cfg.ReadAheadBytes, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +112,7 @@ func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite
 			if len(out) >= limit {
 				break
 			}
-			recs, err := s.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+			recs, err := s.cache.Get(ctx, ch)
 			if err != nil {
 				return nil, unavailable(err)
 			}
@@ -166,7 +171,7 @@ func (s *Service) lookup(ctx context.Context, topic, item string, match func(*se
 	}
 	out := []httpapi.MessageView{}
 	for _, ch := range chunks {
-		recs, err := s.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+		recs, err := s.cache.Get(ctx, ch)
 		if err != nil {
 			return nil, unavailable(err)
 		}

@@ -332,3 +332,31 @@ func (e *chunkEncoder) appendChunk(dst []byte, c *ChunkInput, rawSize int) ([]by
 	}
 	return dst, info, nil
 }
+
+// ChunkSpan is where one chunk lies within a byte range: its offset from the range's start
+// and its length.
+type ChunkSpan struct {
+	Offset, Length int64
+}
+
+// SplitChunks walks b, a range of an object that starts at a chunk boundary, and returns the
+// spans of the whole chunks it holds, in order. It reads only the fixed headers (magic,
+// version, codec, reserved bytes, payload length) and stops at the first bytes that do not
+// frame a whole chunk: a chunk cut off by the range's end, or the footer. The checksums are
+// not verified here; DecodeChunk verifies each chunk when it is decoded.
+func SplitChunks(b []byte) []ChunkSpan {
+	var out []ChunkSpan
+	for off := int64(0); int64(len(b))-off >= ChunkHeaderSize; {
+		h := b[off:]
+		if string(h[0:4]) != chunkMagic || h[4] != ChunkVersion || h[5] != codecZstd || h[6] != 0 || h[7] != 0 {
+			break
+		}
+		n := ChunkHeaderSize + int64(binary.LittleEndian.Uint32(h[16:20]))
+		if n > int64(len(h)) {
+			break
+		}
+		out = append(out, ChunkSpan{Offset: off, Length: n})
+		off += n
+	}
+	return out
+}

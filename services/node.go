@@ -257,7 +257,7 @@ func (n *Node) primer() ingest.ChunkPrimer {
 
 func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
 	var err error
-	n.reader, err = reader.New(reader.Config{CacheBytes: n.cfg.CacheBytes, Logger: n.logger.With("role", "reader")}, n.store, n.bucket, n.registry)
+	n.reader, err = reader.New(reader.Config{CacheBytes: n.cfg.CacheBytes, ReadAheadBytes: cmp.Or(n.cfg.ReadAheadBytes, -1), Logger: n.logger.With("role", "reader")}, n.store, n.bucket, n.registry)
 	if err != nil {
 		return err
 	}
