@@ -76,7 +76,7 @@ func (c *Consumer) handleNack(ctx echo.Context) error { return c.settleHandles(c
 // settleHandles serves a call that settles receipt handles (ack, nack) with settle.
 func (c *Consumer) settleHandles(ctx echo.Context, settle func(ctx context.Context, group, topic string, handles []string) ([]httpapi.HandleResult, error), nack bool) error {
 	var req httpapi.HandlesRequest
-	if err := httpapi.DecodeJSON(ctx, maxConsumeRequestBytes, &req); err != nil {
+	if err := httpapi.DecodeHandlesRequest(ctx, maxConsumeRequestBytes, &req); err != nil {
 		return err
 	}
 	group, topic, err := httpapi.TenantOf(ctx).GroupTopic(ctx)
@@ -88,7 +88,11 @@ func (c *Consumer) settleHandles(ctx echo.Context, settle func(ctx context.Conte
 		return err
 	}
 	c.noteSettle(ctx, group, topic, res, nack)
-	return ctx.JSON(http.StatusOK, httpapi.HandlesResponse{Results: res})
+	// The same bytes as ctx.JSON, encoded without reflection.
+	bp := responseBufs.Get().(*[]byte)
+	defer responseBufs.Put(bp)
+	*bp = append(httpapi.AppendHandlesResponse((*bp)[:0], res), '\n')
+	return ctx.Blob(http.StatusOK, echo.MIMEApplicationJSON, *bp)
 }
 
 func (c *Consumer) handleChangeInvisible(ctx echo.Context) error {
