@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -99,9 +100,10 @@ func (s *Service) startRedrive(c echo.Context) error {
 	if err != nil {
 		return storeError(err)
 	}
-	if t.Type == metadata.TopicFIFO || t.Type == metadata.TopicLite {
-		return httpapi.Errorf(http.StatusConflict, CodeConflict,
-			"redrive into a %s topic is not supported: its messages are routed by message group or lite topic", t.Type)
+	if (t.Type == metadata.TopicFIFO || t.Type == metadata.TopicLite) && s.messages == nil {
+		// The dead letters' message groups or lite topics choose their queues: the node
+		// must read them.
+		return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "this node cannot read messages (no reader role); ask a reader node")
 	}
 	p := metadata.RedriveCreateParams{ID: newTaskID(), Group: group, TargetTopic: target, RatePerSecond: rate}
 	if req.MessageIDs != nil {
@@ -198,7 +200,9 @@ type RedriverConfig struct {
 	// Interval is how often an idle runner looks for due tasks; default 1 s (an idle
 	// compactor node costs one Postgres transaction a second).
 	Interval time.Duration
-	// Messages, when set, reads the redriven messages' ids for their REDRIVEN trace events.
+	// Messages reads the dead letters' message groups and lite topics, which choose their
+	// queues in a FIFO or LITE target, and the redriven messages' ids for their REDRIVEN
+	// trace events. Without it, tasks into FIFO and LITE topics wait for a node that has it.
 	Messages Messages
 	// Tracer records REDRIVEN events (nil: none).
 	Tracer Tracer
@@ -287,7 +291,11 @@ func (r *Redriver) loop(ctx context.Context) {
 
 // RunOnce applies one due batch, if any, and reports whether it did.
 func (r *Redriver) RunOnce(ctx context.Context) (bool, error) {
-	b, ok, err := r.store.RedriveStep(ctx, redriveBatch)
+	var route metadata.RedriveRouter
+	if r.cfg.Messages != nil {
+		route = r.routes
+	}
+	b, ok, err := r.store.RedriveStep(ctx, redriveBatch, route)
 	if err != nil {
 		r.steps.WithLabelValues("error").Inc()
 		return false, err
@@ -305,6 +313,36 @@ func (r *Redriver) RunOnce(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
+// routes reads the message group and lite topic of a group's dead letters, by offset, a
+// range of the dead-letter queue at a time.
+func (r *Redriver) routes(ctx context.Context, group string, offsets []int64) (map[int64]metadata.RedriveRoute, error) {
+	out := make(map[int64]metadata.RedriveRoute, len(offsets))
+	want := slices.Sorted(slices.Values(offsets))
+	for i := 0; i < len(want); {
+		if _, ok := out[want[i]]; ok {
+			i++
+			continue
+		}
+		first := want[i]
+		n := int(min(want[len(want)-1]-first+1, maxRouteRead))
+		views, err := r.cfg.Messages.ReadQueue(ctx, metadata.DLQTopic(group), 0, "", first, n)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range views {
+			out[v.Offset] = metadata.RedriveRoute{MessageGroup: v.MessageGroup, LiteTopic: v.LiteTopic}
+		}
+		// Past what this read covered: offsets it did not return are gone (retention).
+		for i < len(want) && want[i] < first+int64(n) {
+			i++
+		}
+	}
+	return out, nil
+}
+
+// maxRouteRead bounds one read of dead letters for their routes (the reader's limit).
+const maxRouteRead = 1000
+
 // trace records a REDRIVEN event for each moved message of a traced topic, reading the
 // ids from the target queues (one read per queue touched).
 func (r *Redriver) trace(ctx context.Context, b metadata.RedriveBatch) {
@@ -315,9 +353,14 @@ func (r *Redriver) trace(ctx context.Context, b metadata.RedriveBatch) {
 	if err != nil || !t.Trace {
 		return
 	}
-	byQueue := map[int][]metadata.Redriven{}
+	type queue struct {
+		id   int
+		lite string
+	}
+	byQueue := map[queue][]metadata.Redriven{}
 	for _, m := range b.Moved {
-		byQueue[m.QueueID] = append(byQueue[m.QueueID], m)
+		q := queue{m.QueueID, m.LiteTopic}
+		byQueue[q] = append(byQueue[q], m)
 	}
 	now := time.Now()
 	var evs []trace.Event
@@ -326,7 +369,7 @@ func (r *Redriver) trace(ctx context.Context, b metadata.RedriveBatch) {
 		for _, m := range ms {
 			first, last = min(first, m.Offset), max(last, m.Offset)
 		}
-		views, err := r.cfg.Messages.ReadQueue(ctx, b.Task.TargetTopic, qid, "", first, int(last-first+1))
+		views, err := r.cfg.Messages.ReadQueue(ctx, b.Task.TargetTopic, qid.id, qid.lite, first, int(last-first+1))
 		if err != nil {
 			r.cfg.Logger.Warn("reading redriven messages for their trace", "task", b.Task.ID, "err", err)
 			continue

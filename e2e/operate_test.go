@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/floemq/floe/client"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/internal/testenv"
 	"github.com/floemq/floe/services"
@@ -450,4 +451,124 @@ func TestOperateResend(t *testing.T) {
 	require.Equal(t, "CONFLICT", opCall(t, 409, "POST", base+"/v1/groups/g/topics/orders/messages/"+later[0]+"/resend", nil).code())
 	require.Equal(t, "MESSAGE_NOT_FOUND", opCall(t, 404, "POST", base+"/v1/groups/g/topics/orders/messages/nope/resend", nil).code())
 	require.Equal(t, "GROUP_NOT_FOUND", opCall(t, 404, "POST", base+"/v1/groups/nope/topics/orders/messages/"+ids[0]+"/resend", nil).code())
+}
+
+// TestOperateRedriveIntoFIFOAndLiteTopics redrives dead letters into the topics that route
+// by message: a FIFO topic's message group keeps its queue, a LITE topic's lite topic its
+// own queue, as when they were first sent.
+func TestOperateRedriveIntoFIFOAndLiteTopics(t *testing.T) {
+	t.Parallel()
+	n, _ := startNode(t, folderConfig(t))
+	c := client.New("http://" + n.Addr())
+	ctx := context.Background()
+
+	// deadLetters receives n messages, nacks them, and waits until the next receives moved
+	// them to the group's dead-letter topic.
+	deadLetters := func(group, topic string, n int) {
+		t.Helper()
+		var handles []string
+		for deadline := time.Now().Add(20 * time.Second); len(handles) < n && time.Now().Before(deadline); {
+			for _, m := range receive(t, c, group, topic, 32, 30, 1) {
+				handles = append(handles, m.ReceiptHandle)
+			}
+		}
+		require.Len(t, handles, n)
+		_, err := c.Nack(ctx, group, topic, handles)
+		require.NoError(t, err)
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			require.Empty(t, receive(t, c, group, topic, 32, 30, 0))
+			qs, err := c.Queues(ctx, "%DLQ%"+group)
+			if err == nil && len(qs) == 1 && qs[0].MaxOffset-qs[0].MinOffset == int64(n) {
+				return
+			}
+			require.True(t, time.Now().Before(deadline), "%d messages did not reach the dead-letter topic of %s", n, group)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	redrive := func(group string, want int64) {
+		t.Helper()
+		task, err := c.StartRedrive(ctx, group, client.RedriveSpec{RatePerSecond: 1000})
+		require.NoError(t, err)
+		for deadline := time.Now().Add(20 * time.Second); task.State == "RUNNING" && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			task, err = c.GetRedrive(ctx, group, task.ID)
+			require.NoError(t, err)
+		}
+		require.Equal(t, "SUCCEEDED", task.State, "task %+v", task)
+		require.Equal(t, want, task.Moved)
+	}
+
+	// FIFO: three message groups over four queues.
+	_, _, err := c.CreateTopic(ctx, client.TopicSpec{Name: "jobs", Type: client.TopicFIFO, Queues: 4})
+	require.NoError(t, err)
+	_, _, err = c.CreateGroup(ctx, client.GroupSpec{Name: "workers", MaxDeliveryAttempts: 1})
+	require.NoError(t, err)
+	require.NoError(t, c.Subscribe(ctx, "workers", "jobs", client.SubscriptionSpec{Filter: "*"}))
+	queueOf := map[string]int{}
+	for _, mg := range []string{"a", "b", "c"} {
+		var msgs []client.Message
+		for i := range 3 {
+			msgs = append(msgs, client.Message{Body: []byte(fmt.Sprint(mg, i)), MessageGroup: mg})
+		}
+		res, err := c.Send(ctx, "jobs", msgs)
+		require.NoError(t, err)
+		for _, r := range res {
+			queueOf[r.MessageID] = r.QueueID
+		}
+	}
+	deadLetters("workers", "jobs", 9)
+	redrive("workers", 9)
+	// Each message is now twice in the queue it was sent to (the send, the redrive), and
+	// nowhere else.
+	seen := map[string][]int{}
+	for q := range 4 {
+		views, err := c.ReadQueue(ctx, "jobs", q, 0, 100)
+		require.NoError(t, err)
+		for _, v := range views {
+			seen[v.MessageID] = append(seen[v.MessageID], q)
+		}
+	}
+	require.Len(t, seen, 9)
+	for id, qs := range seen {
+		require.Equal(t, []int{queueOf[id], queueOf[id]}, qs, "message %s", id)
+	}
+	got := map[string]bool{}
+	for deadline := time.Now().Add(20 * time.Second); len(got) < 9 && time.Now().Before(deadline); {
+		msgs := receive(t, c, "workers", "jobs", 32, 30, 1)
+		for _, m := range msgs {
+			got[m.MessageID] = true
+		}
+		ackAll(t, c, "workers", "jobs", msgs)
+	}
+	require.Len(t, got, 9, "every redriven message is delivered again")
+
+	// LITE: each dead letter goes back to its own lite topic's queue.
+	_, _, err = c.CreateTopic(ctx, client.TopicSpec{Name: "chats", Type: client.TopicLite, LiteTTLMinutes: 60})
+	require.NoError(t, err)
+	_, _, err = c.CreateGroup(ctx, client.GroupSpec{Name: "agents", MaxDeliveryAttempts: 1})
+	require.NoError(t, err)
+	require.NoError(t, c.Subscribe(ctx, "agents", "chats", client.SubscriptionSpec{LiteTopics: []string{"u1", "u2"}}))
+	for _, lite := range []string{"u1", "u2"} {
+		_, err := c.Send(ctx, "chats", []client.Message{{Body: []byte(lite + "-0"), LiteTopic: lite}, {Body: []byte(lite + "-1"), LiteTopic: lite}})
+		require.NoError(t, err)
+	}
+	deadLetters("agents", "chats", 4)
+	redrive("agents", 4)
+	for _, lite := range []string{"u1", "u2"} {
+		views, err := c.ReadLiteQueue(ctx, "chats", lite, 0, 10)
+		require.NoError(t, err)
+		require.Len(t, views, 4, "lite topic %s: its two sends and their two redrives", lite)
+		for _, v := range views {
+			require.Equal(t, lite, v.LiteTopic)
+		}
+	}
+	byLite := map[string]int{}
+	for deadline := time.Now().Add(20 * time.Second); byLite["u1"]+byLite["u2"] < 4 && time.Now().Before(deadline); {
+		msgs := receive(t, c, "agents", "chats", 32, 30, 1)
+		for _, m := range msgs {
+			byLite[m.LiteTopic]++
+		}
+		ackAll(t, c, "agents", "chats", msgs)
+	}
+	require.Equal(t, map[string]int{"u1": 2, "u2": 2}, byLite)
 }

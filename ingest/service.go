@@ -431,9 +431,9 @@ func (s *Service) route(ti *topicInfo, m *httpapi.Message) metadata.Queue {
 	n := uint64(len(ti.queues))
 	switch {
 	case m.MessageGroup != "":
-		return ti.queues[uint64(fnvHash(m.MessageGroup))%n]
+		return ti.queues[metadata.QueueForKey(m.MessageGroup, len(ti.queues))]
 	case len(m.Keys) > 0:
-		return ti.queues[uint64(fnvHash(m.Keys[0]))%n]
+		return ti.queues[metadata.QueueForKey(m.Keys[0], len(ti.queues))]
 	default:
 		return ti.queues[ti.rr.Add(1)%n]
 	}
