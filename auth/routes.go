@@ -82,6 +82,7 @@ var Routes = map[string]Rule{
 	"POST /v1/groups/:group/topics/:topic/change-invisible": {Needs: consume},
 	"POST /v1/groups/:group/topics/:topic/reset":            {Needs: consume},
 	"GET /v1/groups/:group/lag":                             {Needs: []Need{on(ActionRead, KindGroup, "group")}},
+	"GET /v1/groups/:group/lag/history":                     {Needs: []Need{on(ActionRead, KindGroup, "group")}},
 
 	// Keys (this package).
 	"POST /v1/keys":            {Needs: []Need{all(ActionAdmin, KindKey)}},

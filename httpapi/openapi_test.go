@@ -66,6 +66,7 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"POST", "/v1/groups/:group/topics/:topic/change-invisible", "reader"},
 	{"POST", "/v1/groups/:group/topics/:topic/reset", "reader"},
 	{"GET", "/v1/groups/:group/lag", "reader"},
+	{"GET", "/v1/groups/:group/lag/history", "reader"},
 	// admin.Service.registerOperate and registerRedrive
 	{"PATCH", "/v1/topics/:topic", "admin"},
 	{"PATCH", "/v1/groups/:group", "admin"},

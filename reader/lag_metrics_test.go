@@ -200,7 +200,9 @@ var quiet = slog.New(slog.DiscardHandler)
 type fakeSource struct {
 	listErr error
 	slow    string
-	lists   atomic.Int64
+	// only, when set, are the groups listed instead of a, b and c.
+	only  []string
+	lists atomic.Int64
 }
 
 func (f *fakeSource) GroupList(ctx context.Context) ([]metadata.Group, error) {
@@ -208,6 +210,13 @@ func (f *fakeSource) GroupList(ctx context.Context) ([]metadata.Group, error) {
 	time.Sleep(20 * time.Millisecond) // long enough for concurrent scrapes to overlap
 	if f.listErr != nil {
 		return nil, f.listErr
+	}
+	if f.only != nil {
+		var out []metadata.Group
+		for _, g := range f.only {
+			out = append(out, metadata.Group{Name: g})
+		}
+		return out, nil
 	}
 	return []metadata.Group{{Name: "a"}, {Name: "b"}, {Name: "c"}}, nil
 }

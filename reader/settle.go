@@ -189,10 +189,8 @@ func (c *Consumer) Lag(ctx context.Context, group string) (httpapi.LagResponse, 
 	var out httpapi.LagResponse
 	out.Group = group
 	out.Topics = []httpapi.TopicLag{}
-	if _, err := c.store.GroupGet(ctx, group); errors.Is(err, metadata.ErrNotFound) {
-		return out, httpapi.Errorf(http.StatusNotFound, "GROUP_NOT_FOUND", "consumer group %s does not exist", group)
-	} else if err != nil {
-		return out, unavailable(err)
+	if err := c.groupExists(ctx, group); err != nil {
+		return out, err
 	}
 	rows, err := c.store.GroupLag(ctx, group)
 	if err != nil {
@@ -220,4 +218,14 @@ func (c *Consumer) Lag(ctx context.Context, group string) (httpapi.LagResponse, 
 		out.Totals.OldestUnackedAge = max(out.Totals.OldestUnackedAge, age)
 	}
 	return out, nil
+}
+
+// groupExists answers GROUP_NOT_FOUND for an unknown group.
+func (c *Consumer) groupExists(ctx context.Context, group string) error {
+	if _, err := c.store.GroupGet(ctx, group); errors.Is(err, metadata.ErrNotFound) {
+		return httpapi.Errorf(http.StatusNotFound, "GROUP_NOT_FOUND", "consumer group %s does not exist", group)
+	} else if err != nil {
+		return unavailable(err)
+	}
+	return nil
 }

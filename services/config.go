@@ -28,15 +28,16 @@ type Config struct {
 	FolderDir   string
 	S3          objstore.S3Config
 
-	Linger           time.Duration
-	FlushBytes       int64
-	MaxBufferedBytes int64
-	MaxUploads       int
-	CacheBytes       int64
-	ReadAheadBytes   int64
-	NodeID           string
-	ReceiptSecret    string
-	MinInvisible     time.Duration
+	Linger             time.Duration
+	FlushBytes         int64
+	MaxBufferedBytes   int64
+	MaxUploads         int
+	CacheBytes         int64
+	ReadAheadBytes     int64
+	LagHistoryInterval time.Duration
+	NodeID             string
+	ReceiptSecret      string
+	MinInvisible       time.Duration
 
 	MaxDelay                 time.Duration
 	TransactionFirstCheck    time.Duration
@@ -129,6 +130,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.MaxBufferedBytes, "max-buffered-bytes", 256<<20, "message bytes an ingest node holds before sends wait, then get 429")
 	fs.IntVar(&c.MaxUploads, "max-uploads", 4, "segment uploads in flight per ingest node")
 	fs.Int64Var(&c.CacheBytes, "cache-bytes", 256<<20, "reader chunk cache size in bytes")
+	fs.DurationVar(&c.LagHistoryInterval, "lag-history-interval", 30*time.Second, "how often a reader node samples every group's lag for the last hour's chart (GET /v1/groups/{group}/lag/history)")
 	fs.Int64Var(&c.ReadAheadBytes, "read-ahead-bytes", 8<<20, "bytes of a segment object one chunk cache miss reads, keeping the neighbouring chunks for the reads that follow (0: the chunk alone)")
 	fs.DurationVar(&c.ClientsInterval, "clients-interval", 10*time.Second, "how often a node writes the clients it saw (GET /v1/groups/{group}/clients) to Postgres")
 	fs.StringVar(&c.NodeID, "node-id", "", "this node's name in object keys and message ids (default random)")

@@ -52,6 +52,7 @@ type Node struct {
 	// deadLetters moves messages past their last attempt to dead-letter topics (compactor role).
 	deadLetters *compactor.DeadLetterSweeper
 	consumer    *reader.Consumer
+	lagHistory  *reader.LagHistory
 	tracer      *trace.Recorder
 	traceSink   *ingest.Service
 	echo        *echo.Echo
@@ -284,9 +285,13 @@ func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
 	consumer.Register(e)
 	consumer.SetClients(n.clients)
 	n.consumer = consumer
-	if err := n.registry.Register(reader.NewLagCollector(reader.LagMetricsConfig{Logger: n.logger.With("role", "reader")}, n.store)); err != nil {
+	lags := reader.NewLagCollector(reader.LagMetricsConfig{Logger: n.logger.With("role", "reader")}, n.store)
+	if err := n.registry.Register(lags); err != nil {
 		return fmt.Errorf("registering group lag metrics: %w", err)
 	}
+	n.lagHistory = reader.NewLagHistory(lags, n.cfg.LagHistoryInterval)
+	n.lagHistory.Register(e, consumer)
+	n.lagHistory.Start()
 	lctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go n.store.Listen(lctx, []string{metadata.ChannelCommits, metadata.ChannelAcks}, func(channel, payload string) {
@@ -425,6 +430,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	n.clientsPub.Stop()
 	if err := n.server.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("stopping HTTP server: %w", err))
+	}
+	if n.lagHistory != nil {
+		n.lagHistory.Stop()
 	}
 	if n.consumer != nil {
 		// Messages claimed ahead go back at once, not after their hidden time.
