@@ -54,3 +54,47 @@ func FuzzSplitChunks(f *testing.F) {
 		}
 	})
 }
+
+// Incompressible bodies are stored (version 2, codec none) and read back; compressible ones
+// are still zstd chunks of version 1.
+func TestIncompressibleChunksAreStored(t *testing.T) {
+	random := makeChunks(7, 1, 64, 1024)
+	r := uint64(1)
+	for i := range random[0].Records {
+		body := make([]byte, 1024)
+		for j := range body {
+			r = r*6364136223846793005 + 1442695040888963407
+			body[j] = byte(r >> 56)
+		}
+		random[0].Records[i].Body = body
+	}
+	chunk, info, err := EncodeChunk(random[0])
+	require.NoError(t, err)
+	require.Equal(t, []byte{ChunkVersion, codecNone}, chunk[4:6])
+	require.Equal(t, ChunkHeaderSize+info.RawBytes, info.Length, "stored: header and the record block")
+	recs, err := DecodeChunk(chunk)
+	require.NoError(t, err)
+	require.Len(t, recs, 64)
+	for i := range recs {
+		require.Equal(t, random[0].Records[i].Body, recs[i].Body)
+	}
+	require.Equal(t, []ChunkSpan{{Offset: 0, Length: info.Length}}, SplitChunks(chunk))
+
+	compressible := makeChunks(7, 1, 64, 1024)
+	chunk, info, err = EncodeChunk(compressible[0])
+	require.NoError(t, err)
+	require.Equal(t, []byte{1, codecZstd}, chunk[4:6])
+	require.Less(t, info.Length, info.RawBytes)
+
+	// A stored chunk whose payload is not its raw length is corrupt.
+	bad := frameChunk(rawRecords(recs...)[1:], 64, uint32(info.RawBytes))
+	bad[5] = codecNone
+	fixChunkCRC(bad)
+	_, err = DecodeChunk(bad)
+	require.Error(t, err)
+	// Version 1 has no stored codec.
+	bad[4], bad[5] = 1, codecNone
+	fixChunkCRC(bad)
+	_, err = DecodeChunk(bad)
+	require.ErrorIs(t, err, ErrUnsupportedVersion)
+}
