@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 )
@@ -67,7 +68,7 @@ func (s *Service) createTopic(c echo.Context) error {
 	t.Name = tenant.Stored(req.Name)
 	got, created, err := s.store.TopicCreate(c.Request().Context(), t)
 	if errors.Is(err, metadata.ErrConflict) {
-		return httpapi.Errorf(http.StatusConflict, httpapi.CodeTopicExists, "topic %s exists with other settings", req.Name)
+		return domain.Errorf(domain.ErrTopicExists, "topic %s exists with other settings", req.Name)
 	}
 	if err != nil {
 		return storeError(err)
@@ -81,9 +82,9 @@ func (s *Service) createTopic(c echo.Context) error {
 
 func topicFromRequest(req createTopicRequest) (metadata.Topic, error) {
 	bad := func(format string, args ...any) error {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, format, args...)
+		return domain.Errorf(domain.ErrBadRequest, format, args...)
 	}
-	if err := httpapi.CheckName("topic", req.Name); err != nil {
+	if err := domain.CheckName("topic", req.Name); err != nil {
 		return metadata.Topic{}, err
 	}
 	t := metadata.Topic{Name: req.Name, Type: req.Type, Queues: DefaultQueues, RetentionHours: DefaultRetentionHours, Trace: true}
@@ -195,12 +196,12 @@ func topicView(tenant httpapi.Tenant, t metadata.Topic) httpapi.Topic {
 
 func storeError(err error) error {
 	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "%v", err)
+		return domain.Errorf(domain.ErrTopicNotFound, "%v", err)
 	}
 	if errors.Is(err, metadata.ErrQuotaExceeded) {
 		return quotaError(err)
 	}
-	return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "metadata store: %v", err)
+	return domain.Errorf(domain.ErrUnavailable, "metadata store: %v", err)
 }
 
 // quotaError answers a create refused by a namespace quota (metadata.QuotaError).
@@ -209,5 +210,5 @@ func quotaError(err error) error {
 	if !errors.As(err, &qe) {
 		return storeError(err)
 	}
-	return httpapi.QuotaExceeded(qe.Resource, qe.Limit)
+	return domain.QuotaExceeded(qe.Resource, qe.Limit)
 }

@@ -81,7 +81,7 @@ func (s *Service) clients(c echo.Context, kind, name string) ([]httpapi.Connecte
 	}
 	clients, err := presence.Merge(rows)
 	if err != nil {
-		return nil, httpapi.Errorf(http.StatusInternalServerError, httpapi.CodeInternal, "%v", err)
+		return nil, err
 	}
 	tenant := httpapi.TenantOf(c)
 	for i := range clients {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/filter"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
@@ -49,7 +50,7 @@ func (s *Service) createGroup(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, httpapi.MaxCreateRequestBytes, &req); err != nil {
 		return err
 	}
-	if err := httpapi.CheckName("group", req.Name); err != nil {
+	if err := domain.CheckName("group", req.Name); err != nil {
 		return err
 	}
 	tenant := httpapi.TenantOf(c)
@@ -74,7 +75,7 @@ func (s *Service) createGroup(c echo.Context) error {
 	}
 	got, created, err := s.store.GroupCreate(c.Request().Context(), g)
 	if errors.Is(err, metadata.ErrConflict) {
-		return httpapi.Errorf(http.StatusConflict, "GROUP_EXISTS", "group %s exists with other settings", req.Name)
+		return domain.Errorf(domain.ErrGroupExists, "group %s exists with other settings", req.Name)
 	}
 	if err != nil {
 		return storeError(err)
@@ -168,10 +169,10 @@ func (s *Service) putSubscription(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
 		return err
 	}
-	if err := httpapi.CheckName("group", c.Param("group")); err != nil {
+	if err := domain.CheckName("group", c.Param("group")); err != nil {
 		return err
 	}
-	if err := httpapi.CheckName("topic", c.Param("topic")); err != nil {
+	if err := domain.CheckName("topic", c.Param("topic")); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -182,11 +183,11 @@ func (s *Service) putSubscription(c echo.Context) error {
 	}
 	if t, err := s.store.TopicGet(ctx, topic); err == nil && t.Type == metadata.TopicLite {
 		if (req.Filter != nil && strings.TrimSpace(*req.Filter) != "*") || (req.FilterType != "" && !strings.EqualFold(req.FilterType, filter.Tag)) {
-			return httpapi.Errorf(http.StatusBadRequest, "INVALID_FILTER", "a LITE topic subscription names lite topics, not a filter")
+			return domain.Errorf(domain.ErrInvalidFilter, "a LITE topic subscription names lite topics, not a filter")
 		}
 		return s.changeLite(c, req.LiteTopics, nil, true)
 	} else if len(req.LiteTopics) > 0 {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "liteTopics apply to LITE topics only")
+		return domain.Errorf(domain.ErrMessageTypeMismatch, "liteTopics apply to LITE topics only")
 	}
 	expr := "*"
 	if req.Filter != nil {
@@ -195,7 +196,7 @@ func (s *Service) putSubscription(c echo.Context) error {
 	filterType := strings.ToUpper(cmp.Or(strings.TrimSpace(req.FilterType), filter.Tag))
 	_, expr, err = filter.Parse(filterType, expr)
 	if err != nil {
-		return httpapi.Errorf(http.StatusBadRequest, "INVALID_FILTER", "%v", err)
+		return domain.Errorf(domain.ErrInvalidFilter, "%v", err)
 	}
 	if _, err := s.store.GroupGet(ctx, group); err != nil {
 		return groupError(err)
@@ -230,7 +231,7 @@ func (s *Service) patchSubscription(c echo.Context) error {
 		return storeError(err)
 	}
 	if t.Type != metadata.TopicLite {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "PATCH changes lite topic subscriptions; %s is %s", c.Param("topic"), t.Type)
+		return domain.Errorf(domain.ErrMessageTypeMismatch, "PATCH changes lite topic subscriptions; %s is %s", c.Param("topic"), t.Type)
 	}
 	return s.changeLite(c, req.AddLiteTopics, req.RemoveLiteTopics, false)
 }
@@ -239,14 +240,14 @@ func (s *Service) patchSubscription(c echo.Context) error {
 const maxLiteTopicsPerCall = 100_000
 
 func (s *Service) changeLite(c echo.Context, add, remove []string, replace bool) error {
-	if err := httpapi.CheckName("group", c.Param("group")); err != nil {
+	if err := domain.CheckName("group", c.Param("group")); err != nil {
 		return err
 	}
 	if len(add)+len(remove) > maxLiteTopicsPerCall {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "at most %d lite topics per call", maxLiteTopicsPerCall)
+		return domain.Errorf(domain.ErrBadRequest, "at most %d lite topics per call", maxLiteTopicsPerCall)
 	}
 	for _, l := range append(append([]string{}, add...), remove...) {
-		if err := httpapi.CheckName("lite topic", l); err != nil {
+		if err := domain.CheckName("lite topic", l); err != nil {
 			return err
 		}
 	}
@@ -282,7 +283,7 @@ func (s *Service) deleteSubscription(c echo.Context) error {
 	}
 	err = s.store.SubscriptionDelete(c.Request().Context(), group, topic)
 	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "%v", err)
+		return domain.Errorf(domain.ErrSubscriptionNotFound, "%v", err)
 	}
 	if err != nil {
 		return storeError(err)
@@ -292,7 +293,7 @@ func (s *Service) deleteSubscription(c echo.Context) error {
 
 func groupError(err error) error {
 	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "GROUP_NOT_FOUND", "%v", err)
+		return domain.Errorf(domain.ErrGroupNotFound, "%v", err)
 	}
 	return storeError(err)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 )
@@ -47,7 +48,7 @@ func (s *Service) setQueueOffset(c echo.Context) error {
 		if _, terr := s.store.TopicGet(ctx, topic); terr != nil {
 			return storeError(terr)
 		}
-		return httpapi.Errorf(http.StatusNotFound, httpapi.CodeQueueNotFound, "topic %s has no queue %d", c.Param("topic"), queueID)
+		return domain.Errorf(domain.ErrQueueNotFound, "topic %s has no queue %d", c.Param("topic"), queueID)
 	}
 	if err != nil {
 		return storeError(err)
@@ -76,7 +77,7 @@ func (s *Service) requireConsumes(c echo.Context, group string, q metadata.Queue
 			return nil
 		}
 	}
-	return httpapi.Errorf(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "group %s does not subscribe to topic %s", c.Param("group"), c.Param("topic"))
+	return domain.Errorf(domain.ErrSubscriptionNotFound, "group %s does not subscribe to topic %s", c.Param("group"), c.Param("topic"))
 }
 
 // skipBacklog moves a group to the end of every queue it consumes (of one topic, or of all
@@ -111,7 +112,7 @@ func (s *Service) skipBacklog(c echo.Context) error {
 			return storeError(err)
 		}
 		if len(qs) == 0 {
-			return httpapi.Errorf(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "group %s does not subscribe to topic %s", c.Param("group"), req.Topic)
+			return domain.Errorf(domain.ErrSubscriptionNotFound, "group %s does not subscribe to topic %s", c.Param("group"), req.Topic)
 		}
 	} else if qs, err = s.store.GroupQueuesAll(ctx, group); err != nil {
 		return storeError(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/trace"
@@ -30,8 +31,8 @@ const (
 // Messages reads stored messages; the reader role provides it (reader.Service). A node
 // without it cannot choose dead letters by id, and its redrive steps record no trace.
 type Messages interface {
-	GetMessage(ctx context.Context, topic, id string) (httpapi.MessageView, error)
-	ReadQueue(ctx context.Context, topic string, queueID int, lite string, offset int64, limit int) ([]httpapi.MessageView, error)
+	GetMessage(ctx context.Context, topic, id string) (domain.MessageView, error)
+	ReadQueue(ctx context.Context, topic string, queueID int, lite string, offset int64, limit int) ([]domain.MessageView, error)
 }
 
 // SetMessages gives the service a reader of stored messages.
@@ -100,21 +101,19 @@ func (s *Service) startRedrive(c echo.Context) error {
 		return storeError(err)
 	}
 	if t.Type == metadata.TopicFIFO || t.Type == metadata.TopicLite {
-		return httpapi.Errorf(http.StatusConflict, CodeConflict,
-			"redrive into a %s topic is not supported: its messages are routed by message group or lite topic", t.Type)
+		return domain.Errorf(domain.ErrConflict, "redrive into a %s topic is not supported: its messages are routed by message group or lite topic", t.Type)
 	}
 	p := metadata.RedriveCreateParams{ID: newTaskID(), Group: group, TargetTopic: target, RatePerSecond: rate}
 	if req.MessageIDs != nil {
 		if s.messages == nil {
-			return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "this node cannot read messages (no reader role); ask a reader node")
+			return domain.Errorf(domain.ErrUnavailable, "this node cannot read messages (no reader role); ask a reader node")
 		}
 		seen := map[int64]bool{}
 		p.Offsets = []int64{}
 		for _, id := range req.MessageIDs {
 			v, err := s.messages.GetMessage(ctx, metadata.DLQTopic(group), id)
-			var apiErr *httpapi.Error
-			if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
-				return httpapi.Errorf(http.StatusNotFound, httpapi.CodeMessageNotFound, "no dead letter %s in group %s", id, c.Param("group"))
+			if errors.Is(err, domain.ErrMessageNotFound) || errors.Is(err, domain.ErrTopicNotFound) || errors.Is(err, domain.ErrQueueNotFound) {
+				return domain.Errorf(domain.ErrMessageNotFound, "no dead letter %s in group %s", id, c.Param("group"))
 			}
 			if err != nil {
 				return err
@@ -180,7 +179,7 @@ func (s *Service) redriveTask(c echo.Context, fn func(ctx context.Context, group
 	}
 	t, err := fn(c.Request().Context(), group, c.Param("task"))
 	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "TASK_NOT_FOUND", "group %s has no redrive task %s", c.Param("group"), c.Param("task"))
+		return domain.Errorf(domain.ErrTaskNotFound, "group %s has no redrive task %s", c.Param("group"), c.Param("task"))
 	}
 	if err != nil {
 		return storeError(err)

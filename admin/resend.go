@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 )
@@ -24,7 +25,7 @@ func (s *Service) resend(c echo.Context) error {
 		return err
 	}
 	if s.messages == nil {
-		return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "this node cannot read messages (no reader role); ask a reader node")
+		return domain.Errorf(domain.ErrUnavailable, "this node cannot read messages (no reader role); ask a reader node")
 	}
 	if _, err := s.store.GroupGet(ctx, group); err != nil {
 		return groupError(err)
@@ -42,7 +43,7 @@ func (s *Service) resend(c echo.Context) error {
 		return cerr
 	}
 	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "group %s does not consume queue %d of topic %s", c.Param("group"), v.QueueID, c.Param("topic"))
+		return domain.Errorf(domain.ErrSubscriptionNotFound, "group %s does not consume queue %d of topic %s", c.Param("group"), v.QueueID, c.Param("topic"))
 	}
 	if err != nil {
 		return storeError(err)

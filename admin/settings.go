@@ -6,22 +6,21 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 )
 
-// CodeConflict answers a settings change that cannot apply, with the reason.
-const CodeConflict = "CONFLICT"
 
 func badRequest(format string, args ...any) error {
-	return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, format, args...)
+	return domain.Errorf(domain.ErrBadRequest, format, args...)
 }
 
 // conflictError maps a *metadata.ConflictError to 409 with its reason.
 func conflictError(err error) error {
 	var ce *metadata.ConflictError
 	if errors.As(err, &ce) {
-		return httpapi.Errorf(http.StatusConflict, CodeConflict, "%s", ce.Reason)
+		return domain.Errorf(domain.ErrConflict, "%s", ce.Reason)
 	}
 	return nil
 }

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/reader"
 )
 
@@ -24,7 +24,7 @@ const (
 
 // toProto turns a stored message into a RocketMQ message; handle and attempt are set for
 // received messages.
-func toProto(v httpapi.MessageView, topic *v2.Resource, topicType, handle string) *v2.Message {
+func toProto(v domain.MessageView, topic *v2.Resource, topicType, handle string) *v2.Message {
 	sum := md5.Sum(v.Body)
 	sp := &v2.SystemProperties{
 		Keys:           v.Keys,
@@ -109,7 +109,7 @@ func (s *Server) ReceiveMessage(req *v2.ReceiveMessageRequest, stream grpc.Serve
 	return stream.Send(&v2.ReceiveMessageResponse{Content: &v2.ReceiveMessageResponse_Status{Status: okStatus}})
 }
 
-func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]httpapi.ReceivedMessage, string, error) {
+func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]domain.ReceivedMessage, string, error) {
 	if err := s.needReader(); err != nil {
 		return nil, "", err
 	}
@@ -291,7 +291,7 @@ func (s *Server) syncLite(ctx context.Context, req *v2.SyncLiteSubscriptionReque
 		return err
 	}
 	for _, l := range req.GetLiteTopicSet() {
-		if !httpapi.ValidName(l) {
+		if !domain.ValidName(l) {
 			return status(v2.Code_ILLEGAL_LITE_TOPIC, "lite topic %q must be 1-127 characters of [A-Za-z0-9_-]", l)
 		}
 	}

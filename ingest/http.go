@@ -28,7 +28,7 @@ func (s *Service) handleSend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.Produce(c.Request().Context(), topic, req.Messages)
+	res, err := s.Produce(c.Request().Context(), topic, httpapi.DomainMessages(req.Messages))
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/internal/view"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
 )
@@ -31,10 +33,10 @@ func (s *Service) handleSendTransaction(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := httpapi.CheckName("producerGroup", req.ProducerGroup); err != nil {
+	if err := domain.CheckName("producerGroup", req.ProducerGroup); err != nil {
 		return err
 	}
-	txID, res, err := s.ProduceTransaction(c.Request().Context(), topic, tenant.Stored(req.ProducerGroup), req.Messages)
+	txID, res, err := s.ProduceTransaction(c.Request().Context(), topic, tenant.Stored(req.ProducerGroup), httpapi.DomainMessages(req.Messages))
 	if err != nil {
 		return err
 	}
@@ -48,7 +50,7 @@ func (s *Service) handleSendTransaction(c echo.Context) error {
 func (s *Service) handleResolve(commit bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := c.Param("id")
-		if err := httpapi.CheckID("transaction id", id); err != nil {
+		if err := domain.CheckID("transaction id", id); err != nil {
 			return err
 		}
 		if err := s.checkTransactionTenant(c, id); err != nil {
@@ -57,9 +59,9 @@ func (s *Service) handleResolve(commit bool) echo.HandlerFunc {
 		state, err := s.store.TransactionResolve(c.Request().Context(), id, commit)
 		switch {
 		case errors.Is(err, metadata.ErrNotFound):
-			return httpapi.Errorf(http.StatusNotFound, "TRANSACTION_NOT_FOUND", "no transaction %s", id)
+			return domain.Errorf(domain.ErrTransactionNotFound, "no transaction %s", id)
 		case errors.Is(err, metadata.ErrTransactionResolved):
-			return httpapi.Errorf(http.StatusConflict, "TRANSACTION_ALREADY_RESOLVED", "transaction %s was already resolved the other way", id)
+			return domain.Errorf(domain.ErrTransactionResolved, "transaction %s was already resolved the other way", id)
 		case err != nil:
 			return unavailable("resolving transaction %s: %v", id, err)
 		}
@@ -81,7 +83,7 @@ func (s *Service) checkTransactionTenant(c echo.Context, id string) error {
 		}
 	}
 	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "TRANSACTION_NOT_FOUND", "no transaction %s", id)
+		return domain.Errorf(domain.ErrTransactionNotFound, "no transaction %s", id)
 	}
 	if err != nil {
 		return unavailable("reading transaction %s: %v", id, err)
@@ -91,7 +93,7 @@ func (s *Service) checkTransactionTenant(c echo.Context, id string) error {
 
 func (s *Service) handleTransactionGet(c echo.Context) error {
 	id := c.Param("id")
-	if err := httpapi.CheckID("transaction id", id); err != nil {
+	if err := domain.CheckID("transaction id", id); err != nil {
 		return err
 	}
 	state, topic, err := s.store.TransactionGet(c.Request().Context(), id)
@@ -101,7 +103,7 @@ func (s *Service) handleTransactionGet(c echo.Context) error {
 		}
 	}
 	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "TRANSACTION_NOT_FOUND", "no transaction %s", id)
+		return domain.Errorf(domain.ErrTransactionNotFound, "no transaction %s", id)
 	}
 	if err != nil {
 		return unavailable("reading transaction %s: %v", id, err)
@@ -119,7 +121,7 @@ func (s *Service) handleTransactionChecks(c echo.Context) error {
 	if v := c.QueryParam("waitSeconds"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || time.Duration(n)*time.Second > maxCheckWait {
-			return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "waitSeconds must be 0-%d", int(maxCheckWait.Seconds()))
+			return domain.Errorf(domain.ErrBadRequest, "waitSeconds must be 0-%d", int(maxCheckWait.Seconds()))
 		}
 		wait = time.Duration(n) * time.Second
 	}
@@ -139,7 +141,7 @@ func (s *Service) handleTransactionChecks(c echo.Context) error {
 
 // TransactionChecks offers a producer group's due, unresolved transactions to its checker,
 // waiting up to wait for one to fall due.
-func (s *Service) TransactionChecks(ctx context.Context, producerGroup string, wait time.Duration) ([]httpapi.TransactionCheck, error) {
+func (s *Service) TransactionChecks(ctx context.Context, producerGroup string, wait time.Duration) ([]domain.TransactionCheck, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		claimed, err := s.store.TransactionChecksClaim(ctx, producerGroup, s.cfg.TransactionMaxChecks, maxChecksPerPoll, s.cfg.TransactionCheckInterval)
@@ -147,13 +149,13 @@ func (s *Service) TransactionChecks(ctx context.Context, producerGroup string, w
 			return nil, unavailable("claiming transaction checks: %v", err)
 		}
 		if len(claimed) > 0 || !time.Now().Before(deadline) {
-			out := make([]httpapi.TransactionCheck, 0, len(claimed))
+			out := make([]domain.TransactionCheck, 0, len(claimed))
 			for _, tc := range claimed {
 				views, err := s.halfMessages(ctx, tc)
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, httpapi.TransactionCheck{TransactionID: tc.ID, Topic: tc.Topic, Messages: views})
+				out = append(out, domain.TransactionCheck{TransactionID: tc.ID, Topic: tc.Topic, Messages: views})
 			}
 			return out, nil
 		}
@@ -167,7 +169,7 @@ func (s *Service) TransactionChecks(ctx context.Context, producerGroup string, w
 }
 
 // halfMessages reads a transaction's half messages from the bucket.
-func (s *Service) halfMessages(ctx context.Context, tc metadata.TransactionCheck) ([]httpapi.MessageView, error) {
+func (s *Service) halfMessages(ctx context.Context, tc metadata.TransactionCheck) ([]domain.MessageView, error) {
 	ti, err := s.topics.get(ctx, tc.Topic)
 	if err != nil {
 		return nil, unavailable("reading topic %s: %v", tc.Topic, err)
@@ -176,7 +178,7 @@ func (s *Service) halfMessages(ctx context.Context, tc metadata.TransactionCheck
 	for _, q := range ti.queues {
 		queueIDs[q.Ref] = q.QueueID
 	}
-	views := []httpapi.MessageView{}
+	views := []domain.MessageView{}
 	for _, ch := range tc.Chunks {
 		b, err := s.bucket.GetRange(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
 		if err != nil {
@@ -191,7 +193,7 @@ func (s *Service) halfMessages(ctx context.Context, tc metadata.TransactionCheck
 		}
 		for i := ch.Skip; i < ch.Skip+ch.Count; i++ {
 			// Not in the queue yet: no offset.
-			views = append(views, httpapi.ViewOf(tc.Topic, queueIDs[ch.QueueRef], -1, &recs[i]))
+			views = append(views, view.Of(tc.Topic, queueIDs[ch.QueueRef], -1, &recs[i]))
 		}
 	}
 	return views, nil

@@ -13,7 +13,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/internal/view"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
 )
@@ -74,7 +76,7 @@ func ParseBrowseCursor(s string) (BrowseCursor, error) {
 	return BrowseCursor{Time: time.UnixMilli(ms), QueueID: q, Offset: off}, nil
 }
 
-func cursorOf(v httpapi.MessageView) BrowseCursor {
+func cursorOf(v domain.MessageView) BrowseCursor {
 	return BrowseCursor{Time: v.StoreTime, QueueID: v.QueueID, Offset: v.Offset}
 }
 
@@ -103,7 +105,7 @@ func cmpInt(a, b int64) int {
 // Browse returns a page of a topic's messages stored between two times, over every queue,
 // ordered by store time (oldest or newest first), and the cursor of the next page (nil on
 // the last). It decodes at most maxBrowseChunks index rows per call.
-func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]httpapi.MessageView, *BrowseCursor, error) {
+func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]domain.MessageView, *BrowseCursor, error) {
 	qs, err := s.queues(ctx, topic)
 	if err != nil {
 		return nil, nil, err
@@ -120,7 +122,7 @@ func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]
 		}
 	}
 	perQueue := max(2, maxBrowseChunks/max(len(qs), 1))
-	var out []httpapi.MessageView
+	var out []domain.MessageView
 	// horizon is how far every queue was read: past it, a queue cut short by perQueue may
 	// hold messages this call did not see, so the page ends there.
 	var horizon *BrowseCursor
@@ -144,7 +146,7 @@ func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]
 				if off < q.MinOffset || r.StoreTime.Before(o.From) || r.StoreTime.After(o.To) || !browseMatch(r, o) {
 					continue
 				}
-				v := httpapi.ViewOf(topic, q.QueueID, off, r)
+				v := view.Of(topic, q.QueueID, off, r)
 				if o.After != nil {
 					c := cursorOf(v).compare(*o.After)
 					if (o.NewestFirst && c >= 0) || (!o.NewestFirst && c <= 0) {
@@ -188,7 +190,7 @@ func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]
 	}
 	if !truncated || len(out) == 0 {
 		if out == nil {
-			out = []httpapi.MessageView{}
+			out = []domain.MessageView{}
 		}
 		return out, nil, nil
 	}
@@ -213,7 +215,7 @@ func browseMatch(r *segment.Record, o BrowseOptions) bool {
 }
 
 func (s *Service) handleBrowse(c echo.Context) error {
-	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
+	if err := domain.CheckReadableTopic(c.Param("topic")); err != nil {
 		return err
 	}
 	topic, err := httpapi.TenantOf(c).Param(c, "topic")
@@ -221,7 +223,7 @@ func (s *Service) handleBrowse(c echo.Context) error {
 		return err
 	}
 	bad := func(format string, args ...any) error {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, format, args...)
+		return domain.Errorf(domain.ErrBadRequest, format, args...)
 	}
 	o := BrowseOptions{To: time.Now(), NewestFirst: true, Limit: DefaultBrowseLimit,
 		Tag: c.QueryParam("tag"), Key: c.QueryParam("key"), Property: c.QueryParam("property")}
@@ -277,18 +279,18 @@ func (s *Service) handleBrowse(c echo.Context) error {
 
 // OffsetsForTime returns, per queue of a topic, the first offset stored at or after t (the
 // queue's end when every message is older).
-func (s *Service) OffsetsForTime(ctx context.Context, topic string, t time.Time) ([]httpapi.QueueOffset, error) {
+func (s *Service) OffsetsForTime(ctx context.Context, topic string, t time.Time) ([]domain.QueueOffset, error) {
 	qs, err := s.queues(ctx, topic)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]httpapi.QueueOffset, 0, len(qs))
+	out := make([]domain.QueueOffset, 0, len(qs))
 	for _, q := range qs {
 		off, err := offsetAt(ctx, s.store, s.cache, q, t)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, httpapi.QueueOffset{QueueID: q.QueueID, LiteTopic: q.LiteTopic, Offset: off})
+		out = append(out, domain.QueueOffset{QueueID: q.QueueID, LiteTopic: q.LiteTopic, Offset: off})
 	}
 	return out, nil
 }
@@ -315,7 +317,7 @@ func offsetAt(ctx context.Context, store *metadata.Store, cache *ChunkCache, q m
 }
 
 func (s *Service) handleOffsetsForTime(c echo.Context) error {
-	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
+	if err := domain.CheckReadableTopic(c.Param("topic")); err != nil {
 		return err
 	}
 	topic, err := httpapi.TenantOf(c).Param(c, "topic")
@@ -325,7 +327,7 @@ func (s *Service) handleOffsetsForTime(c echo.Context) error {
 	v := c.QueryParam("time")
 	t, err := time.Parse(time.RFC3339Nano, v)
 	if err != nil {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "time must be an RFC 3339 time, not %q", v)
+		return domain.Errorf(domain.ErrBadRequest, "time must be an RFC 3339 time, not %q", v)
 	}
 	qs, err := s.OffsetsForTime(c.Request().Context(), topic, t)
 	if err != nil {

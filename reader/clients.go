@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/presence"
 )
@@ -27,7 +28,7 @@ func (c *Consumer) noteReceive(ctx echo.Context, group, topic string, n int, inv
 }
 
 // noteSettle records an HTTP ack or nack: the handles that settled.
-func (c *Consumer) noteSettle(ctx echo.Context, group, topic string, res []httpapi.HandleResult, nack bool) {
+func (c *Consumer) noteSettle(ctx echo.Context, group, topic string, res []domain.HandleResult, nack bool) {
 	if c.clients == nil {
 		return
 	}

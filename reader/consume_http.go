@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 )
 
@@ -74,7 +75,7 @@ func (c *Consumer) handleAck(ctx echo.Context) error { return c.settleHandles(ct
 func (c *Consumer) handleNack(ctx echo.Context) error { return c.settleHandles(ctx, c.Nack, true) }
 
 // settleHandles serves a call that settles receipt handles (ack, nack) with settle.
-func (c *Consumer) settleHandles(ctx echo.Context, settle func(ctx context.Context, group, topic string, handles []string) ([]httpapi.HandleResult, error), nack bool) error {
+func (c *Consumer) settleHandles(ctx echo.Context, settle func(ctx context.Context, group, topic string, handles []string) ([]domain.HandleResult, error), nack bool) error {
 	var req httpapi.HandlesRequest
 	if err := httpapi.DecodeJSON(ctx, maxConsumeRequestBytes, &req); err != nil {
 		return err
@@ -114,7 +115,7 @@ func (c *Consumer) handleReset(ctx echo.Context) error {
 		return err
 	}
 	if req.Timestamp.IsZero() {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "timestamp (RFC 3339) is required")
+		return domain.Errorf(domain.ErrBadRequest, "timestamp (RFC 3339) is required")
 	}
 	group, topic, err := httpapi.TenantOf(ctx).GroupTopic(ctx)
 	if err != nil {
@@ -127,7 +128,7 @@ func (c *Consumer) handleReset(ctx echo.Context) error {
 }
 
 func (c *Consumer) handleLag(ctx echo.Context) error {
-	if err := httpapi.CheckName("group", ctx.Param("group")); err != nil {
+	if err := domain.CheckName("group", ctx.Param("group")); err != nil {
 		return err
 	}
 	tenant := httpapi.TenantOf(ctx)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 )
 
@@ -22,7 +23,7 @@ func (s *Service) handleReadQueue(c echo.Context) error {
 	// Queue ids are Postgres integers: 0 to 2^31-1.
 	queueID, err := strconv.ParseInt(c.Param("queue"), 10, 32)
 	if err != nil || queueID < 0 {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "queueId must be an integer from 0 to %d", math.MaxInt32)
+		return domain.Errorf(domain.ErrBadRequest, "queueId must be an integer from 0 to %d", math.MaxInt32)
 	}
 	offset, err := intParam(c, "offset", 0)
 	if err != nil {
@@ -34,7 +35,7 @@ func (s *Service) handleReadQueue(c echo.Context) error {
 	}
 	lite := c.QueryParam("liteTopic")
 	if lite != "" {
-		if err := httpapi.CheckName("liteTopic", lite); err != nil {
+		if err := domain.CheckName("liteTopic", lite); err != nil {
 			return err
 		}
 	}
@@ -51,14 +52,14 @@ func (s *Service) handleReadQueue(c echo.Context) error {
 }
 
 func (s *Service) handleGetMessage(c echo.Context) error {
-	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
+	if err := domain.CheckReadableTopic(c.Param("topic")); err != nil {
 		return err
 	}
 	topic, err := httpapi.TenantOf(c).Param(c, "topic")
 	if err != nil {
 		return err
 	}
-	if err := httpapi.CheckID("message id", c.Param("id")); err != nil {
+	if err := domain.CheckID("message id", c.Param("id")); err != nil {
 		return err
 	}
 	v, err := s.GetMessage(c.Request().Context(), topic, c.Param("id"))
@@ -70,12 +71,12 @@ func (s *Service) handleGetMessage(c echo.Context) error {
 }
 
 func (s *Service) handleByKey(c echo.Context) error {
-	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
+	if err := domain.CheckReadableTopic(c.Param("topic")); err != nil {
 		return err
 	}
 	key := c.QueryParam("key")
 	if key == "" {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "query parameter key is required")
+		return domain.Errorf(domain.ErrBadRequest, "query parameter key is required")
 	}
 	topic, err := httpapi.TenantOf(c).Param(c, "topic")
 	if err != nil {
@@ -90,7 +91,7 @@ func (s *Service) handleByKey(c echo.Context) error {
 }
 
 // showTopic names the topic of views as the caller wrote it in the path.
-func showTopic(c echo.Context, views []httpapi.MessageView) {
+func showTopic(c echo.Context, views []domain.MessageView) {
 	for i := range views {
 		views[i].Topic = c.Param("topic")
 	}
@@ -103,7 +104,7 @@ func intParam(c echo.Context, name string, def int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return 0, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "%s must be an integer", name)
+		return 0, domain.Errorf(domain.ErrBadRequest, "%s must be an integer", name)
 	}
 	return n, nil
 }

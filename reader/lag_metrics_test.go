@@ -14,7 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/internal/testenv"
 	"github.com/floemq/floe/metadata"
@@ -105,9 +105,9 @@ func TestLagCollectorMatchesTheLagEndpoint(t *testing.T) {
 		}
 	}
 	send := func(topic string, n int) {
-		var msgs []httpapi.Message
+		var msgs []domain.Message
 		for i := range n {
-			msgs = append(msgs, httpapi.Message{Body: []byte(fmt.Sprint(topic, i))})
+			msgs = append(msgs, domain.Message{Body: []byte(fmt.Sprint(topic, i))})
 		}
 		_, err := in.Produce(ctx, topic, msgs)
 		require.NoError(t, err)

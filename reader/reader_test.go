@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/internal/testenv"
@@ -64,11 +65,11 @@ func TestReadQueueAcrossChunksInOffsetOrder(t *testing.T) {
 	in, rd, b := setup(t)
 	ctx := context.Background()
 	// Ten flushes, each of five messages keyed to land in one queue.
-	var sent []httpapi.SendResult
+	var sent []domain.SendResult
 	for f := 0; f < 10; f++ {
-		var msgs []httpapi.Message
+		var msgs []domain.Message
 		for i := 0; i < 5; i++ {
-			msgs = append(msgs, httpapi.Message{Body: []byte(fmt.Sprintf("m-%d-%d", f, i)), Keys: []string{"same-queue"}})
+			msgs = append(msgs, domain.Message{Body: []byte(fmt.Sprintf("m-%d-%d", f, i)), Keys: []string{"same-queue"}})
 		}
 		res, err := in.Produce(ctx, "orders", msgs)
 		require.NoError(t, err)
@@ -109,9 +110,9 @@ func TestLookupByIDAndKey(t *testing.T) {
 	ctx := context.Background()
 	var ids []string
 	for f := 0; f < 20; f++ {
-		var msgs []httpapi.Message
+		var msgs []domain.Message
 		for i := 0; i < 10; i++ {
-			msgs = append(msgs, httpapi.Message{Body: []byte(fmt.Sprint(f, "/", i)), Keys: []string{fmt.Sprintf("order-%d", f*10+i), "tenant-a"}})
+			msgs = append(msgs, domain.Message{Body: []byte(fmt.Sprint(f, "/", i)), Keys: []string{fmt.Sprintf("order-%d", f*10+i), "tenant-a"}})
 		}
 		res, err := in.Produce(ctx, "orders", msgs)
 		require.NoError(t, err)
@@ -139,8 +140,8 @@ func TestLookupByIDAndKey(t *testing.T) {
 	require.Empty(t, none)
 
 	_, err = rd.GetMessage(ctx, "orders", "00000000000000000000000000000000")
-	var apiErr *httpapi.Error
-	require.ErrorAs(t, err, &apiErr)
+	apiErr := httpapi.AnswerOf(err)
+	require.NotNil(t, apiErr)
 	require.Equal(t, http.StatusNotFound, apiErr.Status)
 	require.Equal(t, httpapi.CodeMessageNotFound, apiErr.Code)
 }
@@ -163,8 +164,8 @@ func TestReadErrors(t *testing.T) {
 		{"orders", 0, 0, 100000, 400, httpapi.CodeBadRequest},
 	} {
 		_, err := rd.ReadQueue(ctx, tc.topic, tc.queue, "", tc.offset, tc.limit)
-		var apiErr *httpapi.Error
-		require.ErrorAs(t, err, &apiErr, "%+v", tc)
+		apiErr := httpapi.AnswerOf(err)
+		require.NotNil(t, apiErr, "%+v", tc)
 		require.Equal(t, tc.status, apiErr.Status, "%+v", tc)
 		require.Equal(t, tc.code, apiErr.Code, "%+v", tc)
 	}
@@ -184,7 +185,7 @@ func TestReadQueueSkipsAGapInTheIndex(t *testing.T) {
 	_, _, err = store.TopicCreate(ctx, metadata.Topic{Name: "t", Type: metadata.TopicNormal, Queues: 1, RetentionHours: 1})
 	require.NoError(t, err)
 	for i := 0; i < 3; i++ {
-		_, err := in.Produce(ctx, "t", []httpapi.Message{{Body: []byte(fmt.Sprint(i))}, {Body: []byte(fmt.Sprint(i))}})
+		_, err := in.Produce(ctx, "t", []domain.Message{{Body: []byte(fmt.Sprint(i))}, {Body: []byte(fmt.Sprint(i))}})
 		require.NoError(t, err)
 	}
 	conn, err := pgx.Connect(ctx, url)
@@ -219,9 +220,9 @@ func TestPrimedChunksAreReadWithoutGET(t *testing.T) {
 	_, _, err = store.TopicCreate(ctx, metadata.Topic{Name: "orders", Type: metadata.TopicNormal, Queues: 1, RetentionHours: 1})
 	require.NoError(t, err)
 
-	var sent []httpapi.SendResult
+	var sent []domain.SendResult
 	for f := 0; f < 3; f++ {
-		res, err := in.Produce(ctx, "orders", []httpapi.Message{{Body: []byte(fmt.Sprint("fresh-", f))}})
+		res, err := in.Produce(ctx, "orders", []domain.Message{{Body: []byte(fmt.Sprint("fresh-", f))}})
 		require.NoError(t, err)
 		sent = append(sent, res...)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/floemq/floe/bloom"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/segment"
 	"github.com/floemq/floe/trace"
@@ -47,7 +48,7 @@ func (s *Service) Trace(ctx context.Context, topic, id string) ([]trace.Event, e
 }
 
 func (s *Service) handleTrace(c echo.Context) error {
-	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
+	if err := domain.CheckReadableTopic(c.Param("topic")); err != nil {
 		return err
 	}
 	tenant := httpapi.TenantOf(c)
@@ -55,7 +56,7 @@ func (s *Service) handleTrace(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := httpapi.CheckID("message id", c.Param("id")); err != nil {
+	if err := domain.CheckID("message id", c.Param("id")); err != nil {
 		return err
 	}
 	evs, err := s.Trace(c.Request().Context(), topic, c.Param("id"))

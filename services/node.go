@@ -26,6 +26,7 @@ import (
 	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/auth"
 	"github.com/floemq/floe/compactor"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/grpcapi"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/ingest"
@@ -324,7 +325,7 @@ func (n *Node) startTracing() error {
 		sink = n.traceSink
 	}
 	var err error
-	write := func(ctx context.Context, msgs []httpapi.Message) error {
+	write := func(ctx context.Context, msgs []domain.Message) error {
 		return sink.ProduceInternal(ctx, trace.Topic, msgs)
 	}
 	n.tracer, err = trace.NewRecorder(node, write, n.logger.With("component", "trace"), n.registry)
@@ -518,8 +519,7 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			err := next(c)
 			if logger.Enabled(c.Request().Context(), slog.LevelDebug) {
 				status := c.Response().Status
-				var apiErr *httpapi.Error
-				if errors.As(err, &apiErr) {
+				if apiErr := httpapi.AnswerOf(err); apiErr != nil {
 					status = apiErr.Status
 				}
 				logger.Debug("request", "request_id", httpapi.RequestIDOf(c), "method", c.Request().Method,
