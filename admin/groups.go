@@ -1,21 +1,41 @@
 package admin
 
 import (
-	"cmp"
-	"errors"
-	"net/http"
-	"strings"
-
-	"github.com/labstack/echo/v4"
-
 	"github.com/floemq/floe/domain"
-	"github.com/floemq/floe/filter"
-	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 )
 
 // DefaultBackoffSeconds is RocketMQ's retry schedule: 10 s up to 2 h.
 var DefaultBackoffSeconds = []int{10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200}
+
+// CheckMaxDeliveryAttempts checks a group's maxDeliveryAttempts.
+func CheckMaxDeliveryAttempts(v int) error {
+	if v < 1 || v > MaxMaxDeliveryAttempts {
+		return domain.Errorf(domain.ErrBadRequest, "maxDeliveryAttempts must be 1-%d", MaxMaxDeliveryAttempts)
+	}
+	return nil
+}
+
+// CheckBackoff checks a group's retry backoff schedule.
+func CheckBackoff(b []int) error {
+	if len(b) == 0 || len(b) > maxBackoffSteps {
+		return domain.Errorf(domain.ErrBadRequest, "retryPolicy.backoffSeconds must hold 1-%d values", maxBackoffSteps)
+	}
+	for _, v := range b {
+		if v < 0 || v > maxBackoffSeconds {
+			return domain.Errorf(domain.ErrBadRequest, "each backoff must be 0-%d seconds", maxBackoffSeconds)
+		}
+	}
+	return nil
+}
+
+// CheckDeliveryOrder checks a group's delivery order.
+func CheckDeliveryOrder(o string) error {
+	if o != metadata.OrderConcurrent && o != metadata.OrderOrderly {
+		return domain.Errorf(domain.ErrBadRequest, "deliveryOrder must be CONCURRENT or ORDERLY, not %q", o)
+	}
+	return nil
+}
 
 // Limits on group settings.
 const (
@@ -24,276 +44,3 @@ const (
 	maxBackoffSteps            = 64
 	maxBackoffSeconds          = 7 * 24 * 3600
 )
-
-func (s *Service) registerGroups(e *echo.Echo) {
-	e.POST("/v1/groups", s.createGroup)
-	e.GET("/v1/groups", s.listGroups)
-	e.GET("/v1/groups/:group", s.getGroup)
-	e.DELETE("/v1/groups/:group", s.deleteGroup)
-	e.PATCH("/v1/groups/:group", s.patchGroup)
-	e.PUT("/v1/groups/:group/subscriptions/:topic", s.putSubscription)
-	e.PATCH("/v1/groups/:group/subscriptions/:topic", s.patchSubscription)
-	e.DELETE("/v1/groups/:group/subscriptions/:topic", s.deleteSubscription)
-}
-
-type createGroupRequest struct {
-	Name                string `json:"name"`
-	DeliveryOrder       string `json:"deliveryOrder"`
-	MaxDeliveryAttempts *int   `json:"maxDeliveryAttempts"`
-	RetryPolicy         *struct {
-		BackoffSeconds []int `json:"backoffSeconds"`
-	} `json:"retryPolicy"`
-}
-
-func (s *Service) createGroup(c echo.Context) error {
-	var req createGroupRequest
-	if err := httpapi.DecodeJSON(c, httpapi.MaxCreateRequestBytes, &req); err != nil {
-		return err
-	}
-	if err := domain.CheckName("group", req.Name); err != nil {
-		return err
-	}
-	tenant := httpapi.TenantOf(c)
-	g := metadata.Group{Name: tenant.Stored(req.Name), DeliveryOrder: req.DeliveryOrder, MaxDeliveryAttempts: DefaultMaxDeliveryAttempts, BackoffSeconds: DefaultBackoffSeconds}
-	if g.DeliveryOrder == "" {
-		g.DeliveryOrder = metadata.OrderConcurrent
-	}
-	if err := checkDeliveryOrder(g.DeliveryOrder); err != nil {
-		return err
-	}
-	if req.MaxDeliveryAttempts != nil {
-		if err := checkMaxDeliveryAttempts(*req.MaxDeliveryAttempts); err != nil {
-			return err
-		}
-		g.MaxDeliveryAttempts = *req.MaxDeliveryAttempts
-	}
-	if req.RetryPolicy != nil {
-		if err := checkBackoff(req.RetryPolicy.BackoffSeconds); err != nil {
-			return err
-		}
-		g.BackoffSeconds = req.RetryPolicy.BackoffSeconds
-	}
-	got, created, err := s.store.GroupCreate(c.Request().Context(), g)
-	if errors.Is(err, metadata.ErrConflict) {
-		return domain.Errorf(domain.ErrGroupExists, "group %s exists with other settings", req.Name)
-	}
-	if err != nil {
-		return storeError(err)
-	}
-	view, err := s.groupView(c, got)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	return c.JSON(status, view)
-}
-
-// groupView shows a stored group with the caller's names.
-func (s *Service) groupView(c echo.Context, g metadata.Group) (httpapi.Group, error) {
-	subs, err := s.store.SubscriptionList(c.Request().Context(), g.Name)
-	if err != nil {
-		return httpapi.Group{}, storeError(err)
-	}
-	tenant := httpapi.TenantOf(c)
-	v := httpapi.Group{Name: tenant.Show(g.Name), DeliveryOrder: g.DeliveryOrder, MaxDeliveryAttempts: g.MaxDeliveryAttempts,
-		RetryPolicy: httpapi.RetryPolicy{BackoffSeconds: g.BackoffSeconds}, Subscriptions: []httpapi.Subscription{}, CreatedAt: g.CreatedAt.UTC()}
-	for _, sub := range subs {
-		lites, err := s.store.LiteSubscriptionList(c.Request().Context(), g.Name, sub.Topic)
-		if err != nil {
-			return httpapi.Group{}, storeError(err)
-		}
-		v.Subscriptions = append(v.Subscriptions, httpapi.Subscription{Topic: tenant.Show(sub.Topic), FilterType: sub.FilterType, Filter: sub.Filter, LiteTopics: lites})
-	}
-	return v, nil
-}
-
-func (s *Service) listGroups(c echo.Context) error {
-	gs, err := s.store.GroupList(c.Request().Context())
-	if err != nil {
-		return storeError(err)
-	}
-	tenant := httpapi.TenantOf(c)
-	out := []httpapi.Group{}
-	for _, g := range gs {
-		if _, ok := tenant.Visible(g.Name); !ok {
-			continue
-		}
-		v, err := s.groupView(c, g)
-		if err != nil {
-			return err
-		}
-		out = append(out, v)
-	}
-	return c.JSON(http.StatusOK, map[string]any{"groups": out})
-}
-
-func (s *Service) getGroup(c echo.Context) error {
-	group, err := httpapi.TenantOf(c).Param(c, "group")
-	if err != nil {
-		return err
-	}
-	g, err := s.store.GroupGet(c.Request().Context(), group)
-	if err != nil {
-		return groupError(err)
-	}
-	v, err := s.groupView(c, g)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
-}
-
-func (s *Service) deleteGroup(c echo.Context) error {
-	group, err := httpapi.TenantOf(c).Param(c, "group")
-	if err != nil {
-		return err
-	}
-	if err := s.store.GroupDelete(c.Request().Context(), group); err != nil {
-		return groupError(err)
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
-type subscriptionRequest struct {
-	Filter *string `json:"filter"`
-	// FilterType is TAG (default) or SQL92.
-	FilterType string   `json:"filterType"`
-	LiteTopics []string `json:"liteTopics"`
-}
-
-func (s *Service) putSubscription(c echo.Context) error {
-	var req subscriptionRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
-		return err
-	}
-	if err := domain.CheckName("group", c.Param("group")); err != nil {
-		return err
-	}
-	if err := domain.CheckName("topic", c.Param("topic")); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	tenant := httpapi.TenantOf(c)
-	group, topic, err := tenant.GroupTopic(c)
-	if err != nil {
-		return err
-	}
-	if t, err := s.store.TopicGet(ctx, topic); err == nil && t.Type == metadata.TopicLite {
-		if (req.Filter != nil && strings.TrimSpace(*req.Filter) != "*") || (req.FilterType != "" && !strings.EqualFold(req.FilterType, filter.Tag)) {
-			return domain.Errorf(domain.ErrInvalidFilter, "a LITE topic subscription names lite topics, not a filter")
-		}
-		return s.changeLite(c, req.LiteTopics, nil, true)
-	} else if len(req.LiteTopics) > 0 {
-		return domain.Errorf(domain.ErrMessageTypeMismatch, "liteTopics apply to LITE topics only")
-	}
-	expr := "*"
-	if req.Filter != nil {
-		expr = *req.Filter
-	}
-	filterType := strings.ToUpper(cmp.Or(strings.TrimSpace(req.FilterType), filter.Tag))
-	_, expr, err = filter.Parse(filterType, expr)
-	if err != nil {
-		return domain.Errorf(domain.ErrInvalidFilter, "%v", err)
-	}
-	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
-	}
-	sub, created, err := s.store.SubscriptionPut(ctx, group, topic, filterType, expr)
-	if err != nil {
-		return storeError(err)
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	return c.JSON(status, map[string]any{"group": tenant.Show(sub.Group), "topic": tenant.Show(sub.Topic), "filterType": sub.FilterType, "filter": sub.Filter})
-}
-
-type patchSubscriptionRequest struct {
-	AddLiteTopics    []string `json:"addLiteTopics"`
-	RemoveLiteTopics []string `json:"removeLiteTopics"`
-}
-
-func (s *Service) patchSubscription(c echo.Context) error {
-	var req patchSubscriptionRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
-		return err
-	}
-	topic, err := httpapi.TenantOf(c).Param(c, "topic")
-	if err != nil {
-		return err
-	}
-	t, err := s.store.TopicGet(c.Request().Context(), topic)
-	if err != nil {
-		return storeError(err)
-	}
-	if t.Type != metadata.TopicLite {
-		return domain.Errorf(domain.ErrMessageTypeMismatch, "PATCH changes lite topic subscriptions; %s is %s", c.Param("topic"), t.Type)
-	}
-	return s.changeLite(c, req.AddLiteTopics, req.RemoveLiteTopics, false)
-}
-
-// maxLiteTopicsPerCall bounds one subscription change.
-const maxLiteTopicsPerCall = 100_000
-
-func (s *Service) changeLite(c echo.Context, add, remove []string, replace bool) error {
-	if err := domain.CheckName("group", c.Param("group")); err != nil {
-		return err
-	}
-	if len(add)+len(remove) > maxLiteTopicsPerCall {
-		return domain.Errorf(domain.ErrBadRequest, "at most %d lite topics per call", maxLiteTopicsPerCall)
-	}
-	for _, l := range append(append([]string{}, add...), remove...) {
-		if err := domain.CheckName("lite topic", l); err != nil {
-			return err
-		}
-	}
-	if add == nil {
-		add = []string{}
-	}
-	tenant := httpapi.TenantOf(c)
-	group, topic, err := tenant.GroupTopic(c)
-	if err != nil {
-		return err
-	}
-	if _, err := s.store.GroupGet(c.Request().Context(), group); err != nil {
-		return groupError(err)
-	}
-	err = s.store.LiteSubscriptionChange(c.Request().Context(), group, topic, add, remove, replace)
-	if err != nil {
-		return storeError(err)
-	}
-	lites, err := s.store.LiteSubscriptionList(c.Request().Context(), group, topic)
-	if err != nil {
-		return storeError(err)
-	}
-	if lites == nil {
-		lites = []string{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"group": c.Param("group"), "topic": c.Param("topic"), "filter": "*", "liteTopics": lites})
-}
-
-func (s *Service) deleteSubscription(c echo.Context) error {
-	group, topic, err := httpapi.TenantOf(c).GroupTopic(c)
-	if err != nil {
-		return err
-	}
-	err = s.store.SubscriptionDelete(c.Request().Context(), group, topic)
-	if errors.Is(err, metadata.ErrNotFound) {
-		return domain.Errorf(domain.ErrSubscriptionNotFound, "%v", err)
-	}
-	if err != nil {
-		return storeError(err)
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
-func groupError(err error) error {
-	if errors.Is(err, metadata.ErrNotFound) {
-		return domain.Errorf(domain.ErrGroupNotFound, "%v", err)
-	}
-	return storeError(err)
-}

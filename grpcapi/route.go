@@ -10,7 +10,7 @@ import (
 
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -192,7 +192,7 @@ func (s *Server) Heartbeat(ctx context.Context, req *v2.HeartbeatRequest) (*v2.H
 func (s *Server) NotifyClientTermination(ctx context.Context, req *v2.NotifyClientTerminationRequest) (*v2.NotifyClientTerminationResponse, error) {
 	if id := infoOf(ctx).clientID; id != "" {
 		s.clients.remove(id)
-		s.cfg.Clients.Forget(httpapi.ProtocolGRPC, id)
+		s.cfg.Clients.Forget(domain.ProtocolGRPC, id)
 	}
 	return &v2.NotifyClientTerminationResponse{Status: okStatus}, nil
 }

@@ -1,6 +1,9 @@
-// Package httpapi holds what the HTTP front ends share: the error shape of the contract,
-// name validation, and the JSON types of messages. It sits below ingest, reader and admin,
-// which register their own routes.
+// Package httpapi is Floe's HTTP front end: every route's echo handler (RegisterIngest,
+// RegisterReader, RegisterConsume, RegisterReaderOperate, RegisterAdmin), the JSON types of
+// the contract, and the error shape `{"error":{"code","message"}}`. A handler decodes the
+// request, resolves the caller's names (Tenant), calls a role (ingest, reader, admin) and
+// answers; the roles know nothing of HTTP and fail with typed errors (package domain),
+// which errorTable turns into a status and a code.
 package httpapi
 
 import (

@@ -5,13 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/floemq/floe/domain"
-	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/internal/sealed"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/namespace"
@@ -158,20 +154,4 @@ func (s *Service) Recall(ctx context.Context, topic, handle string) (string, err
 		s.tracer.Record([]trace.Event{{MessageID: h.MessageID, Topic: topic, Type: trace.Recalled, Time: s.cfg.Now(), DeliveryTime: &due}})
 	}
 	return h.MessageID, nil
-}
-
-func (s *Service) handleRecall(c echo.Context) error {
-	var req httpapi.RecallRequest
-	if err := httpapi.DecodeJSON(c, 64<<10, &req); err != nil {
-		return err
-	}
-	topic, err := httpapi.TenantOf(c).Param(c, "topic")
-	if err != nil {
-		return err
-	}
-	id, err := s.Recall(c.Request().Context(), topic, req.RecallHandle)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, httpapi.RecallResponse{MessageID: id, Status: "RECALLED"})
 }

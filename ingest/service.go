@@ -473,3 +473,6 @@ func (s *Service) Ready() bool {
 	defer s.mu.Unlock()
 	return !s.stopped
 }
+
+// Config returns the service's configuration, defaults applied.
+func (s *Service) Config() Config { return s.cfg }

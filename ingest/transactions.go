@@ -2,15 +2,9 @@ package ingest
 
 import (
 	"context"
-	"errors"
-	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/floemq/floe/domain"
-	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/internal/view"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
@@ -20,124 +14,9 @@ import (
 // transactions (the compactor role applies the policy once the checks run out).
 const (
 	maxChecksPerPoll = 32
-	maxCheckWait     = 30 * time.Second
+	// MaxCheckWait bounds how long a transaction-checks call waits for a check.
+	MaxCheckWait = 30 * time.Second
 )
-
-func (s *Service) handleSendTransaction(c echo.Context) error {
-	var req httpapi.TransactionRequest
-	if err := httpapi.DecodeJSON(c, s.cfg.MaxRequestBytes, &req); err != nil {
-		return err
-	}
-	tenant := httpapi.TenantOf(c)
-	topic, err := tenant.Param(c, "topic")
-	if err != nil {
-		return err
-	}
-	if err := domain.CheckName("producerGroup", req.ProducerGroup); err != nil {
-		return err
-	}
-	txID, res, err := s.ProduceTransaction(c.Request().Context(), topic, tenant.Stored(req.ProducerGroup), httpapi.DomainMessages(req.Messages))
-	if err != nil {
-		return err
-	}
-	out := httpapi.TransactionResponse{TransactionID: txID, Messages: make([]httpapi.HalfMessage, len(res))}
-	for i, r := range res {
-		out.Messages[i].MessageID = r.MessageID
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
-func (s *Service) handleResolve(commit bool) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		id := c.Param("id")
-		if err := domain.CheckID("transaction id", id); err != nil {
-			return err
-		}
-		if err := s.checkTransactionTenant(c, id); err != nil {
-			return err
-		}
-		state, err := s.store.TransactionResolve(c.Request().Context(), id, commit)
-		switch {
-		case errors.Is(err, metadata.ErrNotFound):
-			return domain.Errorf(domain.ErrTransactionNotFound, "no transaction %s", id)
-		case errors.Is(err, metadata.ErrTransactionResolved):
-			return domain.Errorf(domain.ErrTransactionResolved, "transaction %s was already resolved the other way", id)
-		case err != nil:
-			return unavailable("resolving transaction %s: %v", id, err)
-		}
-		return c.JSON(http.StatusOK, httpapi.TransactionState{TransactionID: id, State: state})
-	}
-}
-
-// checkTransactionTenant answers 404 for a transaction of a topic outside the caller's
-// namespace, as if it did not exist (the id names no topic, so it is read first).
-func (s *Service) checkTransactionTenant(c echo.Context, id string) error {
-	tenant := httpapi.TenantOf(c)
-	if tenant.SeesAll && tenant.Namespace == "" {
-		return nil
-	}
-	_, topic, err := s.store.TransactionGet(c.Request().Context(), id)
-	if err == nil {
-		if _, ok := tenant.Visible(topic); !ok {
-			err = metadata.ErrNotFound
-		}
-	}
-	if errors.Is(err, metadata.ErrNotFound) {
-		return domain.Errorf(domain.ErrTransactionNotFound, "no transaction %s", id)
-	}
-	if err != nil {
-		return unavailable("reading transaction %s: %v", id, err)
-	}
-	return nil
-}
-
-func (s *Service) handleTransactionGet(c echo.Context) error {
-	id := c.Param("id")
-	if err := domain.CheckID("transaction id", id); err != nil {
-		return err
-	}
-	state, topic, err := s.store.TransactionGet(c.Request().Context(), id)
-	if err == nil {
-		if _, ok := httpapi.TenantOf(c).Visible(topic); !ok {
-			err = metadata.ErrNotFound
-		}
-	}
-	if errors.Is(err, metadata.ErrNotFound) {
-		return domain.Errorf(domain.ErrTransactionNotFound, "no transaction %s", id)
-	}
-	if err != nil {
-		return unavailable("reading transaction %s: %v", id, err)
-	}
-	return c.JSON(http.StatusOK, httpapi.TransactionState{TransactionID: id, State: state})
-}
-
-func (s *Service) handleTransactionChecks(c echo.Context) error {
-	tenant := httpapi.TenantOf(c)
-	pg, err := tenant.Param(c, "pg")
-	if err != nil {
-		return err
-	}
-	wait := time.Duration(0)
-	if v := c.QueryParam("waitSeconds"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || time.Duration(n)*time.Second > maxCheckWait {
-			return domain.Errorf(domain.ErrBadRequest, "waitSeconds must be 0-%d", int(maxCheckWait.Seconds()))
-		}
-		wait = time.Duration(n) * time.Second
-	}
-	checks, err := s.TransactionChecks(c.Request().Context(), pg, wait)
-	if err != nil {
-		return err
-	}
-	for i := range checks {
-		// A producer group's transactions are of its namespace's topics.
-		checks[i].Topic = tenant.Show(checks[i].Topic)
-		for j := range checks[i].Messages {
-			checks[i].Messages[j].Topic = checks[i].Topic
-		}
-	}
-	return c.JSON(http.StatusOK, httpapi.TransactionChecksResponse{Checks: checks})
-}
 
 // TransactionChecks offers a producer group's due, unresolved transactions to its checker,
 // waiting up to wait for one to fall due.

@@ -18,7 +18,6 @@ import (
 	"github.com/floemq/floe/internal/view"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/namespace"
-	"github.com/floemq/floe/presence"
 	"github.com/floemq/floe/segment"
 	"github.com/floemq/floe/trace"
 )
@@ -64,7 +63,6 @@ type Consumer struct {
 	gates     map[[2]string]*receiveGate
 	ackers    map[string]*ackBatcher // under gatesMu
 	tracer    *trace.Recorder
-	clients   *presence.Table // see clients.go
 	cfg       ConsumerConfig
 	store     *metadata.Store
 	cache     *ChunkCache

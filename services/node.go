@@ -136,7 +136,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		logger.Warn("auth is off: every API route is open, /v1/keys too (--require-auth turns it on)")
 	}
 	adm := admin.New(n.store)
-	adm.Register(e)
+	httpapi.RegisterAdmin(e, adm, n.store)
 	n.echo = e
 	n.clients = presence.NewTable()
 
@@ -169,7 +169,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 			return nil, err
 		}
 		n.ingest.Start()
-		n.ingest.Register(e)
+		httpapi.RegisterIngest(e, n.ingest, n.store)
 	}
 	if roles["compactor"] {
 		n.scheduler, err = scheduler.New(scheduler.Config{
@@ -262,7 +262,7 @@ func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
 	if err != nil {
 		return err
 	}
-	n.reader.Register(e)
+	httpapi.RegisterReader(e, n.reader)
 	key := []byte(n.cfg.ReceiptSecret)
 	if len(key) == 0 {
 		candidate := make([]byte, 32)
@@ -282,8 +282,7 @@ func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
 	if err != nil {
 		return err
 	}
-	consumer.Register(e)
-	consumer.SetClients(n.clients)
+	httpapi.RegisterConsume(e, consumer, n.clients)
 	n.consumer = consumer
 	if err := n.registry.Register(reader.NewLagCollector(reader.LagMetricsConfig{Logger: n.logger.With("role", "reader")}, n.store)); err != nil {
 		return fmt.Errorf("registering group lag metrics: %w", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/console"
+	"github.com/floemq/floe/httpapi"
 )
 
 // startOperate wires the operator's tools: the web console, browsing and offsets-for-time on reader nodes,
@@ -20,7 +21,7 @@ func (n *Node) startOperate(adm *admin.Service, e *echo.Echo, runRedrive bool) e
 	}
 	cfg := admin.RedriverConfig{Logger: n.logger.With("component", "redrive")}
 	if n.reader != nil {
-		n.reader.RegisterOperate(e)
+		httpapi.RegisterReaderOperate(e, n.reader)
 		adm.SetMessages(n.reader)
 		cfg.Messages = n.reader
 	}

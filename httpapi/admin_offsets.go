@@ -1,4 +1,4 @@
-package admin
+package httpapi
 
 import (
 	"errors"
@@ -8,11 +8,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/floemq/floe/domain"
-	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 )
 
-func (s *Service) registerOperate(e *echo.Echo) {
+func (s *adminRoutes) registerOperate(e *echo.Echo) {
 	e.PUT("/v1/groups/:group/topics/:topic/queues/:queue/offset", s.setQueueOffset)
 	e.POST("/v1/groups/:group/skip-backlog", s.skipBacklog)
 	e.POST("/v1/groups/:group/copy-offsets/:from", s.copyOffsets)
@@ -22,16 +21,16 @@ func (s *Service) registerOperate(e *echo.Echo) {
 
 // setQueueOffset moves a group's offset on one queue: the group consumes that queue again
 // from the offset (back or forward), and its in-flight messages there are forgotten.
-func (s *Service) setQueueOffset(c echo.Context) error {
-	var req httpapi.QueueOffsetRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+func (s *adminRoutes) setQueueOffset(c echo.Context) error {
+	var req QueueOffsetRequest
+	if err := DecodeJSON(c, maxRequestBytes, &req); err != nil {
 		return err
 	}
 	if req.Offset == nil {
 		return badRequest("offset is required")
 	}
 	ctx := c.Request().Context()
-	tenant := httpapi.TenantOf(c)
+	tenant := TenantOf(c)
 	group, topic, err := tenant.GroupTopic(c)
 	if err != nil {
 		return err
@@ -62,12 +61,12 @@ func (s *Service) setQueueOffset(c echo.Context) error {
 	if err := s.store.ResetCursors(ctx, group, []metadata.CursorMove{{QueueRef: q.Ref, Cursor: *req.Offset}}); err != nil {
 		return storeError(err)
 	}
-	return c.JSON(http.StatusOK, httpapi.OffsetsResponse{Group: c.Param("group"),
-		Queues: []httpapi.OffsetMove{{Topic: c.Param("topic"), QueueID: q.QueueID, Offset: *req.Offset}}})
+	return c.JSON(http.StatusOK, OffsetsResponse{Group: c.Param("group"),
+		Queues: []OffsetMove{{Topic: c.Param("topic"), QueueID: q.QueueID, Offset: *req.Offset}}})
 }
 
 // requireConsumes answers 404 when the group does not consume the queue.
-func (s *Service) requireConsumes(c echo.Context, group string, q metadata.Queue) error {
+func (s *adminRoutes) requireConsumes(c echo.Context, group string, q metadata.Queue) error {
 	qs, err := s.store.GroupQueues(c.Request().Context(), group, q.Topic)
 	if err != nil {
 		return storeError(err)
@@ -82,15 +81,15 @@ func (s *Service) requireConsumes(c echo.Context, group string, q metadata.Queue
 
 // skipBacklog moves a group to the end of every queue it consumes (of one topic, or of all
 // its topics): the backlog is skipped, and the group gets messages sent from now on.
-func (s *Service) skipBacklog(c echo.Context) error {
-	var req httpapi.SkipBacklogRequest
+func (s *adminRoutes) skipBacklog(c echo.Context) error {
+	var req SkipBacklogRequest
 	if c.Request().ContentLength != 0 {
-		if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+		if err := DecodeJSON(c, maxRequestBytes, &req); err != nil {
 			return err
 		}
 	}
 	ctx := c.Request().Context()
-	tenant := httpapi.TenantOf(c)
+	tenant := TenantOf(c)
 	group, err := tenant.Param(c, "group")
 	if err != nil {
 		return err
@@ -118,10 +117,10 @@ func (s *Service) skipBacklog(c echo.Context) error {
 		return storeError(err)
 	}
 	moves := make([]metadata.CursorMove, len(qs))
-	out := httpapi.OffsetsResponse{Group: c.Param("group"), Queues: []httpapi.OffsetMove{}}
+	out := OffsetsResponse{Group: c.Param("group"), Queues: []OffsetMove{}}
 	for i, q := range qs {
 		moves[i] = metadata.CursorMove{QueueRef: q.Ref, Cursor: q.NextOffset}
-		out.Queues = append(out.Queues, httpapi.OffsetMove{Topic: tenant.Show(q.Topic), QueueID: q.QueueID, LiteTopic: q.LiteTopic, Offset: q.NextOffset})
+		out.Queues = append(out.Queues, OffsetMove{Topic: tenant.Show(q.Topic), QueueID: q.QueueID, LiteTopic: q.LiteTopic, Offset: q.NextOffset})
 	}
 	if len(moves) > 0 {
 		if err := s.store.ResetCursors(ctx, group, moves); err != nil {
@@ -133,9 +132,9 @@ func (s *Service) skipBacklog(c echo.Context) error {
 
 // copyOffsets gives a group the consumed offsets (acked low watermarks) of another group on
 // every queue both consume: a new group can take over where an old one stands.
-func (s *Service) copyOffsets(c echo.Context) error {
+func (s *adminRoutes) copyOffsets(c echo.Context) error {
 	ctx := c.Request().Context()
-	tenant := httpapi.TenantOf(c)
+	tenant := TenantOf(c)
 	group, err := tenant.Param(c, "group")
 	if err != nil {
 		return err
@@ -170,14 +169,14 @@ func (s *Service) copyOffsets(c echo.Context) error {
 		return storeError(err)
 	}
 	var moves []metadata.CursorMove
-	out := httpapi.OffsetsResponse{Group: c.Param("group"), Queues: []httpapi.OffsetMove{}}
+	out := OffsetsResponse{Group: c.Param("group"), Queues: []OffsetMove{}}
 	for _, q := range qs {
 		off, ok := consumed[key{q.Topic, q.LiteTopic, q.QueueID}]
 		if !ok {
 			continue
 		}
 		moves = append(moves, metadata.CursorMove{QueueRef: q.Ref, Cursor: off})
-		out.Queues = append(out.Queues, httpapi.OffsetMove{Topic: tenant.Show(q.Topic), QueueID: q.QueueID, LiteTopic: q.LiteTopic, Offset: off})
+		out.Queues = append(out.Queues, OffsetMove{Topic: tenant.Show(q.Topic), QueueID: q.QueueID, LiteTopic: q.LiteTopic, Offset: off})
 	}
 	if len(moves) > 0 {
 		if err := s.store.ResetCursors(ctx, group, moves); err != nil {

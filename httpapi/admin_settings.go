@@ -1,4 +1,4 @@
-package admin
+package httpapi
 
 import (
 	"errors"
@@ -6,11 +6,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/domain"
-	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 )
-
 
 func badRequest(format string, args ...any) error {
 	return domain.Errorf(domain.ErrBadRequest, format, args...)
@@ -25,53 +24,27 @@ func conflictError(err error) error {
 	return nil
 }
 
-func checkMaxDeliveryAttempts(v int) error {
-	if v < 1 || v > MaxMaxDeliveryAttempts {
-		return badRequest("maxDeliveryAttempts must be 1-%d", MaxMaxDeliveryAttempts)
-	}
-	return nil
-}
-
-func checkBackoff(b []int) error {
-	if len(b) == 0 || len(b) > maxBackoffSteps {
-		return badRequest("retryPolicy.backoffSeconds must hold 1-%d values", maxBackoffSteps)
-	}
-	for _, v := range b {
-		if v < 0 || v > maxBackoffSeconds {
-			return badRequest("each backoff must be 0-%d seconds", maxBackoffSeconds)
-		}
-	}
-	return nil
-}
-
-func checkDeliveryOrder(o string) error {
-	if o != metadata.OrderConcurrent && o != metadata.OrderOrderly {
-		return badRequest("deliveryOrder must be CONCURRENT or ORDERLY, not %q", o)
-	}
-	return nil
-}
-
 // patchTopic changes a topic's settings in place: its queues' offsets and every group's
 // state on them stay. Ingest nodes and readers see the change when their caches of the
 // topic refresh (seconds).
-func (s *Service) patchTopic(c echo.Context) error {
-	var req httpapi.PatchTopicRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+func (s *adminRoutes) patchTopic(c echo.Context) error {
+	var req PatchTopicRequest
+	if err := DecodeJSON(c, maxRequestBytes, &req); err != nil {
 		return err
 	}
-	tenant := httpapi.TenantOf(c)
+	tenant := TenantOf(c)
 	topic, err := tenant.Param(c, "topic")
 	if err != nil {
 		return err
 	}
-	if req.Queues != nil && (*req.Queues < 1 || *req.Queues > MaxQueues) {
-		return badRequest("queues must be 1-%d", MaxQueues)
+	if req.Queues != nil && (*req.Queues < 1 || *req.Queues > admin.MaxQueues) {
+		return badRequest("queues must be 1-%d", admin.MaxQueues)
 	}
-	if req.RetentionHours != nil && (*req.RetentionHours < 1 || *req.RetentionHours > MaxRetentionHours) {
-		return badRequest("retentionHours must be 1-%d", MaxRetentionHours)
+	if req.RetentionHours != nil && (*req.RetentionHours < 1 || *req.RetentionHours > admin.MaxRetentionHours) {
+		return badRequest("retentionHours must be 1-%d", admin.MaxRetentionHours)
 	}
-	if req.LiteTTLMinutes != nil && (*req.LiteTTLMinutes < 0 || *req.LiteTTLMinutes > MaxLiteTTLMinutes) {
-		return badRequest("liteTtlMinutes must be 0 (never expire) to %d (30 days)", MaxLiteTTLMinutes)
+	if req.LiteTTLMinutes != nil && (*req.LiteTTLMinutes < 0 || *req.LiteTTLMinutes > admin.MaxLiteTTLMinutes) {
+		return badRequest("liteTtlMinutes must be 0 (never expire) to %d (30 days)", admin.MaxLiteTTLMinutes)
 	}
 	t, err := s.store.TopicUpdate(c.Request().Context(), topic, metadata.TopicChange{
 		Queues: req.Queues, RetentionHours: req.RetentionHours, LiteTTLMinutes: req.LiteTTLMinutes, Trace: req.Trace})
@@ -86,30 +59,30 @@ func (s *Service) patchTopic(c echo.Context) error {
 
 // patchGroup changes a group's settings in place: subscriptions, offsets and in-flight
 // messages stay. Readers apply the change when their cache of the group refreshes.
-func (s *Service) patchGroup(c echo.Context) error {
-	var req httpapi.PatchGroupRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
+func (s *adminRoutes) patchGroup(c echo.Context) error {
+	var req PatchGroupRequest
+	if err := DecodeJSON(c, maxRequestBytes, &req); err != nil {
 		return err
 	}
-	group, err := httpapi.TenantOf(c).Param(c, "group")
+	group, err := TenantOf(c).Param(c, "group")
 	if err != nil {
 		return err
 	}
 	var ch metadata.GroupChange
 	if req.DeliveryOrder != nil {
-		if err := checkDeliveryOrder(*req.DeliveryOrder); err != nil {
+		if err := admin.CheckDeliveryOrder(*req.DeliveryOrder); err != nil {
 			return err
 		}
 		ch.DeliveryOrder = req.DeliveryOrder
 	}
 	if req.MaxDeliveryAttempts != nil {
-		if err := checkMaxDeliveryAttempts(*req.MaxDeliveryAttempts); err != nil {
+		if err := admin.CheckMaxDeliveryAttempts(*req.MaxDeliveryAttempts); err != nil {
 			return err
 		}
 		ch.MaxDeliveryAttempts = req.MaxDeliveryAttempts
 	}
 	if req.RetryPolicy != nil {
-		if err := checkBackoff(req.RetryPolicy.BackoffSeconds); err != nil {
+		if err := admin.CheckBackoff(req.RetryPolicy.BackoffSeconds); err != nil {
 			return err
 		}
 		ch.BackoffSeconds = req.RetryPolicy.BackoffSeconds
