@@ -7,9 +7,8 @@ import (
 )
 
 // Kind is a class of failure a client can act on. Kinds are compared by identity: test
-// for one with errors.Is(err, ErrTopicNotFound). A kind's name is the code of the HTTP
-// API's error answers and the label of the metrics that count failures, so it never
-// changes.
+// for one with errors.Is(err, ErrTopicNotFound). A kind's name labels the metrics that
+// count failures, so it never changes; for most kinds it is also the HTTP API's code.
 type Kind struct{ name string }
 
 // Error returns the kind's name.
@@ -47,6 +46,8 @@ var (
 	ErrBodyTooLarge = newKind("BODY_TOO_LARGE")
 	// ErrDelayTooLong: a delivery time further ahead than the maximum delay.
 	ErrDelayTooLong = newKind("DELAY_TOO_LONG")
+	// ErrInvisibleTime: an invisible time outside the range a consumer may ask for.
+	ErrInvisibleTime = newKind("ILLEGAL_INVISIBLE_TIME")
 
 	// ErrTopicNotFound: no such topic.
 	ErrTopicNotFound = newKind("TOPIC_NOT_FOUND")

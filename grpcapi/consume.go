@@ -131,9 +131,6 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 	if batch <= 0 {
 		batch = defaultBatch
 	}
-	if batch > reader.MaxMaxMessages {
-		return nil, "", status(v2.Code_BAD_REQUEST, "batch size must be 1-%d", reader.MaxMaxMessages)
-	}
 	invisible := s.cfg.DefaultInvisible
 	if req.InvisibleDuration != nil {
 		invisible = req.GetInvisibleDuration().AsDuration()
@@ -146,9 +143,7 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 		wait = min(wait, time.Until(dl)-pollMargin)
 	}
 	wait = max(wait, 0)
-	if err := s.checkInvisible(invisible); err != nil {
-		return nil, "", err
-	}
+	// Receive checks the batch size and the invisible time, as it does for HTTP.
 	msgs, err := s.consumer.Receive(ctx, group, topic, reader.ReceiveOptions{MaxMessages: batch, Invisible: invisible, Wait: wait,
 		Consumer: "grpc:" + infoOf(ctx).clientID})
 	if err != nil {
@@ -248,19 +243,7 @@ func (s *Server) changeInvisible(ctx context.Context, req *v2.ChangeInvisibleDur
 		return "", status(v2.Code_ILLEGAL_INVISIBLE_TIME, "an invisible duration is required")
 	}
 	d := req.GetInvisibleDuration().AsDuration()
-	if err := s.checkInvisible(d); err != nil {
-		return "", err
-	}
 	return s.consumer.ChangeInvisible(ctx, group, topic, req.GetReceiptHandle(), d)
-}
-
-// checkInvisible refuses an invisible time out of the reader's range with the protocol's
-// code.
-func (s *Server) checkInvisible(d time.Duration) error {
-	if lo, hi := s.consumer.InvisibleRange(); d < lo || d > hi {
-		return status(v2.Code_ILLEGAL_INVISIBLE_TIME, "the invisible duration must be %s-%s, not %s", lo, hi, d)
-	}
-	return nil
 }
 
 // ForwardMessageToDeadLetterQueue gives up on a message (push consumers of orderly

@@ -13,11 +13,12 @@ import (
 var codeTable = map[*domain.Kind]v2.Code{
 	domain.ErrBadRequest:           v2.Code_BAD_REQUEST,
 	domain.ErrInvalidName:          v2.Code_ILLEGAL_TOPIC,
-	domain.ErrInvalidFilter:        v2.Code_BAD_REQUEST,
+	domain.ErrInvalidFilter:        v2.Code_ILLEGAL_FILTER_EXPRESSION,
 	domain.ErrMessageTypeMismatch:  v2.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE,
 	domain.ErrBodyEmpty:            v2.Code_MESSAGE_BODY_EMPTY,
 	domain.ErrBodyTooLarge:         v2.Code_MESSAGE_BODY_TOO_LARGE,
 	domain.ErrDelayTooLong:         v2.Code_ILLEGAL_DELIVERY_TIME,
+	domain.ErrInvisibleTime:        v2.Code_ILLEGAL_INVISIBLE_TIME,
 	domain.ErrTopicNotFound:        v2.Code_TOPIC_NOT_FOUND,
 	domain.ErrQueueNotFound:        v2.Code_NOT_FOUND,
 	domain.ErrMessageNotFound:      v2.Code_NOT_FOUND,

@@ -216,26 +216,14 @@ func (s *Server) endTransaction(ctx context.Context, req *v2.EndTransactionReque
 	if err := allow(ctx, actProduce, kindTopic, req.GetTopic().GetName()); err != nil {
 		return err
 	}
-	_, txTopic, err := s.store.TransactionGet(ctx, req.GetTransactionId())
-	if err == nil && txTopic != topic {
-		return status(v2.Code_INVALID_TRANSACTION_ID, "transaction %s is not of topic %s", req.GetTransactionId(), req.GetTopic().GetName())
-	}
-	if err != nil {
-		return notFoundAs(err, v2.Code_INVALID_TRANSACTION_ID, "no transaction %s", req.GetTransactionId())
-	}
-	if _, err := s.store.TransactionResolve(ctx, req.GetTransactionId(), commit); err != nil {
-		return notFoundAs(err, v2.Code_INVALID_TRANSACTION_ID, "no transaction %s", req.GetTransactionId())
-	}
-	return nil
+	_, err = s.admin.TransactionResolve(ctx, req.GetTransactionId(), commit, func(t string) bool { return t == topic })
+	return err
 }
 
 // notFoundAs maps metadata.ErrNotFound to code and other errors to their statuses.
 func notFoundAs(err error, code v2.Code, format string, args ...any) error {
 	if errors.Is(err, metadata.ErrNotFound) {
 		return status(code, format, args...)
-	}
-	if errors.Is(err, metadata.ErrTransactionResolved) {
-		return status(v2.Code_PRECONDITION_FAILED, "the transaction was already resolved the other way")
 	}
 	return err
 }

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 	grpcmd "google.golang.org/grpc/metadata"
 
+	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/metadata"
@@ -139,6 +140,7 @@ type Server struct {
 	store    *metadata.Store
 	ingest   *ingest.Service
 	consumer *reader.Consumer
+	admin    *admin.Service
 	logger   *slog.Logger
 	grpc     *grpc.Server
 	clients  *registry
@@ -178,7 +180,7 @@ func New(cfg Config, store *metadata.Store, in *ingest.Service, consumer *reader
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, store: store, ingest: in, consumer: consumer, logger: cfg.Logger,
+	s := &Server{cfg: cfg, store: store, ingest: in, consumer: consumer, admin: admin.New(store), logger: cfg.Logger,
 		clients: newRegistry(), metrics: newMetrics(reg), topics: topicCache{entries: map[string]topicEntry{}}, subs: map[[2]string]subscriptionEntry{}, stop: make(chan struct{})}
 	if reg != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -59,7 +59,7 @@ func (s *adminRoutes) createTopic(c echo.Context) error {
 		return domain.Errorf(domain.ErrTopicExists, "topic %s exists with other settings", req.Name)
 	}
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	status := http.StatusOK
 	if created {
@@ -121,7 +121,7 @@ func topicFromRequest(req createTopicRequest) (metadata.Topic, error) {
 func (s *adminRoutes) listTopics(c echo.Context) error {
 	ts, err := s.store.TopicList(c.Request().Context())
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	tenant := TenantOf(c)
 	out := []Topic{}
@@ -141,7 +141,7 @@ func (s *adminRoutes) getTopic(c echo.Context) error {
 	}
 	t, err := s.store.TopicGet(c.Request().Context(), topic)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	return c.JSON(http.StatusOK, topicView(tenant, t))
 }
@@ -152,7 +152,7 @@ func (s *adminRoutes) deleteTopic(c echo.Context) error {
 		return err
 	}
 	if err := s.store.TopicDelete(c.Request().Context(), topic); err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -164,11 +164,11 @@ func (s *adminRoutes) listQueues(c echo.Context) error {
 		return err
 	}
 	if _, err := s.store.TopicGet(ctx, topic); err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	qs, err := s.store.QueueList(ctx, topic)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	out := make([]QueueInfo, len(qs))
 	for i, q := range qs {
@@ -180,23 +180,4 @@ func (s *adminRoutes) listQueues(c echo.Context) error {
 func topicView(tenant Tenant, t metadata.Topic) Topic {
 	return Topic{Name: tenant.Show(t.Name), Type: t.Type, Queues: t.Queues, RetentionHours: t.RetentionHours,
 		LiteTTLMinutes: t.LiteTTLMinutes, Trace: t.Trace, CreatedAt: t.CreatedAt.UTC()}
-}
-
-func storeError(err error) error {
-	if errors.Is(err, metadata.ErrNotFound) {
-		return domain.Errorf(domain.ErrTopicNotFound, "%v", err)
-	}
-	if errors.Is(err, metadata.ErrQuotaExceeded) {
-		return quotaError(err)
-	}
-	return domain.Errorf(domain.ErrUnavailable, "metadata store: %v", err)
-}
-
-// quotaError answers a create refused by a namespace quota (metadata.QuotaError).
-func quotaError(err error) error {
-	var qe *metadata.QuotaError
-	if !errors.As(err, &qe) {
-		return storeError(err)
-	}
-	return domain.QuotaExceeded(qe.Resource, qe.Limit)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/presence"
 )
@@ -26,7 +27,7 @@ func (s *adminRoutes) groupClients(c echo.Context) error {
 		return err
 	}
 	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	clients, err := s.clients(c, metadata.ClientsOfGroup, group)
 	if err != nil {
@@ -34,7 +35,7 @@ func (s *adminRoutes) groupClients(c echo.Context) error {
 	}
 	subs, err := s.store.SubscriptionList(ctx, group)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	for i := range clients {
 		cl := &clients[i]
@@ -62,7 +63,7 @@ func (s *adminRoutes) topicProducers(c echo.Context) error {
 		return err
 	}
 	if _, err := s.store.TopicGet(c.Request().Context(), topic); err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	clients, err := s.clients(c, metadata.ClientsOfTopic, topic)
 	if err != nil {
@@ -76,7 +77,7 @@ func (s *adminRoutes) topicProducers(c echo.Context) error {
 func (s *adminRoutes) clients(c echo.Context, kind, name string) ([]ConnectedClient, error) {
 	rows, err := s.store.ClientsList(c.Request().Context(), kind, name, time.Now().Add(-presence.Fresh))
 	if err != nil {
-		return nil, storeError(err)
+		return nil, admin.StoreError(err)
 	}
 	clients, err := presence.Merge(rows)
 	if err != nil {

@@ -1,16 +1,13 @@
 package httpapi
 
 import (
-	"cmp"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/domain"
-	"github.com/floemq/floe/filter"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -43,31 +40,13 @@ func (s *adminRoutes) createGroup(c echo.Context) error {
 		return err
 	}
 	tenant := TenantOf(c)
-	g := metadata.Group{Name: tenant.Stored(req.Name), DeliveryOrder: req.DeliveryOrder, MaxDeliveryAttempts: admin.DefaultMaxDeliveryAttempts, BackoffSeconds: admin.DefaultBackoffSeconds}
-	if g.DeliveryOrder == "" {
-		g.DeliveryOrder = metadata.OrderConcurrent
-	}
-	if err := admin.CheckDeliveryOrder(g.DeliveryOrder); err != nil {
-		return err
-	}
-	if req.MaxDeliveryAttempts != nil {
-		if err := admin.CheckMaxDeliveryAttempts(*req.MaxDeliveryAttempts); err != nil {
-			return err
-		}
-		g.MaxDeliveryAttempts = *req.MaxDeliveryAttempts
-	}
+	spec := admin.GroupSpec{Name: tenant.Stored(req.Name), DeliveryOrder: req.DeliveryOrder, MaxDeliveryAttempts: req.MaxDeliveryAttempts}
 	if req.RetryPolicy != nil {
-		if err := admin.CheckBackoff(req.RetryPolicy.BackoffSeconds); err != nil {
-			return err
-		}
-		g.BackoffSeconds = req.RetryPolicy.BackoffSeconds
+		spec.BackoffSeconds = &req.RetryPolicy.BackoffSeconds
 	}
-	got, created, err := s.store.GroupCreate(c.Request().Context(), g)
-	if errors.Is(err, metadata.ErrConflict) {
-		return domain.Errorf(domain.ErrGroupExists, "group %s exists with other settings", req.Name)
-	}
+	got, created, err := s.GroupCreate(c.Request().Context(), spec)
 	if err != nil {
-		return storeError(err)
+		return err
 	}
 	view, err := s.groupView(c, got)
 	if err != nil {
@@ -84,7 +63,7 @@ func (s *adminRoutes) createGroup(c echo.Context) error {
 func (s *adminRoutes) groupView(c echo.Context, g metadata.Group) (Group, error) {
 	subs, err := s.store.SubscriptionList(c.Request().Context(), g.Name)
 	if err != nil {
-		return Group{}, storeError(err)
+		return Group{}, admin.StoreError(err)
 	}
 	tenant := TenantOf(c)
 	v := Group{Name: tenant.Show(g.Name), DeliveryOrder: g.DeliveryOrder, MaxDeliveryAttempts: g.MaxDeliveryAttempts,
@@ -92,7 +71,7 @@ func (s *adminRoutes) groupView(c echo.Context, g metadata.Group) (Group, error)
 	for _, sub := range subs {
 		lites, err := s.store.LiteSubscriptionList(c.Request().Context(), g.Name, sub.Topic)
 		if err != nil {
-			return Group{}, storeError(err)
+			return Group{}, admin.StoreError(err)
 		}
 		v.Subscriptions = append(v.Subscriptions, Subscription{Topic: tenant.Show(sub.Topic), FilterType: sub.FilterType, Filter: sub.Filter, LiteTopics: lites})
 	}
@@ -102,7 +81,7 @@ func (s *adminRoutes) groupView(c echo.Context, g metadata.Group) (Group, error)
 func (s *adminRoutes) listGroups(c echo.Context) error {
 	gs, err := s.store.GroupList(c.Request().Context())
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	tenant := TenantOf(c)
 	out := []Group{}
@@ -126,7 +105,7 @@ func (s *adminRoutes) getGroup(c echo.Context) error {
 	}
 	g, err := s.store.GroupGet(c.Request().Context(), group)
 	if err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	v, err := s.groupView(c, g)
 	if err != nil {
@@ -141,7 +120,7 @@ func (s *adminRoutes) deleteGroup(c echo.Context) error {
 		return err
 	}
 	if err := s.store.GroupDelete(c.Request().Context(), group); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	return c.NoContent(http.StatusNoContent)
 }
@@ -170,29 +149,23 @@ func (s *adminRoutes) putSubscription(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if t, err := s.store.TopicGet(ctx, topic); err == nil && t.Type == metadata.TopicLite {
-		if (req.Filter != nil && strings.TrimSpace(*req.Filter) != "*") || (req.FilterType != "" && !strings.EqualFold(req.FilterType, filter.Tag)) {
-			return domain.Errorf(domain.ErrInvalidFilter, "a LITE topic subscription names lite topics, not a filter")
-		}
-		return s.changeLite(c, req.LiteTopics, nil, true)
-	} else if len(req.LiteTopics) > 0 {
+	topicType := ""
+	if t, err := s.store.TopicGet(ctx, topic); err == nil {
+		topicType = t.Type
+	}
+	if topicType != metadata.TopicLite && len(req.LiteTopics) > 0 {
 		return domain.Errorf(domain.ErrMessageTypeMismatch, "liteTopics apply to LITE topics only")
 	}
-	expr := "*"
-	if req.Filter != nil {
-		expr = *req.Filter
-	}
-	filterType := strings.ToUpper(cmp.Or(strings.TrimSpace(req.FilterType), filter.Tag))
-	_, expr, err = filter.Parse(filterType, expr)
+	filterType, expr, err := admin.SubscriptionFilter(topicType, req.FilterType, req.Filter)
 	if err != nil {
-		return domain.Errorf(domain.ErrInvalidFilter, "%v", err)
+		return err
 	}
-	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
+	if topicType == metadata.TopicLite {
+		return s.changeLite(c, req.LiteTopics, nil, true)
 	}
-	sub, created, err := s.store.SubscriptionPut(ctx, group, topic, filterType, expr)
+	sub, created, err := s.SubscriptionPut(ctx, group, topic, filterType, expr)
 	if err != nil {
-		return storeError(err)
+		return err
 	}
 	status := http.StatusOK
 	if created {
@@ -217,7 +190,7 @@ func (s *adminRoutes) patchSubscription(c echo.Context) error {
 	}
 	t, err := s.store.TopicGet(c.Request().Context(), topic)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	if t.Type != metadata.TopicLite {
 		return domain.Errorf(domain.ErrMessageTypeMismatch, "PATCH changes lite topic subscriptions; %s is %s", c.Param("topic"), t.Type)
@@ -249,15 +222,15 @@ func (s *adminRoutes) changeLite(c echo.Context, add, remove []string, replace b
 		return err
 	}
 	if _, err := s.store.GroupGet(c.Request().Context(), group); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	err = s.store.LiteSubscriptionChange(c.Request().Context(), group, topic, add, remove, replace)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	lites, err := s.store.LiteSubscriptionList(c.Request().Context(), group, topic)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	if lites == nil {
 		lites = []string{}
@@ -275,14 +248,7 @@ func (s *adminRoutes) deleteSubscription(c echo.Context) error {
 		return domain.Errorf(domain.ErrSubscriptionNotFound, "%v", err)
 	}
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-func groupError(err error) error {
-	if errors.Is(err, metadata.ErrNotFound) {
-		return domain.Errorf(domain.ErrGroupNotFound, "%v", err)
-	}
-	return storeError(err)
 }

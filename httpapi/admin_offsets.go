@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
@@ -40,17 +41,17 @@ func (s *adminRoutes) setQueueOffset(c echo.Context) error {
 		return badRequest("queue must be a queue id (an integer >= 0), not %q", c.Param("queue"))
 	}
 	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	q, err := s.store.QueueGet(ctx, topic, queueID)
 	if errors.Is(err, metadata.ErrNotFound) {
 		if _, terr := s.store.TopicGet(ctx, topic); terr != nil {
-			return storeError(terr)
+			return admin.StoreError(terr)
 		}
 		return domain.Errorf(domain.ErrQueueNotFound, "topic %s has no queue %d", c.Param("topic"), queueID)
 	}
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	if err := s.requireConsumes(c, group, q); err != nil {
 		return err
@@ -59,7 +60,7 @@ func (s *adminRoutes) setQueueOffset(c echo.Context) error {
 		return badRequest("offset must be within the queue's stored range %d-%d", q.MinOffset, q.NextOffset)
 	}
 	if err := s.store.ResetCursors(ctx, group, []metadata.CursorMove{{QueueRef: q.Ref, Cursor: *req.Offset}}); err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	return c.JSON(http.StatusOK, OffsetsResponse{Group: c.Param("group"),
 		Queues: []OffsetMove{{Topic: c.Param("topic"), QueueID: q.QueueID, Offset: *req.Offset}}})
@@ -69,7 +70,7 @@ func (s *adminRoutes) setQueueOffset(c echo.Context) error {
 func (s *adminRoutes) requireConsumes(c echo.Context, group string, q metadata.Queue) error {
 	qs, err := s.store.GroupQueues(c.Request().Context(), group, q.Topic)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	for _, gq := range qs {
 		if gq.Ref == q.Ref {
@@ -95,7 +96,7 @@ func (s *adminRoutes) skipBacklog(c echo.Context) error {
 		return err
 	}
 	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	var qs []metadata.Queue
 	if req.Topic != "" {
@@ -104,17 +105,17 @@ func (s *adminRoutes) skipBacklog(c echo.Context) error {
 			return err
 		}
 		if _, err := s.store.TopicGet(ctx, topic); err != nil {
-			return storeError(err)
+			return admin.StoreError(err)
 		}
 		qs, err = s.store.GroupQueues(ctx, group, topic)
 		if err != nil {
-			return storeError(err)
+			return admin.StoreError(err)
 		}
 		if len(qs) == 0 {
 			return domain.Errorf(domain.ErrSubscriptionNotFound, "group %s does not subscribe to topic %s", c.Param("group"), req.Topic)
 		}
 	} else if qs, err = s.store.GroupQueuesAll(ctx, group); err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	moves := make([]metadata.CursorMove, len(qs))
 	out := OffsetsResponse{Group: c.Param("group"), Queues: []OffsetMove{}}
@@ -124,7 +125,7 @@ func (s *adminRoutes) skipBacklog(c echo.Context) error {
 	}
 	if len(moves) > 0 {
 		if err := s.store.ResetCursors(ctx, group, moves); err != nil {
-			return storeError(err)
+			return admin.StoreError(err)
 		}
 	}
 	return c.JSON(http.StatusOK, out)
@@ -147,14 +148,14 @@ func (s *adminRoutes) copyOffsets(c echo.Context) error {
 		return badRequest("from must name another group than %s", c.Param("group"))
 	}
 	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	if _, err := s.store.GroupGet(ctx, from); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	lag, err := s.store.GroupLag(ctx, from)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	type key struct {
 		topic, lite string
@@ -166,7 +167,7 @@ func (s *adminRoutes) copyOffsets(c echo.Context) error {
 	}
 	qs, err := s.store.GroupQueuesAll(ctx, group)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	var moves []metadata.CursorMove
 	out := OffsetsResponse{Group: c.Param("group"), Queues: []OffsetMove{}}
@@ -180,7 +181,7 @@ func (s *adminRoutes) copyOffsets(c echo.Context) error {
 	}
 	if len(moves) > 0 {
 		if err := s.store.ResetCursors(ctx, group, moves); err != nil {
-			return storeError(err)
+			return admin.StoreError(err)
 		}
 	}
 	return c.JSON(http.StatusOK, out)

@@ -46,11 +46,11 @@ func (s *adminRoutes) startRedrive(c echo.Context) error {
 		return badRequest("messageIds must hold 1-%d ids (omit it to redrive every dead letter)", admin.MaxRedriveMessageIDs)
 	}
 	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	subs, err := s.store.SubscriptionList(ctx, group)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	var target string
 	if req.TargetTopic == "" {
@@ -74,7 +74,7 @@ func (s *adminRoutes) startRedrive(c echo.Context) error {
 	}
 	t, err := s.store.TopicGet(ctx, target)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	if t.Type == metadata.TopicFIFO || t.Type == metadata.TopicLite {
 		return domain.Errorf(domain.ErrConflict, "redrive into a %s topic is not supported: its messages are routed by message group or lite topic", t.Type)
@@ -102,7 +102,7 @@ func (s *adminRoutes) startRedrive(c echo.Context) error {
 	}
 	task, err := s.store.RedriveCreate(ctx, p)
 	if err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	return c.JSON(http.StatusAccepted, redriveView(tenant, task))
 }
@@ -126,11 +126,11 @@ func (s *adminRoutes) listRedrives(c echo.Context) error {
 		return err
 	}
 	if _, err := s.store.GroupGet(c.Request().Context(), group); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	ts, err := s.store.RedriveList(c.Request().Context(), group, 100)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	out := RedriveTasksResponse{Tasks: []RedriveTask{}}
 	for _, t := range ts {
@@ -158,7 +158,7 @@ func (s *adminRoutes) redriveTask(c echo.Context, fn func(ctx context.Context, g
 		return domain.Errorf(domain.ErrTaskNotFound, "group %s has no redrive task %s", c.Param("group"), c.Param("task"))
 	}
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	return c.JSON(http.StatusOK, redriveView(tenant, t))
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
@@ -27,7 +28,7 @@ func (s *adminRoutes) resend(c echo.Context) error {
 		return domain.Errorf(domain.ErrUnavailable, "this node cannot read messages (no reader role); ask a reader node")
 	}
 	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	v, err := s.Messages().GetMessage(ctx, topic, c.Param("id"))
 	if err != nil {
@@ -35,7 +36,7 @@ func (s *adminRoutes) resend(c echo.Context) error {
 	}
 	q, err := s.store.QueueGet(ctx, topic, v.QueueID)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	err = s.store.ResendToGroup(ctx, group, q.Ref, v.Offset)
 	if cerr := conflictError(err); cerr != nil {
@@ -45,7 +46,7 @@ func (s *adminRoutes) resend(c echo.Context) error {
 		return domain.Errorf(domain.ErrSubscriptionNotFound, "group %s does not consume queue %d of topic %s", c.Param("group"), v.QueueID, c.Param("topic"))
 	}
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	return c.JSON(http.StatusAccepted, ResendResponse{Group: c.Param("group"), MessageID: v.MessageID, QueueID: v.QueueID, Offset: v.Offset})
 }

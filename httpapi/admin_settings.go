@@ -52,7 +52,7 @@ func (s *adminRoutes) patchTopic(c echo.Context) error {
 		return cerr
 	}
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	return c.JSON(http.StatusOK, topicView(tenant, t))
 }
@@ -92,7 +92,7 @@ func (s *adminRoutes) patchGroup(c echo.Context) error {
 		return cerr
 	}
 	if err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
 	v, err := s.groupView(c, g)
 	if err != nil {

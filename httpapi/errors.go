@@ -23,6 +23,7 @@ var errorTable = map[*domain.Kind]answer{
 	domain.ErrBodyEmpty:            {http.StatusBadRequest, CodeMessageBodyEmpty},
 	domain.ErrBodyTooLarge:         {http.StatusRequestEntityTooLarge, CodeBodyTooLarge},
 	domain.ErrDelayTooLong:         {http.StatusBadRequest, CodeDelayTooLong},
+	domain.ErrInvisibleTime:        {http.StatusBadRequest, CodeBadRequest},
 	domain.ErrTopicNotFound:        {http.StatusNotFound, CodeTopicNotFound},
 	domain.ErrQueueNotFound:        {http.StatusNotFound, CodeQueueNotFound},
 	domain.ErrMessageNotFound:      {http.StatusNotFound, CodeMessageNotFound},

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/metadata"
@@ -17,11 +18,12 @@ type ingestRoutes struct {
 	*ingest.Service
 	cfg   ingest.Config
 	store *metadata.Store
+	admin *admin.Service
 }
 
 // RegisterIngest adds the write path's routes to an echo router.
-func RegisterIngest(e *echo.Echo, svc *ingest.Service, store *metadata.Store) {
-	s := &ingestRoutes{Service: svc, cfg: svc.Config(), store: store}
+func RegisterIngest(e *echo.Echo, svc *ingest.Service, adm *admin.Service, store *metadata.Store) {
+	s := &ingestRoutes{Service: svc, cfg: svc.Config(), store: store, admin: adm}
 	e.POST("/v1/topics/:topic/messages", s.handleSend)
 	e.POST("/v1/topics/:topic/messages/recall", s.handleRecall)
 	e.POST("/v1/topics/:topic/transactions", s.handleSendTransaction)
@@ -77,42 +79,19 @@ func (s *ingestRoutes) handleResolve(commit bool) echo.HandlerFunc {
 		if err := domain.CheckID("transaction id", id); err != nil {
 			return err
 		}
-		if err := s.checkTransactionTenant(c, id); err != nil {
-			return err
+		tenant := TenantOf(c)
+		var visible func(topic string) bool
+		if !tenant.SeesAll || tenant.Namespace != "" {
+			// A transaction of a topic outside the caller's namespace is not found, as if
+			// it did not exist.
+			visible = func(topic string) bool { _, ok := tenant.Visible(topic); return ok }
 		}
-		state, err := s.store.TransactionResolve(c.Request().Context(), id, commit)
-		switch {
-		case errors.Is(err, metadata.ErrNotFound):
-			return domain.Errorf(domain.ErrTransactionNotFound, "no transaction %s", id)
-		case errors.Is(err, metadata.ErrTransactionResolved):
-			return domain.Errorf(domain.ErrTransactionResolved, "transaction %s was already resolved the other way", id)
-		case err != nil:
-			return unavailable("resolving transaction %s: %v", id, err)
+		state, err := s.admin.TransactionResolve(c.Request().Context(), id, commit, visible)
+		if err != nil {
+			return err
 		}
 		return c.JSON(http.StatusOK, TransactionState{TransactionID: id, State: state})
 	}
-}
-
-// checkTransactionTenant answers 404 for a transaction of a topic outside the caller's
-// namespace, as if it did not exist (the id names no topic, so it is read first).
-func (s *ingestRoutes) checkTransactionTenant(c echo.Context, id string) error {
-	tenant := TenantOf(c)
-	if tenant.SeesAll && tenant.Namespace == "" {
-		return nil
-	}
-	_, topic, err := s.store.TransactionGet(c.Request().Context(), id)
-	if err == nil {
-		if _, ok := tenant.Visible(topic); !ok {
-			err = metadata.ErrNotFound
-		}
-	}
-	if errors.Is(err, metadata.ErrNotFound) {
-		return domain.Errorf(domain.ErrTransactionNotFound, "no transaction %s", id)
-	}
-	if err != nil {
-		return unavailable("reading transaction %s: %v", id, err)
-	}
-	return nil
 }
 
 func (s *ingestRoutes) handleTransactionGet(c echo.Context) error {

@@ -250,13 +250,13 @@ func (c *Consumer) load(ctx context.Context, group, topic string) (*target, erro
 // waking on commits to the topic rather than polling Postgres.
 func (c *Consumer) Receive(ctx context.Context, group, topic string, opts ReceiveOptions) ([]domain.ReceivedMessage, error) {
 	if opts.MaxMessages < 1 || opts.MaxMessages > MaxMaxMessages {
-		return nil, domain.Errorf(domain.ErrBadRequest, "maxMessages must be 1-%d", MaxMaxMessages)
+		return nil, domain.FieldErrorf(domain.ErrBadRequest, "maxMessages", "maxMessages must be 1-%d", MaxMaxMessages)
 	}
 	if err := c.checkInvisible(opts.Invisible); err != nil {
 		return nil, err
 	}
 	if opts.Wait < 0 || opts.Wait > MaxWait {
-		return nil, domain.Errorf(domain.ErrBadRequest, "waitSeconds must be 0-%d", int(MaxWait.Seconds()))
+		return nil, domain.FieldErrorf(domain.ErrBadRequest, "waitSeconds", "waitSeconds must be 0-%d", int(MaxWait.Seconds()))
 	}
 	tg, err := c.resolve(ctx, group, topic)
 	if err != nil {
@@ -457,7 +457,7 @@ func waitFor(ctx context.Context, wake time.Time, c1 <-chan struct{}, c2 <-chan 
 
 func (c *Consumer) checkInvisible(d time.Duration) error {
 	if d < c.cfg.MinInvisible || d > MaxInvisible {
-		return domain.Errorf(domain.ErrBadRequest, "invisibleSeconds must be %d-%d",
+		return domain.FieldErrorf(domain.ErrInvisibleTime, "invisibleSeconds", "invisibleSeconds must be %d-%d",
 			int(c.cfg.MinInvisible.Seconds()), int(MaxInvisible.Seconds()))
 	}
 	return nil

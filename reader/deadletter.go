@@ -2,7 +2,6 @@ package reader
 
 import (
 	"context"
-	"time"
 
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
@@ -30,7 +29,3 @@ func (c *Consumer) DeadLetter(ctx context.Context, group, topic, handle string) 
 	c.waker.Wake(topic)
 	return nil
 }
-
-// InvisibleRange is the shortest and longest invisible time a receive or a change of
-// invisible time may ask for.
-func (c *Consumer) InvisibleRange() (lo, hi time.Duration) { return c.cfg.MinInvisible, MaxInvisible }

@@ -169,7 +169,7 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 			return nil, err
 		}
 		n.ingest.Start()
-		httpapi.RegisterIngest(e, n.ingest, n.store)
+		httpapi.RegisterIngest(e, n.ingest, adm, n.store)
 	}
 	if roles["compactor"] {
 		n.scheduler, err = scheduler.New(scheduler.Config{
