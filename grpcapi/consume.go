@@ -67,10 +67,7 @@ func (s *Server) ensureTarget(ctx context.Context, group, topic string, f *v2.Fi
 		return err
 	}
 	filter := sf.typ + " " + sf.expr // as ensureSubscription caches it
-	s.subsMu.Lock()
-	e, ok := s.subs[[2]string{group, topic}]
-	s.subsMu.Unlock()
-	if ok && e.filter == filter && time.Since(e.checked) < subscriptionTTL {
+	if f, ok := s.subs.Lookup([2]string{group, topic}); ok && f == filter {
 		return nil
 	}
 	if _, err := s.ensureGroup(ctx, group); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/ingest"
+	"github.com/floemq/floe/internal/ttlcache"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/namespace"
 	"github.com/floemq/floe/presence"
@@ -145,19 +146,13 @@ type Server struct {
 	grpc     *grpc.Server
 	clients  *registry
 	metrics  *metrics
-	topics   topicCache
-
-	subsMu sync.Mutex
-	subs   map[[2]string]subscriptionEntry
+	topics   *ttlcache.Cache[string, metadata.Topic]
+	// subs holds the filter each (group, topic) was last ensured with.
+	subs *ttlcache.Cache[[2]string, string]
 
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
-}
-
-type subscriptionEntry struct {
-	filter  string
-	checked time.Time
 }
 
 // New returns a server; metrics are registered on reg (nil: not registered).
@@ -181,7 +176,9 @@ func New(cfg Config, store *metadata.Store, in *ingest.Service, consumer *reader
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, store: store, ingest: in, consumer: consumer, admin: admin.New(store), logger: cfg.Logger,
-		clients: newRegistry(), metrics: newMetrics(reg), topics: topicCache{entries: map[string]topicEntry{}}, subs: map[[2]string]subscriptionEntry{}, stop: make(chan struct{})}
+		clients: newRegistry(), metrics: newMetrics(reg), stop: make(chan struct{}),
+		topics: ttlcache.New[string, metadata.Topic](ttlcache.Config{TTL: topicTTL}),
+		subs:   ttlcache.New[[2]string, string](ttlcache.Config{TTL: subscriptionTTL, MaxEntries: 100_000})}
 	if reg != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "floe_grpc_clients",

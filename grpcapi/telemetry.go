@@ -339,21 +339,13 @@ func (s *Server) ensureSubscription(ctx context.Context, group, topic string, f 
 	}
 	filter := sf.typ + " " + sf.expr // what the cache compares
 	key := [2]string{group, topic}
-	s.subsMu.Lock()
-	e, ok := s.subs[key]
-	s.subsMu.Unlock()
-	if ok && e.filter == filter && time.Since(e.checked) < subscriptionTTL {
+	if f, ok := s.subs.Lookup(key); ok && f == filter {
 		return nil
 	}
 	if err := s.admin.SubscriptionEnsure(ctx, group, topic, sf.typ, sf.expr, sf.lite); err != nil {
 		return err
 	}
-	s.subsMu.Lock()
-	if len(s.subs) > 100_000 {
-		clear(s.subs)
-	}
-	s.subs[key] = subscriptionEntry{filter: filter, checked: time.Now()}
-	s.subsMu.Unlock()
+	s.subs.Put(key, filter)
 	return nil
 }
 

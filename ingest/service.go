@@ -73,7 +73,7 @@ func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg promethe
 		cfg:         cfg,
 		store:       store,
 		bucket:      bucket,
-		topics:      &topicCache{store: store, ttl: cfg.TopicCacheTTL, now: cfg.Now, topics: map[string]*topicInfo{}},
+		topics:      newTopicCache(store, cfg.TopicCacheTTL, cfg.Now),
 		metrics:     m,
 		recall:      recall,
 		buffer:      newByteSemaphore(cfg.MaxBufferedBytes),

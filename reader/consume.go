@@ -15,6 +15,7 @@ import (
 	"github.com/floemq/floe/bloom"
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/filter"
+	"github.com/floemq/floe/internal/ttlcache"
 	"github.com/floemq/floe/internal/view"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/namespace"
@@ -57,22 +58,21 @@ type ConsumerConfig struct {
 // Consumer serves receive, ack, nack, change-invisible, reset and lag for consumer groups.
 // It keeps no state of its own: everything lives in Postgres.
 type Consumer struct {
-	targetsMu sync.Mutex
-	targets   map[[2]string]targetEntry
-	gatesMu   sync.Mutex
-	gates     map[[2]string]*receiveGate
-	ackers    map[string]*ackBatcher // under gatesMu
-	tracer    *trace.Recorder
-	cfg       ConsumerConfig
-	store     *metadata.Store
-	cache     *ChunkCache
-	signer    *Signer
-	waker     *Waker
-	metrics   *consumeMetrics
-	prefetch  prefetcher
-	stop      chan struct{}
-	stopOnce  sync.Once
-	loopDone  chan struct{}
+	targets  *ttlcache.Cache[[2]string, *target]
+	gatesMu  sync.Mutex
+	gates    map[[2]string]*receiveGate
+	ackers   map[string]*ackBatcher // under gatesMu
+	tracer   *trace.Recorder
+	cfg      ConsumerConfig
+	store    *metadata.Store
+	cache    *ChunkCache
+	signer   *Signer
+	waker    *Waker
+	metrics  *consumeMetrics
+	prefetch prefetcher
+	stop     chan struct{}
+	stopOnce sync.Once
+	loopDone chan struct{}
 }
 
 type consumeMetrics struct {
@@ -136,7 +136,7 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 			}
 		}
 	}
-	c := &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: map[[2]string]targetEntry{},
+	c := &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: ttlcache.New[[2]string, *target](ttlcache.Config{TTL: cfg.TargetTTL}),
 		gates: map[[2]string]*receiveGate{}, ackers: map[string]*ackBatcher{}, prefetch: prefetcher{pools: map[prefetchKey]*prefetchPool{}},
 		stop: make(chan struct{}), loopDone: make(chan struct{})}
 	go func() {
@@ -179,37 +179,9 @@ type target struct {
 // receive or an ack costs one Postgres transaction, not five. Settings changed by admin
 // calls take effect within TargetTTL.
 func (c *Consumer) resolve(ctx context.Context, group, topic string) (*target, error) {
-	key := [2]string{group, topic}
-	now := time.Now()
-	c.targetsMu.Lock()
-	e, ok := c.targets[key]
-	c.targetsMu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.tg, nil
-	}
-	tg, err := c.load(ctx, group, topic)
-	if err != nil {
-		return nil, err
-	}
-	c.targetsMu.Lock()
-	if len(c.targets) > 10000 {
-		clear(c.targets)
-	}
-	c.targets[key] = targetEntry{tg: tg, expires: now.Add(c.cfg.TargetTTL)}
-	c.targetsMu.Unlock()
-	return tg, nil
-}
-
-type targetEntry struct {
-	tg      *target
-	expires time.Time
-}
-
-// forget drops a cached target, after a call that changed it.
-func (c *Consumer) forget(group, topic string) {
-	c.targetsMu.Lock()
-	delete(c.targets, [2]string{group, topic})
-	c.targetsMu.Unlock()
+	return c.targets.Get(ctx, [2]string{group, topic}, func(ctx context.Context) (*target, error) {
+		return c.load(ctx, group, topic)
+	})
 }
 
 func (c *Consumer) load(ctx context.Context, group, topic string) (*target, error) {
