@@ -56,10 +56,7 @@ func newEnv(t *testing.T, cfg ingest.Config, hold chan struct{}) *env {
 	t.Helper()
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
-	store, err := metadata.Open(ctx, metadata.Config{URL: testenv.Database(t)}, reg)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	require.NoError(t, store.Migrate(ctx))
+	store := testenv.Store(t, metadata.Config{}, reg)
 	folder, err := objstore.NewFolder(t.TempDir())
 	require.NoError(t, err)
 	b := &flakyBucket{Bucket: folder, hold: hold}
@@ -158,41 +155,14 @@ func TestOnePutAndOneCommitPerFlush(t *testing.T) {
 	wg.Wait()
 	flushes := 0.0
 	for _, reason := range []string{"size", "linger", "shutdown"} {
-		flushes += metricSum(t, e.reg, "floe_ingest_flushes_total", reason)
+		flushes += testenv.MetricSum(t, e.reg, "floe_ingest_flushes_total", reason)
 	}
-	commits := metricSum(t, e.reg, "floe_metadata_transactions_total", "segment_commit", "ok")
+	commits := testenv.MetricSum(t, e.reg, "floe_metadata_transactions_total", "segment_commit", "ok")
 	require.GreaterOrEqual(t, flushes, 1.0)
 	require.LessOrEqual(t, flushes, 3.0, "100 sends inside one linger window should take very few flushes")
 	require.Equal(t, flushes, float64(e.bucket.puts.Load()), "one PUT per flush")
 	require.Equal(t, flushes, commits, "one commit per flush")
 	require.Equal(t, int64(100), e.totalStored(t))
-}
-
-// metricSum gathers a registry and sums the metric's counters whose first label values
-// are the given ones.
-func metricSum(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	v := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) < len(labels) {
-				continue
-			}
-			for i, l := range labels {
-				if m.GetLabel()[i].GetValue() != l {
-					continue metrics
-				}
-			}
-			v += m.GetCounter().GetValue()
-		}
-	}
-	return v
 }
 
 func TestFlushBySize(t *testing.T) {
@@ -203,7 +173,7 @@ func TestFlushBySize(t *testing.T) {
 	res, err := e.svc.Produce(ctx, "normal", []domain.Message{{Body: make([]byte, 1000)}})
 	require.NoError(t, err, "a batch at FlushBytes must flush without waiting for the linger")
 	require.Len(t, res, 1)
-	require.Equal(t, 1.0, metricSum(t, e.reg, "floe_ingest_flushes_total", "size"))
+	require.Equal(t, 1.0, testenv.MetricSum(t, e.reg, "floe_ingest_flushes_total", "size"))
 }
 
 // Durability: a failed PUT is never acknowledged, nothing is indexed, and the node recovers

@@ -115,8 +115,8 @@ func (s *RecallSigner) Decode(topic, handle string) (RecallHandle, error) {
 
 // Recall takes back a delayed message of topic (its stored name) before its delivery
 // time: it is never delivered to any group. It returns the message id. Recalling again is
-// a no-op. Errors are *httpapi.Error: 404 for an unknown topic, 400 INVALID_RECALL_HANDLE,
-// 409 TOO_LATE once the delivery time passed.
+// a no-op. Errors are *domain.Error: ErrTopicNotFound, ErrInvalidRecallHandle, ErrTooLate
+// once the delivery time passed.
 func (s *Service) Recall(ctx context.Context, topic, handle string) (string, error) {
 	if err := domain.CheckName("topic", namespace.Local(topic)); err != nil {
 		return "", err

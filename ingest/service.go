@@ -124,9 +124,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 }
 
-// Produce validates and stores messages on a topic (its stored name, see httpapi.Tenant),
-// returning once every one is durable
-// (in the bucket and indexed). Errors are *httpapi.Error.
+// Produce validates and stores messages on a topic (its stored name, see
+// namespace.Wrap), returning once every one is durable (in the bucket and indexed).
+// Errors are *domain.Error.
 func (s *Service) Produce(ctx context.Context, topic string, msgs []domain.Message) ([]domain.SendResult, error) {
 	return s.observe(func() ([]domain.SendResult, error) { return s.produce(ctx, topic, msgs, "", "", false) })
 }

@@ -72,10 +72,7 @@ func (s *countingSource) GroupLag(ctx context.Context, group string) ([]metadata
 func TestLagCollectorMatchesTheLagEndpoint(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, err := metadata.Open(ctx, metadata.Config{URL: testenv.Database(t)}, nil)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	require.NoError(t, store.Migrate(ctx))
+	store := testenv.Store(t, metadata.Config{}, nil)
 	bucket, err := objstore.NewFolder(t.TempDir())
 	require.NoError(t, err)
 	in, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond}, store, bucket, prometheus.NewRegistry())

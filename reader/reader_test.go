@@ -34,12 +34,8 @@ func (b *countingBucket) GetRange(ctx context.Context, key string, off, n int64)
 // openStore starts a migrated store on a private database and a counting folder bucket.
 func openStore(t *testing.T) (store *metadata.Store, dbURL string, b *countingBucket) {
 	t.Helper()
-	ctx := context.Background()
 	dbURL = testenv.Database(t)
-	store, err := metadata.Open(ctx, metadata.Config{URL: dbURL}, nil)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	require.NoError(t, store.Migrate(ctx))
+	store = testenv.Store(t, metadata.Config{URL: dbURL}, nil)
 	folder, err := objstore.NewFolder(t.TempDir())
 	require.NoError(t, err)
 	return store, dbURL, &countingBucket{Bucket: folder}
@@ -234,8 +230,8 @@ func TestPrimedChunksAreReadWithoutGET(t *testing.T) {
 		require.Equal(t, fmt.Sprint("fresh-", i), string(v.Body))
 	}
 	require.Zero(t, b.ranged.Load(), "chunks this process wrote must be served without a GET")
-	require.Equal(t, 3.0, counterValue(t, reg, "floe_reader_cache_primed_total"))
-	require.Zero(t, counterValue(t, reg, "floe_reader_cache_misses_total"))
+	require.Equal(t, 3.0, testenv.MetricSum(t, reg, "floe_reader_cache_primed_total"))
+	require.Zero(t, testenv.MetricSum(t, reg, "floe_reader_cache_misses_total"))
 
 	// Primed bytes that do not decode (never the case for a real write) fall back to the
 	// bucket's copy instead of failing the read.
@@ -258,17 +254,4 @@ func TestPrimedChunksAreReadWithoutGET(t *testing.T) {
 type chunkRange struct {
 	key            string
 	offset, length int64
-}
-
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }
