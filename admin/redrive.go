@@ -5,10 +5,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/trace"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Messages reads stored messages; the reader role provides it (reader.Service). A node

@@ -6,11 +6,12 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/metadata"
-	"github.com/labstack/echo/v4"
 )
 
 // ingestRoutes serves the write path's routes on an ingest.Service.

@@ -5,8 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/floemq/floe/domain"
 	"github.com/stretchr/testify/require"
+
+	"github.com/floemq/floe/domain"
 )
 
 func claimed(n int, until time.Time) []claimedMsg {

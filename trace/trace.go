@@ -15,8 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/floemq/floe/domain"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/floemq/floe/domain"
 )
 
 // Topic is the system topic that holds traces.
