@@ -2,193 +2,26 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"log/slog"
-	"net/http"
 	"slices"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/trace"
-)
-
-// Limits of a redrive.
-const (
-	DefaultRedriveRate = 100
-	MaxRedriveRate     = 10_000
-	// MaxRedriveMessageIDs bounds the dead letters one task may choose by id.
-	MaxRedriveMessageIDs = 1000
-	// redriveBatch bounds the messages one step moves in its transaction.
-	redriveBatch = 500
 )
 
 // Messages reads stored messages; the reader role provides it (reader.Service). A node
 // without it cannot choose dead letters by id, and its redrive steps record no trace.
 type Messages interface {
-	GetMessage(ctx context.Context, topic, id string) (httpapi.MessageView, error)
-	ReadQueue(ctx context.Context, topic string, queueID int, lite string, offset int64, limit int) ([]httpapi.MessageView, error)
+	GetMessage(ctx context.Context, topic, id string) (domain.MessageView, error)
+	ReadQueue(ctx context.Context, topic string, queueID int, lite string, offset int64, limit int) ([]domain.MessageView, error)
 }
 
 // SetMessages gives the service a reader of stored messages.
 func (s *Service) SetMessages(m Messages) { s.messages = m }
-
-func (s *Service) registerRedrive(e *echo.Echo) {
-	e.POST("/v1/groups/:group/dead-letters/redrive", s.startRedrive)
-	e.GET("/v1/groups/:group/dead-letters/redrive", s.listRedrives)
-	e.GET("/v1/groups/:group/dead-letters/redrive/:task", s.getRedrive)
-	e.POST("/v1/groups/:group/dead-letters/redrive/:task/cancel", s.cancelRedrive)
-}
-
-// startRedrive creates a task that moves the group's dead letters (all of them, or the
-// chosen ones) to a topic the group subscribes to. The task runs on the compactor nodes;
-// its id answers at once.
-func (s *Service) startRedrive(c echo.Context) error {
-	var req httpapi.RedriveRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	tenant := httpapi.TenantOf(c)
-	group, err := tenant.Param(c, "group")
-	if err != nil {
-		return err
-	}
-	rate := DefaultRedriveRate
-	if req.RatePerSecond != nil {
-		if *req.RatePerSecond < 1 || *req.RatePerSecond > MaxRedriveRate {
-			return badRequest("ratePerSecond must be 1-%d", MaxRedriveRate)
-		}
-		rate = *req.RatePerSecond
-	}
-	if req.MessageIDs != nil && (len(req.MessageIDs) == 0 || len(req.MessageIDs) > MaxRedriveMessageIDs) {
-		return badRequest("messageIds must hold 1-%d ids (omit it to redrive every dead letter)", MaxRedriveMessageIDs)
-	}
-	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
-	}
-	subs, err := s.store.SubscriptionList(ctx, group)
-	if err != nil {
-		return storeError(err)
-	}
-	var target string
-	if req.TargetTopic == "" {
-		if len(subs) != 1 {
-			return badRequest("targetTopic is required: group %s subscribes to %d topics", c.Param("group"), len(subs))
-		}
-		target = subs[0].Topic
-	} else {
-		if target, err = tenant.Resolve("topic", req.TargetTopic); err != nil {
-			return err
-		}
-		found := false
-		for _, sub := range subs {
-			found = found || sub.Topic == target
-		}
-		if !found {
-			// The group's admin may send its dead letters only where the group consumes:
-			// writing into any other topic is a right over that topic.
-			return badRequest("targetTopic must be a topic group %s subscribes to; %s is not", c.Param("group"), req.TargetTopic)
-		}
-	}
-	t, err := s.store.TopicGet(ctx, target)
-	if err != nil {
-		return storeError(err)
-	}
-	if (t.Type == metadata.TopicFIFO || t.Type == metadata.TopicLite) && s.messages == nil {
-		// The dead letters' message groups or lite topics choose their queues: the node
-		// must read them.
-		return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "this node cannot read messages (no reader role); ask a reader node")
-	}
-	p := metadata.RedriveCreateParams{ID: newTaskID(), Group: group, TargetTopic: target, RatePerSecond: rate}
-	if req.MessageIDs != nil {
-		if s.messages == nil {
-			return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "this node cannot read messages (no reader role); ask a reader node")
-		}
-		seen := map[int64]bool{}
-		p.Offsets = []int64{}
-		for _, id := range req.MessageIDs {
-			v, err := s.messages.GetMessage(ctx, metadata.DLQTopic(group), id)
-			var apiErr *httpapi.Error
-			if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
-				return httpapi.Errorf(http.StatusNotFound, httpapi.CodeMessageNotFound, "no dead letter %s in group %s", id, c.Param("group"))
-			}
-			if err != nil {
-				return err
-			}
-			if !seen[v.Offset] {
-				seen[v.Offset] = true
-				p.Offsets = append(p.Offsets, v.Offset)
-			}
-		}
-	}
-	task, err := s.store.RedriveCreate(ctx, p)
-	if err != nil {
-		return groupError(err)
-	}
-	return c.JSON(http.StatusAccepted, redriveView(tenant, task))
-}
-
-func newTaskID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func redriveView(tenant httpapi.Tenant, t metadata.RedriveTask) httpapi.RedriveTask {
-	return httpapi.RedriveTask{ID: t.ID, Group: tenant.Show(t.Group), TargetTopic: tenant.Show(t.TargetTopic), State: t.State,
-		Total: t.Total(), Moved: t.Moved, Skipped: t.Skipped, RatePerSecond: t.RatePerSecond, Error: t.Error,
-		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(), FinishedAt: t.FinishedAt}
-}
-
-func (s *Service) listRedrives(c echo.Context) error {
-	tenant := httpapi.TenantOf(c)
-	group, err := tenant.Param(c, "group")
-	if err != nil {
-		return err
-	}
-	if _, err := s.store.GroupGet(c.Request().Context(), group); err != nil {
-		return groupError(err)
-	}
-	ts, err := s.store.RedriveList(c.Request().Context(), group, 100)
-	if err != nil {
-		return storeError(err)
-	}
-	out := httpapi.RedriveTasksResponse{Tasks: []httpapi.RedriveTask{}}
-	for _, t := range ts {
-		out.Tasks = append(out.Tasks, redriveView(tenant, t))
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
-func (s *Service) getRedrive(c echo.Context) error {
-	return s.redriveTask(c, s.store.RedriveGet)
-}
-
-func (s *Service) cancelRedrive(c echo.Context) error {
-	return s.redriveTask(c, s.store.RedriveCancel)
-}
-
-func (s *Service) redriveTask(c echo.Context, fn func(ctx context.Context, group, id string) (metadata.RedriveTask, error)) error {
-	tenant := httpapi.TenantOf(c)
-	group, err := tenant.Param(c, "group")
-	if err != nil {
-		return err
-	}
-	t, err := fn(c.Request().Context(), group, c.Param("task"))
-	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "TASK_NOT_FOUND", "group %s has no redrive task %s", c.Param("group"), c.Param("task"))
-	}
-	if err != nil {
-		return storeError(err)
-	}
-	return c.JSON(http.StatusOK, redriveView(tenant, t))
-}
 
 // Tracer records message trace events (trace.Recorder).
 type Tracer interface {
@@ -382,3 +215,16 @@ func (r *Redriver) trace(ctx context.Context, b metadata.RedriveBatch) {
 	}
 	r.cfg.Tracer.Record(evs)
 }
+
+// Limits of a redrive.
+const (
+	DefaultRedriveRate = 100
+	MaxRedriveRate     = 10_000
+	// MaxRedriveMessageIDs bounds the dead letters one task may choose by id.
+	MaxRedriveMessageIDs = 1000
+	// redriveBatch bounds the messages one step moves in its transaction.
+	redriveBatch = 500
+)
+
+// Messages returns the reader of stored messages SetMessages gave, or nil.
+func (s *Service) Messages() Messages { return s.messages }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/floemq/floe/client"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/internal/testenv"
 	"github.com/floemq/floe/services"
@@ -146,7 +147,7 @@ func TestOperatePatchTopicAndGroup(t *testing.T) {
 	require.Equal(t, "BAD_REQUEST", opCall(t, 400, "PATCH", base+"/v1/groups/billing", map[string]any{"maxDeliveryAttempts": 0}).code())
 	require.Equal(t, "GROUP_NOT_FOUND", opCall(t, 404, "PATCH", base+"/v1/groups/nope", map[string]any{"maxDeliveryAttempts": 2}).code())
 	// The lag shows the group's offsets survived every change: nothing ready but the one in flight.
-	lag := opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/billing/lag", nil))
+	lag := opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/billing/lag", nil))
 	require.EqualValues(t, 1, lag.Totals.Inflight)
 	require.EqualValues(t, 0, lag.Totals.Ready)
 }
@@ -186,7 +187,7 @@ func TestOperateOffsetTools(t *testing.T) {
 	require.Len(t, opReceive(t, base, "g1", "orders", 20, true), 20)
 	moved := opDecode[httpapi.OffsetsResponse](t, opCall(t, 200, "POST", base+"/v1/groups/g2/copy-offsets/g1", nil))
 	require.Len(t, moved.Queues, 2)
-	lag := opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g2/lag", nil))
+	lag := opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g2/lag", nil))
 	require.EqualValues(t, 0, lag.Totals.Ready)
 	require.Equal(t, "GROUP_NOT_FOUND", opCall(t, 404, "POST", base+"/v1/groups/g2/copy-offsets/nope", nil).code())
 	require.Equal(t, "BAD_REQUEST", opCall(t, 400, "POST", base+"/v1/groups/g2/copy-offsets/g2", nil).code())
@@ -203,10 +204,10 @@ func TestOperateOffsetTools(t *testing.T) {
 
 	// Skip the backlog: new messages are skipped, the lag drops to zero.
 	opSend(t, base, "orders", 6, "c")
-	lag = opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g1/lag", nil))
+	lag = opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g1/lag", nil))
 	require.EqualValues(t, 6, lag.Totals.Ready)
 	opCall(t, 200, "POST", base+"/v1/groups/g1/skip-backlog", map[string]any{"topic": "orders"})
-	lag = opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g1/lag", nil))
+	lag = opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g1/lag", nil))
 	require.EqualValues(t, 0, lag.Totals.Ready)
 	require.Equal(t, "SUBSCRIPTION_NOT_FOUND", func() string {
 		opCall(t, 201, "POST", base+"/v1/topics", map[string]any{"name": "other"})
@@ -214,7 +215,7 @@ func TestOperateOffsetTools(t *testing.T) {
 	}())
 
 	// Browse by time, newest first, in pages, with filters.
-	var pages [][]httpapi.MessageView
+	var pages [][]domain.MessageView
 	cursor := ""
 	for {
 		u := base + "/v1/topics/orders/browse?limit=7&from=" + url.QueryEscape(before.Format(time.RFC3339Nano))
@@ -229,7 +230,7 @@ func TestOperateOffsetTools(t *testing.T) {
 		cursor = r.NextCursor
 	}
 	seen := map[string]bool{}
-	var all []httpapi.MessageView
+	var all []domain.MessageView
 	for _, p := range pages {
 		require.LessOrEqual(t, len(p), 7)
 		for _, m := range p {
@@ -342,7 +343,7 @@ func TestOperateRedrive(t *testing.T) {
 	// Moved out of the dead-letter topic, once each.
 	qs := opDecode[struct{ Queues []httpapi.QueueInfo }](t, opCall(t, 200, "GET", base+"/v1/topics/%25DLQ%25g/queues", nil))
 	require.Equal(t, qs.Queues[0].MaxOffset, qs.Queues[0].MinOffset)
-	lag := opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/lag", nil))
+	lag := opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/lag", nil))
 	require.EqualValues(t, 0, lag.Totals.Ready)
 	tasks := opDecode[httpapi.RedriveTasksResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/dead-letters/redrive", nil))
 	require.Len(t, tasks.Tasks, 3)
@@ -443,7 +444,7 @@ func TestOperateResend(t *testing.T) {
 	require.Equal(t, ids[1], again.Messages[0].MessageID)
 	require.Equal(t, 1, again.Messages[0].DeliveryAttempt)
 	opCall(t, 200, "POST", base+"/v1/groups/g/topics/orders/ack", map[string]any{"receiptHandles": []string{again.Messages[0].ReceiptHandle}})
-	lag := opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/lag", nil))
+	lag := opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/lag", nil))
 	require.EqualValues(t, 0, lag.Totals.Ready+lag.Totals.Inflight)
 
 	// Not handed out yet, unknown message, unknown group.

@@ -1,8 +1,13 @@
 package httpapi
 
-import "time"
+import (
+	"time"
 
-// Message is one message as a producer sends it.
+	"github.com/floemq/floe/domain"
+)
+
+// Message is one message as a producer sends it over HTTP: domain.Message plus the
+// inputs that decoding folds into it (Domain returns what a role takes).
 type Message struct {
 	Body         []byte            `json:"body"`
 	Tag          string            `json:"tag,omitempty"`
@@ -21,21 +26,28 @@ type Message struct {
 	ID string `json:"-"`
 }
 
+// Domain returns the message a role takes.
+func (m *Message) Domain() domain.Message {
+	return domain.Message{Body: m.Body, Tag: m.Tag, Keys: m.Keys, Properties: m.Properties,
+		MessageGroup: m.MessageGroup, DeliveryTime: m.DeliveryTime, LiteTopic: m.LiteTopic, ID: m.ID}
+}
+
+// DomainMessages returns the messages a role takes.
+func DomainMessages(msgs []Message) []domain.Message {
+	out := make([]domain.Message, len(msgs))
+	for i := range msgs {
+		out[i] = msgs[i].Domain()
+	}
+	return out
+}
+
 // SendRequest is the body of POST /v1/topics/{topic}/messages.
 type SendRequest struct {
 	Messages []Message `json:"messages"`
 }
 
 // SendResult is the outcome of one sent message.
-type SendResult struct {
-	MessageID    string     `json:"messageId"`
-	QueueID      *int       `json:"queueId,omitempty"`
-	Offset       *int64     `json:"offset,omitempty"`
-	DeliveryTime *time.Time `json:"deliveryTime,omitempty"`
-	// RecallHandle takes a delayed message back before its delivery time (see
-	// RecallRequest); only delayed messages have one.
-	RecallHandle string `json:"recallHandle,omitempty"`
-}
+type SendResult = domain.SendResult
 
 // RecallRequest takes back a delayed message before its delivery time.
 type RecallRequest struct {
@@ -55,21 +67,7 @@ type SendResponse struct {
 }
 
 // MessageView is the read-only view of a stored message.
-type MessageView struct {
-	MessageID    string            `json:"messageId"`
-	Topic        string            `json:"topic"`
-	QueueID      int               `json:"queueId"`
-	Offset       int64             `json:"offset"`
-	Tag          string            `json:"tag,omitempty"`
-	Keys         []string          `json:"keys,omitempty"`
-	Properties   map[string]string `json:"properties,omitempty"`
-	Body         []byte            `json:"body"`
-	MessageGroup string            `json:"messageGroup,omitempty"`
-	LiteTopic    string            `json:"liteTopic,omitempty"`
-	BornTime     time.Time         `json:"bornTime"`
-	StoreTime    time.Time         `json:"storeTime"`
-	DeliveryTime *time.Time        `json:"deliveryTime,omitempty"`
-}
+type MessageView = domain.MessageView
 
 // MessagesResponse is a list of message views.
 type MessagesResponse struct {
@@ -96,11 +94,7 @@ type QueueInfo struct {
 }
 
 // ReceivedMessage is a message handed to a consumer: its view plus the receipt to ack it.
-type ReceivedMessage struct {
-	MessageView
-	DeliveryAttempt int    `json:"deliveryAttempt"`
-	ReceiptHandle   string `json:"receiptHandle"`
-}
+type ReceivedMessage = domain.ReceivedMessage
 
 // ReceiveRequest is the body of a receive.
 type ReceiveRequest struct {
@@ -120,10 +114,7 @@ type HandlesRequest struct {
 }
 
 // HandleResult is the outcome for one receipt handle.
-type HandleResult struct {
-	ReceiptHandle string `json:"receiptHandle"`
-	Status        string `json:"status"`
-}
+type HandleResult = domain.HandleResult
 
 // HandlesResponse is the answer to ack and nack.
 type HandlesResponse struct {
@@ -172,37 +163,13 @@ type Subscription struct {
 }
 
 // QueueLag is a group's progress on one queue.
-type QueueLag struct {
-	QueueID          int     `json:"queueId"`
-	LiteTopic        string  `json:"liteTopic,omitempty"`
-	MaxOffset        int64   `json:"maxOffset"`
-	ConsumedOffset   int64   `json:"consumedOffset"`
-	Inflight         int64   `json:"inflight"`
-	Ready            int64   `json:"ready"`
-	OldestUnackedAge float64 `json:"oldestUnackedAge"`
-}
+type QueueLag = domain.QueueLag
 
 // TopicLag is a group's progress on one topic.
-type TopicLag struct {
-	Topic            string     `json:"topic"`
-	Queues           []QueueLag `json:"queues"`
-	Lag              int64      `json:"lag"`
-	Inflight         int64      `json:"inflight"`
-	Ready            int64      `json:"ready"`
-	OldestUnackedAge float64    `json:"oldestUnackedAge"`
-}
+type TopicLag = domain.TopicLag
 
 // LagResponse is a group's accumulation.
-type LagResponse struct {
-	Group  string     `json:"group"`
-	Topics []TopicLag `json:"topics"`
-	Totals struct {
-		Lag              int64   `json:"lag"`
-		Inflight         int64   `json:"inflight"`
-		Ready            int64   `json:"ready"`
-		OldestUnackedAge float64 `json:"oldestUnackedAge"`
-	} `json:"totals"`
-}
+type LagResponse = domain.LagResponse
 
 // TransactionRequest is the body of POST /v1/topics/{topic}/transactions.
 type TransactionRequest struct {
@@ -228,11 +195,7 @@ type TransactionState struct {
 }
 
 // TransactionCheck asks a producer's transaction checker about one transaction.
-type TransactionCheck struct {
-	TransactionID string        `json:"transactionId"`
-	Topic         string        `json:"topic"`
-	Messages      []MessageView `json:"messages"`
-}
+type TransactionCheck = domain.TransactionCheck
 
 // TransactionChecksResponse is the answer to the transaction-checks long poll.
 type TransactionChecksResponse struct {

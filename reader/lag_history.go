@@ -2,13 +2,8 @@ package reader
 
 import (
 	"cmp"
-	"net/http"
 	"sync"
 	"time"
-
-	"github.com/labstack/echo/v4"
-
-	"github.com/floemq/floe/httpapi"
 )
 
 // LagHistory keeps what the lag gauges read, every group's accumulation per topic, over the
@@ -31,7 +26,19 @@ type LagHistory struct {
 // lagSample is one group's sample.
 type lagSample struct {
 	at     time.Time
-	topics []httpapi.LagHistoryTopic
+	topics []TopicLagSample
+}
+
+// LagSample is a group's accumulation per topic at a time.
+type LagSample struct {
+	Time   time.Time
+	Topics []TopicLagSample
+}
+
+// TopicLagSample is one topic's totals in a sample (stored topic names).
+type TopicLagSample struct {
+	Topic                string
+	Lag, Inflight, Ready int64
 }
 
 // NewLagHistory samples collector every interval (default 30 s) and keeps an hour.
@@ -70,9 +77,9 @@ func (h *LagHistory) Stop() {
 func (h *LagHistory) sample() {
 	topics := h.collector.current()
 	now := h.now()
-	byGroup := map[string][]httpapi.LagHistoryTopic{}
+	byGroup := map[string][]TopicLagSample{}
 	for _, t := range topics {
-		byGroup[t.group] = append(byGroup[t.group], httpapi.LagHistoryTopic{Topic: t.topic, Lag: t.lag, Inflight: t.inflight, Ready: t.ready})
+		byGroup[t.group] = append(byGroup[t.group], TopicLagSample{Topic: t.topic, Lag: t.lag, Inflight: t.inflight, Ready: t.ready})
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -95,36 +102,15 @@ func (h *LagHistory) sample() {
 }
 
 // Of returns a group's samples, oldest first, with stored topic names.
-func (h *LagHistory) Of(group string) []httpapi.LagHistoryPoint {
+func (h *LagHistory) Of(group string) []LagSample {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := []httpapi.LagHistoryPoint{}
+	out := []LagSample{}
 	for _, s := range h.groups[group] {
-		out = append(out, httpapi.LagHistoryPoint{Time: s.at, Topics: append([]httpapi.LagHistoryTopic(nil), s.topics...)})
+		out = append(out, LagSample{Time: s.at, Topics: append([]TopicLagSample(nil), s.topics...)})
 	}
 	return out
 }
 
-// Register adds GET /v1/groups/{group}/lag/history; the group must exist.
-func (h *LagHistory) Register(e *echo.Echo, c *Consumer) {
-	e.GET("/v1/groups/:group/lag/history", func(ctx echo.Context) error {
-		if err := httpapi.CheckName("group", ctx.Param("group")); err != nil {
-			return err
-		}
-		tenant := httpapi.TenantOf(ctx)
-		group, err := tenant.Param(ctx, "group")
-		if err != nil {
-			return err
-		}
-		if err := c.groupExists(ctx.Request().Context(), group); err != nil {
-			return err
-		}
-		points := h.Of(group)
-		for i := range points {
-			for j := range points[i].Topics {
-				points[i].Topics[j].Topic = tenant.Show(points[i].Topics[j].Topic)
-			}
-		}
-		return ctx.JSON(http.StatusOK, httpapi.LagHistoryResponse{Group: ctx.Param("group"), IntervalSeconds: int(h.interval / time.Second), Points: points})
-	})
-}
+// Interval is the time between samples.
+func (h *LagHistory) Interval() time.Duration { return h.interval }

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/floemq/floe/httpapi"
 )
 
 // The history keeps an hour of samples per group, oldest first, and forgets a group an hour
@@ -28,7 +26,7 @@ func TestLagHistoryKeepsAnHour(t *testing.T) {
 	pts := h.Of("a")
 	require.Len(t, pts, 61, "an hour of samples a minute apart, both ends included")
 	require.Equal(t, time.Date(2026, 12, 7, 10, 9, 0, 0, time.UTC), pts[0].Time)
-	require.Equal(t, []httpapi.LagHistoryTopic{{Topic: "t", Lag: 5, Inflight: 1, Ready: 4}, {Topic: "u", Lag: 1}}, pts[60].Topics)
+	require.Equal(t, []TopicLagSample{{Topic: "t", Lag: 5, Inflight: 1, Ready: 4}, {Topic: "u", Lag: 1}}, pts[60].Topics)
 	require.Empty(t, h.Of("nope"))
 
 	// Group b deleted: its points age out, then the group itself.

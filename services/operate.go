@@ -7,6 +7,7 @@ import (
 
 	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/console"
+	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/reader"
 )
 
@@ -21,7 +22,7 @@ func (n *Node) startOperate(adm *admin.Service, e *echo.Echo, runRedrive bool) e
 	}
 	cfg := admin.RedriverConfig{Logger: n.logger.With("component", "redrive")}
 	if n.reader != nil {
-		n.reader.RegisterOperate(e)
+		httpapi.RegisterReaderOperate(e, n.reader)
 		adm.SetMessages(n.reader)
 		cfg.Messages = n.reader
 	}
