@@ -45,11 +45,13 @@ fuzz: ## run each fuzz target for 30 s
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeChunk -fuzztime=30s ./segment/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeFooter -fuzztime=30s ./segment/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecords -fuzztime=30s ./segment/
+	$(GO) test -run='^$$' -fuzz=FuzzSplitChunks -fuzztime=30s ./segment/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeReceipt -fuzztime=30s ./reader/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeRecallHandle -fuzztime=30s ./ingest/
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=30s ./trace/
 	$(GO) test -run='^$$' -fuzz=FuzzParseAuthorization -fuzztime=30s ./grpcapi/
 	$(GO) test -run='^$$' -fuzz=FuzzResolve -fuzztime=30s ./grpcapi/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeHandlesRequest -fuzztime=30s ./httpapi/
 	$(GO) test -run='^$$' -fuzz=FuzzParseWorkload -fuzztime=30s ./bench/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeSendRequest -fuzztime=30s ./httpapi/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeReceiveResponse -fuzztime=30s ./client/

@@ -1,20 +1,44 @@
 package admin
 
 import (
-	"cmp"
+	"context"
 	"errors"
-	"net/http"
-	"strings"
 
-	"github.com/labstack/echo/v4"
-
-	"github.com/floemq/floe/filter"
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
 
 // DefaultBackoffSeconds is RocketMQ's retry schedule: 10 s up to 2 h.
 var DefaultBackoffSeconds = []int{10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200}
+
+// CheckMaxDeliveryAttempts checks a group's maxDeliveryAttempts.
+func CheckMaxDeliveryAttempts(v int) error {
+	if v < 1 || v > MaxMaxDeliveryAttempts {
+		return domain.Errorf(domain.ErrBadRequest, "maxDeliveryAttempts must be 1-%d", MaxMaxDeliveryAttempts)
+	}
+	return nil
+}
+
+// CheckBackoff checks a group's retry backoff schedule.
+func CheckBackoff(b []int) error {
+	if len(b) == 0 || len(b) > maxBackoffSteps {
+		return domain.Errorf(domain.ErrBadRequest, "retryPolicy.backoffSeconds must hold 1-%d values", maxBackoffSteps)
+	}
+	for _, v := range b {
+		if v < 0 || v > maxBackoffSeconds {
+			return domain.Errorf(domain.ErrBadRequest, "each backoff must be 0-%d seconds", maxBackoffSeconds)
+		}
+	}
+	return nil
+}
+
+// CheckDeliveryOrder checks a group's delivery order.
+func CheckDeliveryOrder(o string) error {
+	if o != metadata.OrderConcurrent && o != metadata.OrderOrderly {
+		return domain.Errorf(domain.ErrBadRequest, "deliveryOrder must be CONCURRENT or ORDERLY, not %q", o)
+	}
+	return nil
+}
 
 // Limits on group settings.
 const (
@@ -24,275 +48,72 @@ const (
 	maxBackoffSeconds          = 7 * 24 * 3600
 )
 
-func (s *Service) registerGroups(e *echo.Echo) {
-	e.POST("/v1/groups", s.createGroup)
-	e.GET("/v1/groups", s.listGroups)
-	e.GET("/v1/groups/:group", s.getGroup)
-	e.DELETE("/v1/groups/:group", s.deleteGroup)
-	e.PATCH("/v1/groups/:group", s.patchGroup)
-	e.PUT("/v1/groups/:group/subscriptions/:topic", s.putSubscription)
-	e.PATCH("/v1/groups/:group/subscriptions/:topic", s.patchSubscription)
-	e.DELETE("/v1/groups/:group/subscriptions/:topic", s.deleteSubscription)
+// NewGroup returns the settings of a group nobody configured: CONCURRENT, with the
+// default delivery attempts and backoff. A group a RocketMQ client names first is made
+// with them, and a group created over HTTP starts from them.
+func NewGroup(name string) metadata.Group {
+	return metadata.Group{Name: name, DeliveryOrder: metadata.OrderConcurrent,
+		MaxDeliveryAttempts: DefaultMaxDeliveryAttempts, BackoffSeconds: DefaultBackoffSeconds}
 }
 
-type createGroupRequest struct {
-	Name                string `json:"name"`
-	DeliveryOrder       string `json:"deliveryOrder"`
-	MaxDeliveryAttempts *int   `json:"maxDeliveryAttempts"`
-	RetryPolicy         *struct {
-		BackoffSeconds []int `json:"backoffSeconds"`
-	} `json:"retryPolicy"`
+// GroupSpec is a group to create; the zero value of a field keeps NewGroup's setting.
+type GroupSpec struct {
+	// Name is the stored name.
+	Name string
+	// DeliveryOrder is CONCURRENT or ORDERLY.
+	DeliveryOrder string
+	// MaxDeliveryAttempts, when set, bounds the deliveries of a message.
+	MaxDeliveryAttempts *int
+	// BackoffSeconds, when set, is the retry schedule.
+	BackoffSeconds *[]int
 }
 
-func (s *Service) createGroup(c echo.Context) error {
-	var req createGroupRequest
-	if err := httpapi.DecodeJSON(c, httpapi.MaxCreateRequestBytes, &req); err != nil {
-		return err
+// GroupCreate checks a group's settings and creates it. A group of that name with the
+// same settings is returned as is (created false); one with other settings is
+// ErrGroupExists.
+func (s *Service) GroupCreate(ctx context.Context, spec GroupSpec) (g metadata.Group, created bool, err error) {
+	g = NewGroup(spec.Name)
+	if spec.DeliveryOrder != "" {
+		g.DeliveryOrder = spec.DeliveryOrder
 	}
-	if err := httpapi.CheckName("group", req.Name); err != nil {
-		return err
+	if err := CheckDeliveryOrder(g.DeliveryOrder); err != nil {
+		return g, false, err
 	}
-	tenant := httpapi.TenantOf(c)
-	g := metadata.Group{Name: tenant.Stored(req.Name), DeliveryOrder: req.DeliveryOrder, MaxDeliveryAttempts: DefaultMaxDeliveryAttempts, BackoffSeconds: DefaultBackoffSeconds}
-	if g.DeliveryOrder == "" {
-		g.DeliveryOrder = metadata.OrderConcurrent
-	}
-	if err := checkDeliveryOrder(g.DeliveryOrder); err != nil {
-		return err
-	}
-	if req.MaxDeliveryAttempts != nil {
-		if err := checkMaxDeliveryAttempts(*req.MaxDeliveryAttempts); err != nil {
-			return err
+	if spec.MaxDeliveryAttempts != nil {
+		if err := CheckMaxDeliveryAttempts(*spec.MaxDeliveryAttempts); err != nil {
+			return g, false, err
 		}
-		g.MaxDeliveryAttempts = *req.MaxDeliveryAttempts
+		g.MaxDeliveryAttempts = *spec.MaxDeliveryAttempts
 	}
-	if req.RetryPolicy != nil {
-		if err := checkBackoff(req.RetryPolicy.BackoffSeconds); err != nil {
-			return err
+	if spec.BackoffSeconds != nil {
+		if err := CheckBackoff(*spec.BackoffSeconds); err != nil {
+			return g, false, err
 		}
-		g.BackoffSeconds = req.RetryPolicy.BackoffSeconds
+		g.BackoffSeconds = *spec.BackoffSeconds
 	}
-	got, created, err := s.store.GroupCreate(c.Request().Context(), g)
+	got, created, err := s.store.GroupCreate(ctx, g)
 	if errors.Is(err, metadata.ErrConflict) {
-		return httpapi.Errorf(http.StatusConflict, "GROUP_EXISTS", "group %s exists with other settings", req.Name)
+		return got, false, domain.Errorf(domain.ErrGroupExists, "group %s exists with other settings", spec.Name)
 	}
 	if err != nil {
-		return storeError(err)
+		return got, false, StoreError(err)
 	}
-	view, err := s.groupView(c, got)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	return c.JSON(status, view)
+	return got, created, nil
 }
 
-// groupView shows a stored group with the caller's names.
-func (s *Service) groupView(c echo.Context, g metadata.Group) (httpapi.Group, error) {
-	subs, err := s.store.SubscriptionList(c.Request().Context(), g.Name)
+// GroupEnsure returns a consumer group, creating it with NewGroup's settings when it does
+// not exist (created true): RocketMQ creates groups on first use.
+func (s *Service) GroupEnsure(ctx context.Context, name string) (g metadata.Group, created bool, err error) {
+	g, err = s.store.GroupGet(ctx, name)
+	if err == nil {
+		return g, false, nil
+	}
+	if !errors.Is(err, metadata.ErrNotFound) {
+		return g, false, domain.Errorf(domain.ErrUnavailable, "reading consumer group %s: %v", name, err)
+	}
+	g, _, err = s.store.GroupCreate(ctx, NewGroup(name))
 	if err != nil {
-		return httpapi.Group{}, storeError(err)
+		return g, false, domain.Errorf(domain.ErrUnavailable, "creating consumer group %s: %v", name, err)
 	}
-	tenant := httpapi.TenantOf(c)
-	v := httpapi.Group{Name: tenant.Show(g.Name), DeliveryOrder: g.DeliveryOrder, MaxDeliveryAttempts: g.MaxDeliveryAttempts,
-		RetryPolicy: httpapi.RetryPolicy{BackoffSeconds: g.BackoffSeconds}, Subscriptions: []httpapi.Subscription{}, CreatedAt: g.CreatedAt.UTC()}
-	for _, sub := range subs {
-		lites, err := s.store.LiteSubscriptionList(c.Request().Context(), g.Name, sub.Topic)
-		if err != nil {
-			return httpapi.Group{}, storeError(err)
-		}
-		v.Subscriptions = append(v.Subscriptions, httpapi.Subscription{Topic: tenant.Show(sub.Topic), FilterType: sub.FilterType, Filter: sub.Filter, LiteTopics: lites})
-	}
-	return v, nil
-}
-
-func (s *Service) listGroups(c echo.Context) error {
-	gs, err := s.store.GroupList(c.Request().Context())
-	if err != nil {
-		return storeError(err)
-	}
-	tenant := httpapi.TenantOf(c)
-	out := []httpapi.Group{}
-	for _, g := range gs {
-		if _, ok := tenant.Visible(g.Name); !ok {
-			continue
-		}
-		v, err := s.groupView(c, g)
-		if err != nil {
-			return err
-		}
-		out = append(out, v)
-	}
-	return c.JSON(http.StatusOK, map[string]any{"groups": out})
-}
-
-func (s *Service) getGroup(c echo.Context) error {
-	group, err := httpapi.TenantOf(c).Param(c, "group")
-	if err != nil {
-		return err
-	}
-	g, err := s.store.GroupGet(c.Request().Context(), group)
-	if err != nil {
-		return groupError(err)
-	}
-	v, err := s.groupView(c, g)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
-}
-
-func (s *Service) deleteGroup(c echo.Context) error {
-	group, err := httpapi.TenantOf(c).Param(c, "group")
-	if err != nil {
-		return err
-	}
-	if err := s.store.GroupDelete(c.Request().Context(), group); err != nil {
-		return groupError(err)
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
-type subscriptionRequest struct {
-	Filter *string `json:"filter"`
-	// FilterType is TAG (default) or SQL92.
-	FilterType string   `json:"filterType"`
-	LiteTopics []string `json:"liteTopics"`
-}
-
-func (s *Service) putSubscription(c echo.Context) error {
-	var req subscriptionRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
-		return err
-	}
-	if err := httpapi.CheckName("group", c.Param("group")); err != nil {
-		return err
-	}
-	if err := httpapi.CheckName("topic", c.Param("topic")); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	tenant := httpapi.TenantOf(c)
-	group, topic, err := tenant.GroupTopic(c)
-	if err != nil {
-		return err
-	}
-	if t, err := s.store.TopicGet(ctx, topic); err == nil && t.Type == metadata.TopicLite {
-		if (req.Filter != nil && strings.TrimSpace(*req.Filter) != "*") || (req.FilterType != "" && !strings.EqualFold(req.FilterType, filter.Tag)) {
-			return httpapi.Errorf(http.StatusBadRequest, "INVALID_FILTER", "a LITE topic subscription names lite topics, not a filter")
-		}
-		return s.changeLite(c, req.LiteTopics, nil, true)
-	} else if len(req.LiteTopics) > 0 {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "liteTopics apply to LITE topics only")
-	}
-	expr := "*"
-	if req.Filter != nil {
-		expr = *req.Filter
-	}
-	filterType := strings.ToUpper(cmp.Or(strings.TrimSpace(req.FilterType), filter.Tag))
-	_, expr, err = filter.Parse(filterType, expr)
-	if err != nil {
-		return httpapi.Errorf(http.StatusBadRequest, "INVALID_FILTER", "%v", err)
-	}
-	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
-	}
-	sub, created, err := s.store.SubscriptionPut(ctx, group, topic, filterType, expr)
-	if err != nil {
-		return storeError(err)
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	return c.JSON(status, map[string]any{"group": tenant.Show(sub.Group), "topic": tenant.Show(sub.Topic), "filterType": sub.FilterType, "filter": sub.Filter})
-}
-
-type patchSubscriptionRequest struct {
-	AddLiteTopics    []string `json:"addLiteTopics"`
-	RemoveLiteTopics []string `json:"removeLiteTopics"`
-}
-
-func (s *Service) patchSubscription(c echo.Context) error {
-	var req patchSubscriptionRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
-		return err
-	}
-	topic, err := httpapi.TenantOf(c).Param(c, "topic")
-	if err != nil {
-		return err
-	}
-	t, err := s.store.TopicGet(c.Request().Context(), topic)
-	if err != nil {
-		return storeError(err)
-	}
-	if t.Type != metadata.TopicLite {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "PATCH changes lite topic subscriptions; %s is %s", c.Param("topic"), t.Type)
-	}
-	return s.changeLite(c, req.AddLiteTopics, req.RemoveLiteTopics, false)
-}
-
-// maxLiteTopicsPerCall bounds one subscription change.
-const maxLiteTopicsPerCall = 100_000
-
-func (s *Service) changeLite(c echo.Context, add, remove []string, replace bool) error {
-	if err := httpapi.CheckName("group", c.Param("group")); err != nil {
-		return err
-	}
-	if len(add)+len(remove) > maxLiteTopicsPerCall {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "at most %d lite topics per call", maxLiteTopicsPerCall)
-	}
-	for _, l := range append(append([]string{}, add...), remove...) {
-		if err := httpapi.CheckName("lite topic", l); err != nil {
-			return err
-		}
-	}
-	if add == nil {
-		add = []string{}
-	}
-	tenant := httpapi.TenantOf(c)
-	group, topic, err := tenant.GroupTopic(c)
-	if err != nil {
-		return err
-	}
-	if _, err := s.store.GroupGet(c.Request().Context(), group); err != nil {
-		return groupError(err)
-	}
-	err = s.store.LiteSubscriptionChange(c.Request().Context(), group, topic, add, remove, replace)
-	if err != nil {
-		return storeError(err)
-	}
-	lites, err := s.store.LiteSubscriptionList(c.Request().Context(), group, topic)
-	if err != nil {
-		return storeError(err)
-	}
-	if lites == nil {
-		lites = []string{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"group": c.Param("group"), "topic": c.Param("topic"), "filter": "*", "liteTopics": lites})
-}
-
-func (s *Service) deleteSubscription(c echo.Context) error {
-	group, topic, err := httpapi.TenantOf(c).GroupTopic(c)
-	if err != nil {
-		return err
-	}
-	err = s.store.SubscriptionDelete(c.Request().Context(), group, topic)
-	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "%v", err)
-	}
-	if err != nil {
-		return storeError(err)
-	}
-	return c.NoContent(http.StatusNoContent)
-}
-
-func groupError(err error) error {
-	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "GROUP_NOT_FOUND", "%v", err)
-	}
-	return storeError(err)
+	return g, true, nil
 }

@@ -2,191 +2,26 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"log/slog"
-	"net/http"
+	"slices"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/trace"
-)
-
-// Limits of a redrive.
-const (
-	DefaultRedriveRate = 100
-	MaxRedriveRate     = 10_000
-	// MaxRedriveMessageIDs bounds the dead letters one task may choose by id.
-	MaxRedriveMessageIDs = 1000
-	// redriveBatch bounds the messages one step moves in its transaction.
-	redriveBatch = 500
 )
 
 // Messages reads stored messages; the reader role provides it (reader.Service). A node
 // without it cannot choose dead letters by id, and its redrive steps record no trace.
 type Messages interface {
-	GetMessage(ctx context.Context, topic, id string) (httpapi.MessageView, error)
-	ReadQueue(ctx context.Context, topic string, queueID int, lite string, offset int64, limit int) ([]httpapi.MessageView, error)
+	GetMessage(ctx context.Context, topic, id string) (domain.MessageView, error)
+	ReadQueue(ctx context.Context, topic string, queueID int, lite string, offset int64, limit int) ([]domain.MessageView, error)
 }
 
 // SetMessages gives the service a reader of stored messages.
 func (s *Service) SetMessages(m Messages) { s.messages = m }
-
-func (s *Service) registerRedrive(e *echo.Echo) {
-	e.POST("/v1/groups/:group/dead-letters/redrive", s.startRedrive)
-	e.GET("/v1/groups/:group/dead-letters/redrive", s.listRedrives)
-	e.GET("/v1/groups/:group/dead-letters/redrive/:task", s.getRedrive)
-	e.POST("/v1/groups/:group/dead-letters/redrive/:task/cancel", s.cancelRedrive)
-}
-
-// startRedrive creates a task that moves the group's dead letters (all of them, or the
-// chosen ones) to a topic the group subscribes to. The task runs on the compactor nodes;
-// its id answers at once.
-func (s *Service) startRedrive(c echo.Context) error {
-	var req httpapi.RedriveRequest
-	if err := httpapi.DecodeJSON(c, maxRequestBytes, &req); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	tenant := httpapi.TenantOf(c)
-	group, err := tenant.Param(c, "group")
-	if err != nil {
-		return err
-	}
-	rate := DefaultRedriveRate
-	if req.RatePerSecond != nil {
-		if *req.RatePerSecond < 1 || *req.RatePerSecond > MaxRedriveRate {
-			return badRequest("ratePerSecond must be 1-%d", MaxRedriveRate)
-		}
-		rate = *req.RatePerSecond
-	}
-	if req.MessageIDs != nil && (len(req.MessageIDs) == 0 || len(req.MessageIDs) > MaxRedriveMessageIDs) {
-		return badRequest("messageIds must hold 1-%d ids (omit it to redrive every dead letter)", MaxRedriveMessageIDs)
-	}
-	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
-	}
-	subs, err := s.store.SubscriptionList(ctx, group)
-	if err != nil {
-		return storeError(err)
-	}
-	var target string
-	if req.TargetTopic == "" {
-		if len(subs) != 1 {
-			return badRequest("targetTopic is required: group %s subscribes to %d topics", c.Param("group"), len(subs))
-		}
-		target = subs[0].Topic
-	} else {
-		if target, err = tenant.Resolve("topic", req.TargetTopic); err != nil {
-			return err
-		}
-		found := false
-		for _, sub := range subs {
-			found = found || sub.Topic == target
-		}
-		if !found {
-			// The group's admin may send its dead letters only where the group consumes:
-			// writing into any other topic is a right over that topic.
-			return badRequest("targetTopic must be a topic group %s subscribes to; %s is not", c.Param("group"), req.TargetTopic)
-		}
-	}
-	t, err := s.store.TopicGet(ctx, target)
-	if err != nil {
-		return storeError(err)
-	}
-	if t.Type == metadata.TopicFIFO || t.Type == metadata.TopicLite {
-		return httpapi.Errorf(http.StatusConflict, CodeConflict,
-			"redrive into a %s topic is not supported: its messages are routed by message group or lite topic", t.Type)
-	}
-	p := metadata.RedriveCreateParams{ID: newTaskID(), Group: group, TargetTopic: target, RatePerSecond: rate}
-	if req.MessageIDs != nil {
-		if s.messages == nil {
-			return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "this node cannot read messages (no reader role); ask a reader node")
-		}
-		seen := map[int64]bool{}
-		p.Offsets = []int64{}
-		for _, id := range req.MessageIDs {
-			v, err := s.messages.GetMessage(ctx, metadata.DLQTopic(group), id)
-			var apiErr *httpapi.Error
-			if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
-				return httpapi.Errorf(http.StatusNotFound, httpapi.CodeMessageNotFound, "no dead letter %s in group %s", id, c.Param("group"))
-			}
-			if err != nil {
-				return err
-			}
-			if !seen[v.Offset] {
-				seen[v.Offset] = true
-				p.Offsets = append(p.Offsets, v.Offset)
-			}
-		}
-	}
-	task, err := s.store.RedriveCreate(ctx, p)
-	if err != nil {
-		return groupError(err)
-	}
-	return c.JSON(http.StatusAccepted, redriveView(tenant, task))
-}
-
-func newTaskID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func redriveView(tenant httpapi.Tenant, t metadata.RedriveTask) httpapi.RedriveTask {
-	return httpapi.RedriveTask{ID: t.ID, Group: tenant.Show(t.Group), TargetTopic: tenant.Show(t.TargetTopic), State: t.State,
-		Total: t.Total(), Moved: t.Moved, Skipped: t.Skipped, RatePerSecond: t.RatePerSecond, Error: t.Error,
-		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(), FinishedAt: t.FinishedAt}
-}
-
-func (s *Service) listRedrives(c echo.Context) error {
-	tenant := httpapi.TenantOf(c)
-	group, err := tenant.Param(c, "group")
-	if err != nil {
-		return err
-	}
-	if _, err := s.store.GroupGet(c.Request().Context(), group); err != nil {
-		return groupError(err)
-	}
-	ts, err := s.store.RedriveList(c.Request().Context(), group, 100)
-	if err != nil {
-		return storeError(err)
-	}
-	out := httpapi.RedriveTasksResponse{Tasks: []httpapi.RedriveTask{}}
-	for _, t := range ts {
-		out.Tasks = append(out.Tasks, redriveView(tenant, t))
-	}
-	return c.JSON(http.StatusOK, out)
-}
-
-func (s *Service) getRedrive(c echo.Context) error {
-	return s.redriveTask(c, s.store.RedriveGet)
-}
-
-func (s *Service) cancelRedrive(c echo.Context) error {
-	return s.redriveTask(c, s.store.RedriveCancel)
-}
-
-func (s *Service) redriveTask(c echo.Context, fn func(ctx context.Context, group, id string) (metadata.RedriveTask, error)) error {
-	tenant := httpapi.TenantOf(c)
-	group, err := tenant.Param(c, "group")
-	if err != nil {
-		return err
-	}
-	t, err := fn(c.Request().Context(), group, c.Param("task"))
-	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "TASK_NOT_FOUND", "group %s has no redrive task %s", c.Param("group"), c.Param("task"))
-	}
-	if err != nil {
-		return storeError(err)
-	}
-	return c.JSON(http.StatusOK, redriveView(tenant, t))
-}
 
 // Tracer records message trace events (trace.Recorder).
 type Tracer interface {
@@ -198,7 +33,9 @@ type RedriverConfig struct {
 	// Interval is how often an idle runner looks for due tasks; default 1 s (an idle
 	// compactor node costs one Postgres transaction a second).
 	Interval time.Duration
-	// Messages, when set, reads the redriven messages' ids for their REDRIVEN trace events.
+	// Messages reads the dead letters' message groups and lite topics, which choose their
+	// queues in a FIFO or LITE target, and the redriven messages' ids for their REDRIVEN
+	// trace events. Without it, tasks into FIFO and LITE topics wait for a node that has it.
 	Messages Messages
 	// Tracer records REDRIVEN events (nil: none).
 	Tracer Tracer
@@ -287,7 +124,11 @@ func (r *Redriver) loop(ctx context.Context) {
 
 // RunOnce applies one due batch, if any, and reports whether it did.
 func (r *Redriver) RunOnce(ctx context.Context) (bool, error) {
-	b, ok, err := r.store.RedriveStep(ctx, redriveBatch)
+	var route metadata.RedriveRouter
+	if r.cfg.Messages != nil {
+		route = r.routes
+	}
+	b, ok, err := r.store.RedriveStep(ctx, redriveBatch, route)
 	if err != nil {
 		r.steps.WithLabelValues("error").Inc()
 		return false, err
@@ -305,6 +146,36 @@ func (r *Redriver) RunOnce(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
+// routes reads the message group and lite topic of a group's dead letters, by offset, a
+// range of the dead-letter queue at a time.
+func (r *Redriver) routes(ctx context.Context, group string, offsets []int64) (map[int64]metadata.RedriveRoute, error) {
+	out := make(map[int64]metadata.RedriveRoute, len(offsets))
+	want := slices.Sorted(slices.Values(offsets))
+	for i := 0; i < len(want); {
+		if _, ok := out[want[i]]; ok {
+			i++
+			continue
+		}
+		first := want[i]
+		n := int(min(want[len(want)-1]-first+1, maxRouteRead))
+		views, err := r.cfg.Messages.ReadQueue(ctx, metadata.DLQTopic(group), 0, "", first, n)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range views {
+			out[v.Offset] = metadata.RedriveRoute{MessageGroup: v.MessageGroup, LiteTopic: v.LiteTopic}
+		}
+		// Past what this read covered: offsets it did not return are gone (retention).
+		for i < len(want) && want[i] < first+int64(n) {
+			i++
+		}
+	}
+	return out, nil
+}
+
+// maxRouteRead bounds one read of dead letters for their routes (the reader's limit).
+const maxRouteRead = 1000
+
 // trace records a REDRIVEN event for each moved message of a traced topic, reading the
 // ids from the target queues (one read per queue touched).
 func (r *Redriver) trace(ctx context.Context, b metadata.RedriveBatch) {
@@ -315,9 +186,14 @@ func (r *Redriver) trace(ctx context.Context, b metadata.RedriveBatch) {
 	if err != nil || !t.Trace {
 		return
 	}
-	byQueue := map[int][]metadata.Redriven{}
+	type queue struct {
+		id   int
+		lite string
+	}
+	byQueue := map[queue][]metadata.Redriven{}
 	for _, m := range b.Moved {
-		byQueue[m.QueueID] = append(byQueue[m.QueueID], m)
+		q := queue{m.QueueID, m.LiteTopic}
+		byQueue[q] = append(byQueue[q], m)
 	}
 	now := time.Now()
 	var evs []trace.Event
@@ -326,7 +202,7 @@ func (r *Redriver) trace(ctx context.Context, b metadata.RedriveBatch) {
 		for _, m := range ms {
 			first, last = min(first, m.Offset), max(last, m.Offset)
 		}
-		views, err := r.cfg.Messages.ReadQueue(ctx, b.Task.TargetTopic, qid, "", first, int(last-first+1))
+		views, err := r.cfg.Messages.ReadQueue(ctx, b.Task.TargetTopic, qid.id, qid.lite, first, int(last-first+1))
 		if err != nil {
 			r.cfg.Logger.Warn("reading redriven messages for their trace", "task", b.Task.ID, "err", err)
 			continue
@@ -339,3 +215,16 @@ func (r *Redriver) trace(ctx context.Context, b metadata.RedriveBatch) {
 	}
 	r.cfg.Tracer.Record(evs)
 }
+
+// Limits of a redrive.
+const (
+	DefaultRedriveRate = 100
+	MaxRedriveRate     = 10_000
+	// MaxRedriveMessageIDs bounds the dead letters one task may choose by id.
+	MaxRedriveMessageIDs = 1000
+	// redriveBatch bounds the messages one step moves in its transaction.
+	redriveBatch = 500
+)
+
+// Messages returns the reader of stored messages SetMessages gave, or nil.
+func (s *Service) Messages() Messages { return s.messages }

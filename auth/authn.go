@@ -10,10 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/internal/ttlcache"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -103,27 +103,18 @@ const maxCacheEntries = 100_000
 // round trip; a key revoked on another node stops working within TTL.
 type Authenticator struct {
 	store     KeyStore
-	ttl       time.Duration
-	now       func() time.Time
 	bootstrap [32]byte
 	hasBoot   bool
 
-	mu    sync.Mutex
-	cache map[[32]byte]cacheEntry
-}
-
-type cacheEntry struct {
-	p       *Principal // nil: no live key
-	expires time.Time
+	// cache maps a secret's hash to its principal, nil for no live key.
+	cache *ttlcache.Cache[[32]byte, *Principal]
 }
 
 // NewAuthenticator returns an Authenticator over store. bootstrapKey, when not empty, is
 // accepted as admin on every resource. now may be nil (time.Now).
 func NewAuthenticator(store KeyStore, ttl time.Duration, bootstrapKey string, now func() time.Time) *Authenticator {
-	if now == nil {
-		now = time.Now
-	}
-	a := &Authenticator{store: store, ttl: ttl, now: now, cache: map[[32]byte]cacheEntry{}}
+	a := &Authenticator{store: store,
+		cache: ttlcache.New[[32]byte, *Principal](ttlcache.Config{TTL: ttl, MaxEntries: maxCacheEntries, Now: now})}
 	if bootstrapKey != "" {
 		a.bootstrap, a.hasBoot = HashSecret(bootstrapKey), true
 	}
@@ -140,33 +131,21 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Princ
 	if a.hasBoot && subtle.ConstantTimeCompare(h[:], a.bootstrap[:]) == 1 {
 		return bootstrapPrincipal, nil
 	}
-	now := a.now()
-	a.mu.Lock()
-	e, ok := a.cache[h]
-	a.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		if e.p == nil {
-			return nil, ErrUnauthenticated
-		}
-		return e.p, nil
-	}
 	// The lookup is by hash: how long it takes can tell at most something about a hash,
 	// from which no secret can be found.
-	k, err := a.store.KeyByHash(ctx, h[:])
-	var p *Principal
-	switch {
-	case errors.Is(err, metadata.ErrNotFound):
-	case err != nil:
+	p, err := a.cache.Get(ctx, h, func(ctx context.Context) (*Principal, error) {
+		k, err := a.store.KeyByHash(ctx, h[:])
+		switch {
+		case errors.Is(err, metadata.ErrNotFound):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		return &Principal{KeyID: k.ID, Name: k.Name, Namespace: k.Namespace, Permissions: fromStored(k.Permissions)}, nil
+	})
+	if err != nil {
 		return nil, err
-	default:
-		p = &Principal{KeyID: k.ID, Name: k.Name, Namespace: k.Namespace, Permissions: fromStored(k.Permissions)}
 	}
-	a.mu.Lock()
-	if len(a.cache) >= maxCacheEntries {
-		clear(a.cache)
-	}
-	a.cache[h] = cacheEntry{p: p, expires: now.Add(a.ttl)}
-	a.mu.Unlock()
 	if p == nil {
 		return nil, ErrUnauthenticated
 	}
@@ -175,13 +154,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, secret string) (*Princ
 
 // Forget drops a key from the cache at once (after this node revoked or rotated it).
 func (a *Authenticator) Forget(keyID string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for h, e := range a.cache {
-		if e.p != nil && e.p.KeyID == keyID {
-			delete(a.cache, h)
-		}
-	}
+	a.cache.DeleteFunc(func(_ [32]byte, p *Principal) bool { return p != nil && p.KeyID == keyID })
 }
 
 func fromStored(in []metadata.KeyPermission) []Permission {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/namespace"
@@ -68,7 +69,7 @@ func (s *Service) createKey(c echo.Context) error {
 	if err := httpapi.DecodeJSON(c, maxKeyRequestBytes, &req); err != nil {
 		return err
 	}
-	if err := httpapi.CheckName("key name", req.Name); err != nil {
+	if err := domain.CheckName("key name", req.Name); err != nil {
 		return err
 	}
 	if err := namespace.Validate(req.Namespace); err != nil {
@@ -129,7 +130,7 @@ func (s *Service) listKeys(c echo.Context) error {
 
 func (s *Service) revokeKey(c echo.Context) error {
 	id := c.Param("id")
-	if err := httpapi.CheckID("key id", id); err != nil {
+	if err := domain.CheckID("key id", id); err != nil {
 		return err
 	}
 	if err := s.checkKeyNamespace(c, id); err != nil {
@@ -149,7 +150,7 @@ func (s *Service) revokeKey(c echo.Context) error {
 
 func (s *Service) rotateKey(c echo.Context) error {
 	id := c.Param("id")
-	if err := httpapi.CheckID("key id", id); err != nil {
+	if err := domain.CheckID("key id", id); err != nil {
 		return err
 	}
 	if err := s.checkKeyNamespace(c, id); err != nil {

@@ -7,9 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
+	"github.com/floemq/floe/internal/ttlcache"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -41,18 +41,15 @@ const MaxClockSkew = 5 * time.Minute
 // a TTL, like Authenticator, so a call costs no Postgres round trip.
 type SignatureVerifier struct {
 	store     SignatureStore
-	ttl       time.Duration
 	now       func() time.Time
 	bootstrap string // RocketMQSecret of the bootstrap key, "" if none
 
-	mu    sync.Mutex
-	cache map[string]sigEntry
+	cache *ttlcache.Cache[string, sigEntry]
 }
 
 type sigEntry struct {
-	p       *Principal // nil: no live key
-	secret  []byte
-	expires time.Time
+	p      *Principal // nil: no live key
+	secret []byte
 }
 
 // NewSignatureVerifier returns a verifier over store. A non-empty bootstrapKey is accepted
@@ -61,7 +58,8 @@ func NewSignatureVerifier(store SignatureStore, ttl time.Duration, bootstrapKey 
 	if now == nil {
 		now = time.Now
 	}
-	v := &SignatureVerifier{store: store, ttl: ttl, now: now, cache: map[string]sigEntry{}}
+	v := &SignatureVerifier{store: store, now: now,
+		cache: ttlcache.New[string, sigEntry](ttlcache.Config{TTL: ttl, MaxEntries: maxCacheEntries, Now: now})}
 	if bootstrapKey != "" {
 		v.bootstrap = RocketMQSecret(bootstrapKey)
 	}
@@ -85,7 +83,7 @@ func (v *SignatureVerifier) Verify(ctx context.Context, accessKey, dateTime, sig
 	if err != nil {
 		return nil, ErrBadSignature
 	}
-	p, secret, err := v.lookup(ctx, accessKey, now)
+	p, secret, err := v.lookup(ctx, accessKey)
 	if err != nil {
 		return nil, err
 	}
@@ -97,31 +95,23 @@ func (v *SignatureVerifier) Verify(ctx context.Context, accessKey, dateTime, sig
 	return p, nil
 }
 
-func (v *SignatureVerifier) lookup(ctx context.Context, id string, now time.Time) (*Principal, []byte, error) {
+func (v *SignatureVerifier) lookup(ctx context.Context, id string) (*Principal, []byte, error) {
 	if id == BootstrapKeyID && v.bootstrap != "" {
 		return bootstrapPrincipal, []byte(v.bootstrap), nil
 	}
-	v.mu.Lock()
-	e, ok := v.cache[id]
-	v.mu.Unlock()
-	if !ok || !now.Before(e.expires) {
+	e, err := v.cache.Get(ctx, id, func(ctx context.Context) (sigEntry, error) {
 		k, hash, err := v.store.KeySecretHash(ctx, id)
 		switch {
 		case errors.Is(err, metadata.ErrNotFound):
-			e = sigEntry{}
+			return sigEntry{}, nil
 		case err != nil:
-			return nil, nil, err
-		default:
-			e = sigEntry{p: &Principal{KeyID: k.ID, Name: k.Name, Namespace: k.Namespace, Permissions: fromStored(k.Permissions)},
-				secret: []byte(hex.EncodeToString(hash))}
+			return sigEntry{}, err
 		}
-		e.expires = now.Add(v.ttl)
-		v.mu.Lock()
-		if len(v.cache) >= maxCacheEntries {
-			clear(v.cache)
-		}
-		v.cache[id] = e
-		v.mu.Unlock()
+		return sigEntry{p: &Principal{KeyID: k.ID, Name: k.Name, Namespace: k.Namespace, Permissions: fromStored(k.Permissions)},
+			secret: []byte(hex.EncodeToString(hash))}, nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	if e.p == nil {
 		return nil, nil, ErrUnauthenticated
@@ -131,7 +121,5 @@ func (v *SignatureVerifier) lookup(ctx context.Context, id string, now time.Time
 
 // Forget drops a key from the cache at once (after this node revoked or rotated it).
 func (v *SignatureVerifier) Forget(keyID string) {
-	v.mu.Lock()
-	delete(v.cache, keyID)
-	v.mu.Unlock()
+	v.cache.Delete(keyID)
 }

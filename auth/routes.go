@@ -43,7 +43,7 @@ func named(action, kind string) Need { return Need{Action: action, Kind: kind, B
 // /v1 route the server registers must be here: a registered route missing from the table is
 // denied to every key (TestEveryRouteIsInTheAuthTable checks none is missing).
 var Routes = map[string]Rule{
-	// Topics (admin.Service).
+	// Topics (httpapi.RegisterAdmin).
 	"POST /v1/topics":                               {Needs: []Need{named(ActionAdmin, KindTopic)}},
 	"GET /v1/topics":                                {Needs: []Need{all(ActionRead, KindTopic)}},
 	"GET /v1/topics/:topic":                         {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
@@ -83,6 +83,7 @@ var Routes = map[string]Rule{
 	"POST /v1/groups/:group/topics/:topic/change-invisible-batch": {Needs: consume},
 	"POST /v1/groups/:group/topics/:topic/reset":                  {Needs: consume},
 	"GET /v1/groups/:group/lag":                                   {Needs: []Need{on(ActionRead, KindGroup, "group")}},
+	"GET /v1/groups/:group/lag/history":                           {Needs: []Need{on(ActionRead, KindGroup, "group")}},
 
 	// Keys (this package).
 	"POST /v1/keys":            {Needs: []Need{all(ActionAdmin, KindKey)}},
@@ -90,7 +91,7 @@ var Routes = map[string]Rule{
 	"DELETE /v1/keys/:id":      {Needs: []Need{on(ActionAdmin, KindKey, "id")}},
 	"POST /v1/keys/:id/rotate": {Needs: []Need{on(ActionAdmin, KindKey, "id")}},
 
-	// Operating: settings in place, offset tools, dead-letter redrive (admin.Service), and
+	// Operating: settings in place, offset tools, dead-letter redrive (httpapi.RegisterAdmin), and
 	// browsing by time (reader.Service). Changes need admin on the resource; reads, read.
 	"PATCH /v1/topics/:topic":                                  {Needs: []Need{on(ActionAdmin, KindTopic, "topic")}},
 	"PATCH /v1/groups/:group":                                  {Needs: []Need{on(ActionAdmin, KindGroup, "group")}},
@@ -104,7 +105,7 @@ var Routes = map[string]Rule{
 	"POST /v1/groups/:group/topics/:topic/messages/:id/resend": {Needs: []Need{on(ActionAdmin, KindGroup, "group"), on(ActionRead, KindTopic, "topic")}},
 	"GET /v1/topics/:topic/browse":                             {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
 	"GET /v1/topics/:topic/offsets":                            {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
-	// Connected clients (admin.Service): who consumes a group, who produces to a topic.
+	// Connected clients (httpapi.RegisterAdmin): who consumes a group, who produces to a topic.
 	"GET /v1/groups/:group/clients":   {Needs: []Need{on(ActionRead, KindGroup, "group")}},
 	"GET /v1/topics/:topic/producers": {Needs: []Need{on(ActionRead, KindTopic, "topic")}},
 

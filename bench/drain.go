@@ -161,6 +161,10 @@ type DrainCost struct {
 	Gets, GetBytes float64
 	// GetsPerGiB is Gets per GiB of message bodies acked.
 	GetsPerGiB float64
+	// ReaderGetsPerGiB is the readers' share of GetsPerGiB: their chunk cache misses (one
+	// ranged GET each) per GiB acked, summed over the reader nodes; the rest is the
+	// compactor's merging and the other roles.
+	ReaderGetsPerGiB float64
 	// CacheHits and CacheMisses are the readers' chunk cache outcomes.
 	CacheHits, CacheMisses float64
 	// ServerCPUPer1000 is CPU seconds of every node per 1000 messages acked.
@@ -294,6 +298,7 @@ func drainCostOf(d counterDeltas, acked, messageSize int64) DrainCost {
 		Missing:               d.missing,
 	}
 	c.GetsPerGiB = ratio(c.Gets, gib)
+	c.ReaderGetsPerGiB = ratio(c.CacheMisses, gib)
 	return c
 }
 
@@ -632,7 +637,7 @@ func (r DrainResult) Markdown() string {
 		{"Postgres transactions per message: all / receive / ack", fmt.Sprintf("%.4f / %.4f / %.4f",
 			c.PgTxPerMessage, c.PgTxReceivePerMessage, c.PgTxAckPerMessage)},
 		{"object GETs (bytes)", fmt.Sprintf("%.0f (%.1f MiB)", c.Gets, c.GetBytes/mib)},
-		{"GETs per GiB drained", fmt.Sprintf("%.1f", c.GetsPerGiB)},
+		{"GETs per GiB drained: all / the readers' chunk reads", fmt.Sprintf("%.1f / %.1f", c.GetsPerGiB, c.ReaderGetsPerGiB)},
 		{"chunk cache hits / misses", fmt.Sprintf("%.0f / %.0f", c.CacheHits, c.CacheMisses)},
 		{"server CPU-seconds per 1000 messages (every node)", fmt.Sprintf("%.3f", c.ServerCPUPer1000)},
 	}
@@ -649,6 +654,6 @@ func (r DrainResult) Markdown() string {
 
 // Summary is the line printed last: the costs per message consumed.
 func (r DrainResult) Summary() string {
-	return fmt.Sprintf("drain: %.0f msg/s; Postgres transactions per consumed message %.4f; GETs per GiB consumed %.1f",
-		r.DrainMsgsPerSec, r.Cost.PgTxPerMessage, r.Cost.GetsPerGiB)
+	return fmt.Sprintf("drain: %.0f msg/s; Postgres transactions per consumed message %.4f; GETs per GiB consumed %.1f (readers %.1f)",
+		r.DrainMsgsPerSec, r.Cost.PgTxPerMessage, r.Cost.GetsPerGiB, r.Cost.ReaderGetsPerGiB)
 }

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/floemq/floe/metadata"
@@ -345,7 +344,7 @@ func TestTwoCompactorsInParallel(t *testing.T) {
 	halt()
 	require.Positive(t, merges[0]+merges[1])
 	t.Logf("merges: %v", merges)
-	conflicts := counterValue(t, a.m.merges.WithLabelValues("conflict")) + counterValue(t, b.m.merges.WithLabelValues("conflict"))
+	conflicts := testutil.ToFloat64(a.m.merges.WithLabelValues("conflict")) + testutil.ToFloat64(b.m.merges.WithLabelValues("conflict"))
 	require.Zero(t, conflicts, "leases keep two compactors off the same rows")
 	// Settle: merge the rest, collect.
 	e.clock.Advance(time.Minute)
@@ -387,13 +386,6 @@ func (e *env) deadLetters(t testing.TB, src, dst metadata.Queue, want stored, n 
 	}
 }
 
-func counterValue(t testing.TB, c prometheus.Counter) float64 {
-	t.Helper()
-	var m dto.Metric
-	require.NoError(t, c.Write(&m))
-	return m.GetCounter().GetValue()
-}
-
 // The backlog gauges count the flush segments whose rows wait for a merge and give the
 // age of the oldest, the compaction lag; both fall to zero once merged.
 func TestBacklogGauges(t *testing.T) {
@@ -408,28 +400,21 @@ func TestBacklogGauges(t *testing.T) {
 
 	_, err := c.CollectGarbage(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 5.0, gaugeValue(t, c.m.backlogSegs))
-	require.Less(t, gaugeValue(t, c.m.backlogAge), 60.0, "the segments were just written")
+	require.Equal(t, 5.0, testutil.ToFloat64(c.m.backlogSegs))
+	require.Less(t, testutil.ToFloat64(c.m.backlogAge), 60.0, "the segments were just written")
 
 	// Before the merge age, nothing is merged and the lag grows with the clock.
 	e.clock.Advance(3 * time.Minute)
 	rep, err := c.RunOnce(ctx)
 	require.NoError(t, err)
 	require.Zero(t, rep.Merges)
-	require.Equal(t, 5.0, gaugeValue(t, c.m.backlogSegs))
-	require.InDelta(t, 180, gaugeValue(t, c.m.backlogAge), 60)
+	require.Equal(t, 5.0, testutil.ToFloat64(c.m.backlogSegs))
+	require.InDelta(t, 180, testutil.ToFloat64(c.m.backlogAge), 60)
 
 	e.clock.Advance(10 * time.Minute)
 	rep, err = c.RunOnce(ctx)
 	require.NoError(t, err)
 	require.Positive(t, rep.Merges)
-	require.Zero(t, gaugeValue(t, c.m.backlogSegs), "merged rows leave no backlog")
-	require.Zero(t, gaugeValue(t, c.m.backlogAge))
-}
-
-func gaugeValue(t testing.TB, g prometheus.Gauge) float64 {
-	t.Helper()
-	var m dto.Metric
-	require.NoError(t, g.Write(&m))
-	return m.GetGauge().GetValue()
+	require.Zero(t, testutil.ToFloat64(c.m.backlogSegs), "merged rows leave no backlog")
+	require.Zero(t, testutil.ToFloat64(c.m.backlogAge))
 }

@@ -59,12 +59,8 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ctx := context.Background()
 	url := testenv.Database(t)
-	st, err := metadata.Open(ctx, metadata.Config{URL: url}, nil)
-	require.NoError(t, err)
-	t.Cleanup(st.Close)
-	require.NoError(t, st.Migrate(ctx))
+	st := testenv.Store(t, metadata.Config{URL: url}, nil)
 	b, err := objstore.NewFolder(t.TempDir())
 	require.NoError(t, err)
 	return &env{url: url, store: st, bucket: b, clock: &clock{}}

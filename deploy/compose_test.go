@@ -898,6 +898,7 @@ var gatewayRoutes = []struct {
 	{"GET", "/v1/topics/orders", nil},
 	{"PUT", "/v1/groups/billing/subscriptions/orders", nil},
 	{"GET", "/v1/groups/billing/lag", []string{"reader"}},
+	{"GET", "/v1/groups/billing/lag/history", []string{"reader"}},
 	{"POST", "/v1/topics/orders/messages/recall", []string{"ingest"}},
 	{"GET", "/healthz", nil},
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/floemq/floe/auth"
 	"github.com/floemq/floe/client"
 	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/internal/testenv"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/services"
 )
@@ -337,9 +338,7 @@ func TestAuthRevokedElsewhereStopsWithin5s(t *testing.T) {
 	_, err = c.Send(ctx, "orders", []client.Message{{Body: []byte("x")}})
 	require.NoError(t, err, "the key is now cached")
 
-	store, err := metadata.Open(ctx, metadata.Config{URL: b.dbURL, MaxConns: 1}, prometheus.NewRegistry())
-	require.NoError(t, err)
-	defer store.Close()
+	store := testenv.Store(t, metadata.Config{URL: b.dbURL, MaxConns: 1}, prometheus.NewRegistry())
 	require.NoError(t, store.KeyRevoke(ctx, k.ID))
 	revoked := time.Now()
 	require.Eventually(t, func() bool {

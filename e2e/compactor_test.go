@@ -21,6 +21,7 @@ import (
 
 	"github.com/floemq/floe/client"
 	"github.com/floemq/floe/compactor"
+	"github.com/floemq/floe/internal/testenv"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/objstore"
 	"github.com/floemq/floe/pglocal"
@@ -337,10 +338,7 @@ func openBacking(t *testing.T, b backing) (objstore.Bucket, *metadata.Store) {
 	cfg := b.config("")
 	bucket, err := objstore.NewS3(ctx, cfg.S3)
 	require.NoError(t, err)
-	store, err := metadata.Open(ctx, metadata.Config{URL: b.dbURL, MaxConns: 4}, nil)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	return bucket, store
+	return bucket, testenv.Store(t, metadata.Config{URL: b.dbURL, MaxConns: 4}, nil)
 }
 
 func bucketKeys(t *testing.T, bucket objstore.Bucket) []string {

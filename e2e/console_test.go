@@ -102,6 +102,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	cfg.RequireAuth = true
 	cfg.BootstrapAdminKey = bootstrapKey
 	cfg.ClientsInterval = 200 * time.Millisecond
+	cfg.LagHistoryInterval = 300 * time.Millisecond
 	n, _ := startNode(t, cfg)
 	base := "http://" + n.Addr()
 	api := func(want int, method, path string, in any) answer {
@@ -194,6 +195,24 @@ func TestConsoleInABrowser(t *testing.T) {
 	waitJS(t, ctx, "the HTTP consumer", `[...document.querySelectorAll("#clients tbody tr")].some(r => r.cells[1].textContent === "HTTP" && r.cells[7].textContent === "40")`)
 	time.Sleep(2100 * time.Millisecond)
 	screenshot(t, ctx, "console-group-lag")
+	// The node kept the last hour: a page opened now draws it at once, from 40 down to 0.
+	var hist struct {
+		Points []struct{ Topics []struct{ Ready int } }
+	}
+	require.NoError(t, jsonUnmarshal(api(200, "GET", "/v1/groups/billing/lag/history", nil).body, &hist))
+	var readies []int
+	for _, p := range hist.Points {
+		r := 0
+		for _, tp := range p.Topics {
+			r += tp.Ready
+		}
+		readies = append(readies, r)
+	}
+	require.Contains(t, readies, 40, "the history holds the backlog")
+	require.Equal(t, 0, readies[len(readies)-1], "and its end")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/console/groups/billing")))
+	waitJS(t, ctx, "the chart drawn from the node's history", `Number(document.querySelector("#lag-chart").dataset.points) >= 10`)
+	screenshot(t, ctx, "console-group-lag-history")
 
 	// A second group: set one queue's offset, then copy billing's offsets, and watch the lag
 	// table follow each change.
@@ -228,6 +247,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	require.NoError(t, jsonUnmarshal(api(200, "GET", "/v1/groups/replay", nil).body, &grp))
 	require.Equal(t, []int{5, 15, 45}, grp.RetryPolicy.BackoffSeconds)
+	// So does the delivery order.
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.SetValue(`form[aria-label="Change settings"] select[name=order]`, "ORDERLY"),
+		chromedp.Click(`form[aria-label="Change settings"] button`)))
+	waitJS(t, ctx, "the new delivery order", textOf("#settings")+`.includes("ORDERLY")`)
+	var ordered struct{ DeliveryOrder string }
+	require.NoError(t, jsonUnmarshal(api(200, "GET", "/v1/groups/replay", nil).body, &ordered))
+	require.Equal(t, "ORDERLY", ordered.DeliveryOrder)
 	// A bad backoff is refused in the error area and changes nothing.
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SetValue(`form[aria-label="Change settings"] input[name=backoff]`, "5, soon"),

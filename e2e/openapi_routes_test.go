@@ -163,6 +163,8 @@ func TestEveryRouteAnswersAsDocumented(t *testing.T) {
 	ok(http.StatusBadRequest, s, "change-invisible-batch without entries")
 	s, _ = do(http.MethodGet, "/v1/groups/billing/lag", nil, k)
 	ok(http.StatusOK, s, "lag")
+	s, _ = do(http.MethodGet, "/v1/groups/billing/lag/history", nil, k)
+	ok(http.StatusOK, s, "lag history")
 	s, _ = do(http.MethodPost, "/v1/groups/billing/topics/orders/reset", map[string]any{"timestamp": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}, k)
 	ok(http.StatusOK, s, "reset")
 	s, _ = do(http.MethodPost, "/v1/groups/billing/topics/orders/reset", map[string]any{"timestamp": "2026-12-07T00:00:00"}, k)

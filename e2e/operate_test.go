@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/floemq/floe/client"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/internal/testenv"
 	"github.com/floemq/floe/services"
@@ -145,7 +147,7 @@ func TestOperatePatchTopicAndGroup(t *testing.T) {
 	require.Equal(t, "BAD_REQUEST", opCall(t, 400, "PATCH", base+"/v1/groups/billing", map[string]any{"maxDeliveryAttempts": 0}).code())
 	require.Equal(t, "GROUP_NOT_FOUND", opCall(t, 404, "PATCH", base+"/v1/groups/nope", map[string]any{"maxDeliveryAttempts": 2}).code())
 	// The lag shows the group's offsets survived every change: nothing ready but the one in flight.
-	lag := opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/billing/lag", nil))
+	lag := opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/billing/lag", nil))
 	require.EqualValues(t, 1, lag.Totals.Inflight)
 	require.EqualValues(t, 0, lag.Totals.Ready)
 }
@@ -185,7 +187,7 @@ func TestOperateOffsetTools(t *testing.T) {
 	require.Len(t, opReceive(t, base, "g1", "orders", 20, true), 20)
 	moved := opDecode[httpapi.OffsetsResponse](t, opCall(t, 200, "POST", base+"/v1/groups/g2/copy-offsets/g1", nil))
 	require.Len(t, moved.Queues, 2)
-	lag := opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g2/lag", nil))
+	lag := opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g2/lag", nil))
 	require.EqualValues(t, 0, lag.Totals.Ready)
 	require.Equal(t, "GROUP_NOT_FOUND", opCall(t, 404, "POST", base+"/v1/groups/g2/copy-offsets/nope", nil).code())
 	require.Equal(t, "BAD_REQUEST", opCall(t, 400, "POST", base+"/v1/groups/g2/copy-offsets/g2", nil).code())
@@ -202,10 +204,10 @@ func TestOperateOffsetTools(t *testing.T) {
 
 	// Skip the backlog: new messages are skipped, the lag drops to zero.
 	opSend(t, base, "orders", 6, "c")
-	lag = opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g1/lag", nil))
+	lag = opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g1/lag", nil))
 	require.EqualValues(t, 6, lag.Totals.Ready)
 	opCall(t, 200, "POST", base+"/v1/groups/g1/skip-backlog", map[string]any{"topic": "orders"})
-	lag = opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g1/lag", nil))
+	lag = opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g1/lag", nil))
 	require.EqualValues(t, 0, lag.Totals.Ready)
 	require.Equal(t, "SUBSCRIPTION_NOT_FOUND", func() string {
 		opCall(t, 201, "POST", base+"/v1/topics", map[string]any{"name": "other"})
@@ -213,7 +215,7 @@ func TestOperateOffsetTools(t *testing.T) {
 	}())
 
 	// Browse by time, newest first, in pages, with filters.
-	var pages [][]httpapi.MessageView
+	var pages [][]domain.MessageView
 	cursor := ""
 	for {
 		u := base + "/v1/topics/orders/browse?limit=7&from=" + url.QueryEscape(before.Format(time.RFC3339Nano))
@@ -228,7 +230,7 @@ func TestOperateOffsetTools(t *testing.T) {
 		cursor = r.NextCursor
 	}
 	seen := map[string]bool{}
-	var all []httpapi.MessageView
+	var all []domain.MessageView
 	for _, p := range pages {
 		require.LessOrEqual(t, len(p), 7)
 		for _, m := range p {
@@ -341,7 +343,7 @@ func TestOperateRedrive(t *testing.T) {
 	// Moved out of the dead-letter topic, once each.
 	qs := opDecode[struct{ Queues []httpapi.QueueInfo }](t, opCall(t, 200, "GET", base+"/v1/topics/%25DLQ%25g/queues", nil))
 	require.Equal(t, qs.Queues[0].MaxOffset, qs.Queues[0].MinOffset)
-	lag := opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/lag", nil))
+	lag := opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/lag", nil))
 	require.EqualValues(t, 0, lag.Totals.Ready)
 	tasks := opDecode[httpapi.RedriveTasksResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/dead-letters/redrive", nil))
 	require.Len(t, tasks.Tasks, 3)
@@ -442,7 +444,7 @@ func TestOperateResend(t *testing.T) {
 	require.Equal(t, ids[1], again.Messages[0].MessageID)
 	require.Equal(t, 1, again.Messages[0].DeliveryAttempt)
 	opCall(t, 200, "POST", base+"/v1/groups/g/topics/orders/ack", map[string]any{"receiptHandles": []string{again.Messages[0].ReceiptHandle}})
-	lag := opDecode[httpapi.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/lag", nil))
+	lag := opDecode[domain.LagResponse](t, opCall(t, 200, "GET", base+"/v1/groups/g/lag", nil))
 	require.EqualValues(t, 0, lag.Totals.Ready+lag.Totals.Inflight)
 
 	// Not handed out yet, unknown message, unknown group.
@@ -450,4 +452,124 @@ func TestOperateResend(t *testing.T) {
 	require.Equal(t, "CONFLICT", opCall(t, 409, "POST", base+"/v1/groups/g/topics/orders/messages/"+later[0]+"/resend", nil).code())
 	require.Equal(t, "MESSAGE_NOT_FOUND", opCall(t, 404, "POST", base+"/v1/groups/g/topics/orders/messages/nope/resend", nil).code())
 	require.Equal(t, "GROUP_NOT_FOUND", opCall(t, 404, "POST", base+"/v1/groups/nope/topics/orders/messages/"+ids[0]+"/resend", nil).code())
+}
+
+// TestOperateRedriveIntoFIFOAndLiteTopics redrives dead letters into the topics that route
+// by message: a FIFO topic's message group keeps its queue, a LITE topic's lite topic its
+// own queue, as when they were first sent.
+func TestOperateRedriveIntoFIFOAndLiteTopics(t *testing.T) {
+	t.Parallel()
+	n, _ := startNode(t, folderConfig(t))
+	c := client.New("http://" + n.Addr())
+	ctx := context.Background()
+
+	// deadLetters receives n messages, nacks them, and waits until the next receives moved
+	// them to the group's dead-letter topic.
+	deadLetters := func(group, topic string, n int) {
+		t.Helper()
+		var handles []string
+		for deadline := time.Now().Add(20 * time.Second); len(handles) < n && time.Now().Before(deadline); {
+			for _, m := range receive(t, c, group, topic, 32, 30, 1) {
+				handles = append(handles, m.ReceiptHandle)
+			}
+		}
+		require.Len(t, handles, n)
+		_, err := c.Nack(ctx, group, topic, handles)
+		require.NoError(t, err)
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			require.Empty(t, receive(t, c, group, topic, 32, 30, 0))
+			qs, err := c.Queues(ctx, "%DLQ%"+group)
+			if err == nil && len(qs) == 1 && qs[0].MaxOffset-qs[0].MinOffset == int64(n) {
+				return
+			}
+			require.True(t, time.Now().Before(deadline), "%d messages did not reach the dead-letter topic of %s", n, group)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	redrive := func(group string, want int64) {
+		t.Helper()
+		task, err := c.StartRedrive(ctx, group, client.RedriveSpec{RatePerSecond: 1000})
+		require.NoError(t, err)
+		for deadline := time.Now().Add(20 * time.Second); task.State == "RUNNING" && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			task, err = c.GetRedrive(ctx, group, task.ID)
+			require.NoError(t, err)
+		}
+		require.Equal(t, "SUCCEEDED", task.State, "task %+v", task)
+		require.Equal(t, want, task.Moved)
+	}
+
+	// FIFO: three message groups over four queues.
+	_, _, err := c.CreateTopic(ctx, client.TopicSpec{Name: "jobs", Type: client.TopicFIFO, Queues: 4})
+	require.NoError(t, err)
+	_, _, err = c.CreateGroup(ctx, client.GroupSpec{Name: "workers", MaxDeliveryAttempts: 1})
+	require.NoError(t, err)
+	require.NoError(t, c.Subscribe(ctx, "workers", "jobs", client.SubscriptionSpec{Filter: "*"}))
+	queueOf := map[string]int{}
+	for _, mg := range []string{"a", "b", "c"} {
+		var msgs []client.Message
+		for i := range 3 {
+			msgs = append(msgs, client.Message{Body: []byte(fmt.Sprint(mg, i)), MessageGroup: mg})
+		}
+		res, err := c.Send(ctx, "jobs", msgs)
+		require.NoError(t, err)
+		for _, r := range res {
+			queueOf[r.MessageID] = r.QueueID
+		}
+	}
+	deadLetters("workers", "jobs", 9)
+	redrive("workers", 9)
+	// Each message is now twice in the queue it was sent to (the send, the redrive), and
+	// nowhere else.
+	seen := map[string][]int{}
+	for q := range 4 {
+		views, err := c.ReadQueue(ctx, "jobs", q, 0, 100)
+		require.NoError(t, err)
+		for _, v := range views {
+			seen[v.MessageID] = append(seen[v.MessageID], q)
+		}
+	}
+	require.Len(t, seen, 9)
+	for id, qs := range seen {
+		require.Equal(t, []int{queueOf[id], queueOf[id]}, qs, "message %s", id)
+	}
+	got := map[string]bool{}
+	for deadline := time.Now().Add(20 * time.Second); len(got) < 9 && time.Now().Before(deadline); {
+		msgs := receive(t, c, "workers", "jobs", 32, 30, 1)
+		for _, m := range msgs {
+			got[m.MessageID] = true
+		}
+		ackAll(t, c, "workers", "jobs", msgs)
+	}
+	require.Len(t, got, 9, "every redriven message is delivered again")
+
+	// LITE: each dead letter goes back to its own lite topic's queue.
+	_, _, err = c.CreateTopic(ctx, client.TopicSpec{Name: "chats", Type: client.TopicLite, LiteTTLMinutes: 60})
+	require.NoError(t, err)
+	_, _, err = c.CreateGroup(ctx, client.GroupSpec{Name: "agents", MaxDeliveryAttempts: 1})
+	require.NoError(t, err)
+	require.NoError(t, c.Subscribe(ctx, "agents", "chats", client.SubscriptionSpec{LiteTopics: []string{"u1", "u2"}}))
+	for _, lite := range []string{"u1", "u2"} {
+		_, err := c.Send(ctx, "chats", []client.Message{{Body: []byte(lite + "-0"), LiteTopic: lite}, {Body: []byte(lite + "-1"), LiteTopic: lite}})
+		require.NoError(t, err)
+	}
+	deadLetters("agents", "chats", 4)
+	redrive("agents", 4)
+	for _, lite := range []string{"u1", "u2"} {
+		views, err := c.ReadLiteQueue(ctx, "chats", lite, 0, 10)
+		require.NoError(t, err)
+		require.Len(t, views, 4, "lite topic %s: its two sends and their two redrives", lite)
+		for _, v := range views {
+			require.Equal(t, lite, v.LiteTopic)
+		}
+	}
+	byLite := map[string]int{}
+	for deadline := time.Now().Add(20 * time.Second); byLite["u1"]+byLite["u2"] < 4 && time.Now().Before(deadline); {
+		msgs := receive(t, c, "agents", "chats", 32, 30, 1)
+		for _, m := range msgs {
+			byLite[m.LiteTopic]++
+		}
+		ackAll(t, c, "agents", "chats", msgs)
+	}
+	require.Equal(t, map[string]int{"u1": 2, "u2": 2}, byLite)
 }

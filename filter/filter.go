@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/sqlfilter"
 )
 
@@ -65,7 +65,7 @@ func parseTags(expr string) (Filter, error) {
 	f := Filter{tags: map[string]bool{}}
 	for _, part := range strings.Split(expr, "||") {
 		tag := strings.TrimSpace(part)
-		if !httpapi.ValidName(tag) {
+		if !domain.ValidName(tag) {
 			return Filter{}, fmt.Errorf("filter %q: %q is not a tag (1-127 characters of [A-Za-z0-9_-]); write * or TagA || TagB", expr, tag)
 		}
 		f.tags[tag] = true

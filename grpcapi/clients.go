@@ -7,8 +7,8 @@ import (
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
 	"google.golang.org/grpc/peer"
 
+	"github.com/floemq/floe/domain"
 	floefilter "github.com/floemq/floe/filter"
-	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/presence"
 )
@@ -44,7 +44,7 @@ func (s *Server) noteSettings(ctx context.Context, c *client, in *v2.Settings, t
 		return
 	}
 	ua := in.GetUserAgent()
-	id := presence.Identity{Protocol: httpapi.ProtocolGRPC, ID: c.id, Address: peerAddress(ctx), Type: in.GetClientType().String(),
+	id := presence.Identity{Protocol: domain.ProtocolGRPC, ID: c.id, Address: peerAddress(ctx), Type: in.GetClientType().String(),
 		Language: language(ua.GetLanguage()), Version: ua.GetVersion()}
 	info := seenInfo{id: id}
 	if group == "" {
@@ -56,13 +56,13 @@ func (s *Server) noteSettings(ctx context.Context, c *client, in *v2.Settings, t
 		}
 	} else {
 		info.kind, info.names = metadata.ClientsOfGroup, []string{group}
-		subs := make([]httpapi.ClientSubscription, 0, len(topics))
+		subs := make([]domain.ClientSubscription, 0, len(topics))
 		for i, e := range in.GetSubscription().GetSubscriptions() {
 			typ := floefilter.Tag
 			if e.GetExpression().GetType() == v2.FilterType_SQL {
 				typ = floefilter.SQL92
 			}
-			subs = append(subs, httpapi.ClientSubscription{Topic: topics[i], FilterType: typ, Filter: strings.TrimSpace(e.GetExpression().GetExpression())})
+			subs = append(subs, domain.ClientSubscription{Topic: topics[i], FilterType: typ, Filter: strings.TrimSpace(e.GetExpression().GetExpression())})
 		}
 		s.cfg.Clients.Declare(metadata.ClientsOfGroup, group, id, subs)
 	}
@@ -75,7 +75,7 @@ func (s *Server) noteSettings(ctx context.Context, c *client, in *v2.Settings, t
 // said when this node has them.
 func (s *Server) clientIdentity(ctx context.Context) presence.Identity {
 	info := infoOf(ctx)
-	id := presence.Identity{Protocol: httpapi.ProtocolGRPC, ID: info.clientID, Address: peerAddress(ctx)}
+	id := presence.Identity{Protocol: domain.ProtocolGRPC, ID: info.clientID, Address: peerAddress(ctx)}
 	if c := s.clients.get(info.clientID); c != nil {
 		c.mu.Lock()
 		seen := c.seen.id

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/reader"
 )
 
@@ -24,7 +24,7 @@ const (
 
 // toProto turns a stored message into a RocketMQ message; handle and attempt are set for
 // received messages.
-func toProto(v httpapi.MessageView, topic *v2.Resource, topicType, handle string) *v2.Message {
+func toProto(v domain.MessageView, topic *v2.Resource, topicType, handle string) *v2.Message {
 	sum := md5.Sum(v.Body)
 	sp := &v2.SystemProperties{
 		Keys:           v.Keys,
@@ -71,10 +71,7 @@ func (s *Server) ensureTarget(ctx context.Context, group, topic string, f *v2.Fi
 		return err
 	}
 	filter := sf.typ + " " + sf.expr // as ensureSubscription caches it
-	s.subsMu.Lock()
-	e, ok := s.subs[[2]string{group, topic}]
-	s.subsMu.Unlock()
-	if ok && e.filter == filter && time.Since(e.checked) < subscriptionTTL {
+	if f, ok := s.subs.Lookup([2]string{group, topic}); ok && f == filter {
 		return nil
 	}
 	if _, err := s.ensureGroup(ctx, group); err != nil {
@@ -113,7 +110,7 @@ func (s *Server) ReceiveMessage(req *v2.ReceiveMessageRequest, stream grpc.Serve
 	return stream.Send(&v2.ReceiveMessageResponse{Content: &v2.ReceiveMessageResponse_Status{Status: okStatus}})
 }
 
-func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]httpapi.ReceivedMessage, string, error) {
+func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]domain.ReceivedMessage, string, error) {
 	if err := s.needReader(); err != nil {
 		return nil, "", err
 	}
@@ -135,9 +132,6 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 	if batch <= 0 {
 		batch = defaultBatch
 	}
-	if batch > reader.MaxMaxMessages {
-		return nil, "", status(v2.Code_BAD_REQUEST, "batch size must be 1-%d", reader.MaxMaxMessages)
-	}
 	invisible := s.cfg.DefaultInvisible
 	if req.InvisibleDuration != nil {
 		invisible = req.GetInvisibleDuration().AsDuration()
@@ -150,9 +144,7 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 		wait = min(wait, time.Until(dl)-pollMargin)
 	}
 	wait = max(wait, 0)
-	if err := s.checkInvisible(invisible); err != nil {
-		return nil, "", err
-	}
+	// Receive checks the batch size and the invisible time, as it does for HTTP.
 	msgs, err := s.consumer.Receive(ctx, group, topic, reader.ReceiveOptions{MaxMessages: batch, Invisible: invisible, Wait: wait,
 		Consumer: "grpc:" + infoOf(ctx).clientID})
 	if err != nil {
@@ -162,7 +154,7 @@ func (s *Server) receive(ctx context.Context, req *v2.ReceiveMessageRequest) ([]
 	if req.GetAutoRenew() {
 		// Push consumers hold what they receive in a local cache and never extend it
 		// themselves: the server keeps it hidden while they hold it.
-		s.consumer.AutoRenew(group, topic, infoOf(ctx).clientID, msgs, invisible)
+		s.consumer.AutoRenew(group, topic, infoOf(ctx).clientID, msgs, invisible, s.cfg.Clients)
 	}
 	return msgs, t.Type, nil
 }
@@ -257,19 +249,7 @@ func (s *Server) changeInvisible(ctx context.Context, req *v2.ChangeInvisibleDur
 		return "", status(v2.Code_ILLEGAL_INVISIBLE_TIME, "an invisible duration is required")
 	}
 	d := req.GetInvisibleDuration().AsDuration()
-	if err := s.checkInvisible(d); err != nil {
-		return "", err
-	}
 	return s.consumer.ChangeInvisible(ctx, group, topic, req.GetReceiptHandle(), d)
-}
-
-// checkInvisible refuses an invisible time out of the reader's range with the protocol's
-// code.
-func (s *Server) checkInvisible(d time.Duration) error {
-	if lo, hi := s.consumer.InvisibleRange(); d < lo || d > hi {
-		return status(v2.Code_ILLEGAL_INVISIBLE_TIME, "the invisible duration must be %s-%s, not %s", lo, hi, d)
-	}
-	return nil
 }
 
 // ForwardMessageToDeadLetterQueue gives up on a message (push consumers of orderly
@@ -300,7 +280,7 @@ func (s *Server) syncLite(ctx context.Context, req *v2.SyncLiteSubscriptionReque
 		return err
 	}
 	for _, l := range req.GetLiteTopicSet() {
-		if !httpapi.ValidName(l) {
+		if !domain.ValidName(l) {
 			return status(v2.Code_ILLEGAL_LITE_TOPIC, "lite topic %q must be 1-127 characters of [A-Za-z0-9_-]", l)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	grpcmd "google.golang.org/grpc/metadata"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/namespace"
 )
 
@@ -108,9 +108,9 @@ func FuzzResolve(f *testing.F) {
 		require.Equal(t, ns, namespace.Of(stored))
 		require.NotContains(t, stored, "\x00")
 		if k == readTopic {
-			require.NoError(t, httpapi.CheckReadableTopic(name))
+			require.NoError(t, domain.CheckReadableTopic(name))
 		} else {
-			require.True(t, httpapi.ValidName(name), "accepted %q", name)
+			require.True(t, domain.ValidName(name), "accepted %q", name)
 		}
 	})
 }

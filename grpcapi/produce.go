@@ -16,7 +16,7 @@ import (
 
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/namespace"
 )
@@ -54,7 +54,7 @@ func (s *Server) send(ctx context.Context, req *v2.SendMessageRequest) ([]*v2.Se
 	if err := allow(ctx, actProduce, kindTopic, req.GetMessages()[0].GetTopic().GetName()); err != nil {
 		return nil, err
 	}
-	msgs := make([]httpapi.Message, len(req.GetMessages()))
+	msgs := make([]domain.Message, len(req.GetMessages()))
 	tx := false
 	// Compressed bodies inflate within the body limit each and within one request's
 	// worth of bytes together, so a small request cannot make the node hold much more.
@@ -84,7 +84,7 @@ func (s *Server) send(ctx context.Context, req *v2.SendMessageRequest) ([]*v2.Se
 	if err := throttle(ctx, len(msgs), size, 0); err != nil {
 		return nil, err
 	}
-	var res []httpapi.SendResult
+	var res []domain.SendResult
 	txID := ""
 	if tx {
 		txID, res, err = s.ingest.ProduceTransactionChecked(ctx, topic, checkerOf(topic), msgs)
@@ -107,24 +107,24 @@ func (s *Server) send(ctx context.Context, req *v2.SendMessageRequest) ([]*v2.Se
 // fromProto turns a RocketMQ message into what ingest stores, keeping the client's
 // message id and checking the body against the client's digest. A gzip body is inflated
 // to at most maxBody bytes and at most what is left of *budget, which it draws from.
-func fromProto(m *v2.Message, maxBody int, budget *int) (httpapi.Message, error) {
+func fromProto(m *v2.Message, maxBody int, budget *int) (domain.Message, error) {
 	sp := m.GetSystemProperties()
 	body := m.GetBody()
 	if err := checkDigest(body, sp.GetBodyDigest()); err != nil {
-		return httpapi.Message{}, err
+		return domain.Message{}, err
 	}
 	switch sp.GetBodyEncoding() {
 	case v2.Encoding_GZIP:
 		plain, err := inflate(body, maxBody, budget)
 		if err != nil {
-			return httpapi.Message{}, err
+			return domain.Message{}, err
 		}
 		body = plain
 	case v2.Encoding_IDENTITY, v2.Encoding_ENCODING_UNSPECIFIED:
 	default:
-		return httpapi.Message{}, status(v2.Code_BAD_REQUEST, "body encoding %s is not supported", sp.GetBodyEncoding())
+		return domain.Message{}, status(v2.Code_BAD_REQUEST, "body encoding %s is not supported", sp.GetBodyEncoding())
 	}
-	out := httpapi.Message{
+	out := domain.Message{
 		ID:           sp.GetMessageId(),
 		Body:         body,
 		Tag:          sp.GetTag(),
@@ -139,7 +139,7 @@ func fromProto(m *v2.Message, maxBody int, budget *int) (httpapi.Message, error)
 	}
 	if sp.GetMessageType() == v2.MessageType_DELAY || sp.DeliveryTimestamp != nil {
 		if sp.DeliveryTimestamp == nil {
-			return httpapi.Message{}, status(v2.Code_ILLEGAL_DELIVERY_TIME, "a DELAY message needs a delivery timestamp")
+			return domain.Message{}, status(v2.Code_ILLEGAL_DELIVERY_TIME, "a DELAY message needs a delivery timestamp")
 		}
 		t := sp.GetDeliveryTimestamp().AsTime()
 		out.DeliveryTime = &t
@@ -220,26 +220,14 @@ func (s *Server) endTransaction(ctx context.Context, req *v2.EndTransactionReque
 	if err := allow(ctx, actProduce, kindTopic, req.GetTopic().GetName()); err != nil {
 		return err
 	}
-	_, txTopic, err := s.store.TransactionGet(ctx, req.GetTransactionId())
-	if err == nil && txTopic != topic {
-		return status(v2.Code_INVALID_TRANSACTION_ID, "transaction %s is not of topic %s", req.GetTransactionId(), req.GetTopic().GetName())
-	}
-	if err != nil {
-		return notFoundAs(err, v2.Code_INVALID_TRANSACTION_ID, "no transaction %s", req.GetTransactionId())
-	}
-	if _, err := s.store.TransactionResolve(ctx, req.GetTransactionId(), commit); err != nil {
-		return notFoundAs(err, v2.Code_INVALID_TRANSACTION_ID, "no transaction %s", req.GetTransactionId())
-	}
-	return nil
+	_, err = s.admin.TransactionResolve(ctx, req.GetTransactionId(), commit, func(t string) bool { return t == topic })
+	return err
 }
 
 // notFoundAs maps metadata.ErrNotFound to code and other errors to their statuses.
 func notFoundAs(err error, code v2.Code, format string, args ...any) error {
 	if errors.Is(err, metadata.ErrNotFound) {
 		return status(code, format, args...)
-	}
-	if errors.Is(err, metadata.ErrTransactionResolved) {
-		return status(v2.Code_PRECONDITION_FAILED, "the transaction was already resolved the other way")
 	}
 	return err
 }

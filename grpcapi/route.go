@@ -5,12 +5,11 @@ import (
 	"errors"
 	"net"
 	"strconv"
-	"sync"
 	"time"
 
 	v2 "github.com/apache/rocketmq-clients/golang/v5/protocol/v2"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -21,38 +20,18 @@ const brokerName = "floe"
 // topicTTL is how long a topic's type and queue count are cached.
 const topicTTL = 5 * time.Second
 
-type topicCache struct {
-	mu      sync.Mutex
-	entries map[string]topicEntry
-}
-
-type topicEntry struct {
-	t       metadata.Topic
-	expires time.Time
-}
-
 // topic returns a stored topic, from a short-lived cache.
 func (s *Server) topic(ctx context.Context, stored string) (metadata.Topic, error) {
-	s.topics.mu.Lock()
-	e, ok := s.topics.entries[stored]
-	s.topics.mu.Unlock()
-	if ok && time.Now().Before(e.expires) {
-		return e.t, nil
-	}
-	t, err := s.store.TopicGet(ctx, stored)
-	if errors.Is(err, metadata.ErrNotFound) {
-		return t, status(v2.Code_TOPIC_NOT_FOUND, "topic %s does not exist", stored)
-	}
-	if err != nil {
-		return t, internalError(s.logger, "reading a topic", err)
-	}
-	s.topics.mu.Lock()
-	if len(s.topics.entries) > 10_000 {
-		clear(s.topics.entries)
-	}
-	s.topics.entries[stored] = topicEntry{t: t, expires: time.Now().Add(topicTTL)}
-	s.topics.mu.Unlock()
-	return t, nil
+	return s.topics.Get(ctx, stored, func(ctx context.Context) (metadata.Topic, error) {
+		t, err := s.store.TopicGet(ctx, stored)
+		if errors.Is(err, metadata.ErrNotFound) {
+			return t, status(v2.Code_TOPIC_NOT_FOUND, "topic %s does not exist", stored)
+		}
+		if err != nil {
+			return t, internalError(s.logger, "reading a topic", err)
+		}
+		return t, nil
+	})
 }
 
 // messageType is the RocketMQ message type a Floe topic type accepts.
@@ -194,7 +173,7 @@ func (s *Server) Heartbeat(ctx context.Context, req *v2.HeartbeatRequest) (*v2.H
 func (s *Server) NotifyClientTermination(ctx context.Context, req *v2.NotifyClientTerminationRequest) (*v2.NotifyClientTerminationResponse, error) {
 	if id := infoOf(ctx).clientID; id != "" {
 		s.clients.remove(id)
-		s.cfg.Clients.Forget(httpapi.ProtocolGRPC, id)
+		s.cfg.Clients.Forget(domain.ProtocolGRPC, id)
 	}
 	return &v2.NotifyClientTerminationResponse{Status: okStatus}, nil
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -23,8 +22,10 @@ import (
 	"google.golang.org/grpc"
 	grpcmd "google.golang.org/grpc/metadata"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/admin"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/ingest"
+	"github.com/floemq/floe/internal/ttlcache"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/namespace"
 	"github.com/floemq/floe/presence"
@@ -140,23 +141,18 @@ type Server struct {
 	store    *metadata.Store
 	ingest   *ingest.Service
 	consumer *reader.Consumer
+	admin    *admin.Service
 	logger   *slog.Logger
 	grpc     *grpc.Server
 	clients  *registry
 	metrics  *metrics
-	topics   topicCache
-
-	subsMu sync.Mutex
-	subs   map[[2]string]subscriptionEntry
+	topics   *ttlcache.Cache[string, metadata.Topic]
+	// subs holds the filter each (group, topic) was last ensured with.
+	subs *ttlcache.Cache[[2]string, string]
 
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
-}
-
-type subscriptionEntry struct {
-	filter  string
-	checked time.Time
 }
 
 // New returns a server; metrics are registered on reg (nil: not registered).
@@ -179,8 +175,10 @@ func New(cfg Config, store *metadata.Store, in *ingest.Service, consumer *reader
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, store: store, ingest: in, consumer: consumer, logger: cfg.Logger,
-		clients: newRegistry(), metrics: newMetrics(reg), topics: topicCache{entries: map[string]topicEntry{}}, subs: map[[2]string]subscriptionEntry{}, stop: make(chan struct{})}
+	s := &Server{cfg: cfg, store: store, ingest: in, consumer: consumer, admin: admin.New(store), logger: cfg.Logger,
+		clients: newRegistry(), metrics: newMetrics(reg), stop: make(chan struct{}),
+		topics: ttlcache.New[string, metadata.Topic](ttlcache.Config{TTL: topicTTL}),
+		subs:   ttlcache.New[[2]string, string](ttlcache.Config{TTL: subscriptionTTL, MaxEntries: 100_000})}
 	if reg != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "floe_grpc_clients",
@@ -285,7 +283,7 @@ func infoOf(ctx context.Context) callInfo {
 }
 
 // nameKind is what a resource name of a call names; each kind is checked exactly as the
-// HTTP API checks it (httpapi.CheckName, httpapi.CheckReadableTopic).
+// HTTP API checks it (domain.CheckName, domain.CheckReadableTopic).
 type nameKind int
 
 const (
@@ -312,11 +310,11 @@ func resolve(ctx context.Context, r *v2.Resource, kind nameKind) (string, error)
 	var err error
 	switch kind {
 	case readTopic:
-		err = httpapi.CheckReadableTopic(n)
+		err = domain.CheckReadableTopic(n)
 	case groupName:
-		err = httpapi.CheckName("consumer group", n)
+		err = domain.CheckName("consumer group", n)
 	default:
-		err = httpapi.CheckName("topic", n)
+		err = domain.CheckName("topic", n)
 	}
 	if err != nil {
 		return "", status(codeOfName(kind), "%s", errorMessage(err))
@@ -360,11 +358,10 @@ func codeOfName(k nameKind) v2.Code {
 	return v2.Code_ILLEGAL_TOPIC
 }
 
-// errorMessage is the message of a core error without its HTTP status.
+// errorMessage is the message of a core error.
 func errorMessage(err error) string {
-	var he *httpapi.Error
-	if errors.As(err, &he) {
-		return he.Message
+	if de := domain.AsError(err); de != nil {
+		return de.Message
 	}
 	return err.Error()
 }
@@ -397,8 +394,8 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// toStatus maps an error of the core (an *httpapi.Error, mostly) to a RocketMQ status.
-// Internal failures are logged and answered without their text.
+// toStatus maps an error of the core (a *domain.Error, mostly) to a RocketMQ status
+// through codeTable. Internal failures are logged and answered without their text.
 func (s *Server) toStatus(err error) *v2.Status {
 	if err == nil {
 		return okStatus
@@ -410,62 +407,16 @@ func (s *Server) toStatus(err error) *v2.Status {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &v2.Status{Code: v2.Code_PROXY_TIMEOUT, Message: "the call ended before an answer was ready"}
 	}
-	var he *httpapi.Error
-	if !errors.As(err, &he) || he.Status >= 500 {
+	de := domain.AsError(err)
+	code, ok := v2.Code_INTERNAL_SERVER_ERROR, false
+	if de != nil {
+		code, ok = codeTable[de.Kind]
+	}
+	if !ok || code == v2.Code_INTERNAL_SERVER_ERROR {
 		errors.As(internalError(s.logger, "serving the call", err), &se)
 		return se.st
 	}
-	code := v2.Code_BAD_REQUEST
-	switch he.Code {
-	case httpapi.CodeTopicNotFound:
-		code = v2.Code_TOPIC_NOT_FOUND
-	case "GROUP_NOT_FOUND":
-		code = v2.Code_CONSUMER_GROUP_NOT_FOUND
-	case "SUBSCRIPTION_NOT_FOUND":
-		code = v2.Code_CONSUMER_GROUP_NOT_FOUND
-	case httpapi.CodeMessageNotFound, httpapi.CodeNotFound:
-		code = v2.Code_NOT_FOUND
-	case "TRANSACTION_NOT_FOUND":
-		code = v2.Code_INVALID_TRANSACTION_ID
-	case "TRANSACTION_ALREADY_RESOLVED":
-		code = v2.Code_PRECONDITION_FAILED
-	case "INVALID_RECEIPT_HANDLE", "RECEIPT_HANDLE_EXPIRED":
-		code = v2.Code_INVALID_RECEIPT_HANDLE
-	case httpapi.CodeMessageTypeMismatch:
-		code = v2.Code_MESSAGE_PROPERTY_CONFLICT_WITH_TYPE
-	case httpapi.CodeBodyTooLarge, httpapi.CodeTooLarge:
-		code = v2.Code_MESSAGE_BODY_TOO_LARGE
-	case "MESSAGE_BODY_EMPTY":
-		code = v2.Code_MESSAGE_BODY_EMPTY
-	case "DELAY_TOO_LONG":
-		code = v2.Code_ILLEGAL_DELIVERY_TIME
-	case httpapi.CodeInvalidName:
-		code = v2.Code_ILLEGAL_TOPIC
-	case httpapi.CodeThrottled, httpapi.CodeQuotaExceeded:
-		code = v2.Code_TOO_MANY_REQUESTS
-	case httpapi.CodeUnavailable:
-		code = v2.Code_INTERNAL_SERVER_ERROR
-	case httpapi.CodeInvalidRecallHandle:
-		// The protocol has no code of its own for a bad recall handle.
-		code = v2.Code_BAD_REQUEST
-	case httpapi.CodeTooLate:
-		// The recall's precondition, "not delivered yet", no longer holds.
-		code = v2.Code_PRECONDITION_FAILED
-	default:
-		switch {
-		case he.Status == http.StatusNotFound:
-			code = v2.Code_NOT_FOUND
-		case he.Status == http.StatusUnauthorized:
-			code = v2.Code_UNAUTHORIZED
-		case he.Status == http.StatusForbidden:
-			code = v2.Code_FORBIDDEN
-		case he.Status == http.StatusTooManyRequests:
-			code = v2.Code_TOO_MANY_REQUESTS
-		case he.Status >= 500:
-			code = v2.Code_INTERNAL_SERVER_ERROR
-		}
-	}
-	return &v2.Status{Code: code, Message: he.Message}
+	return &v2.Status{Code: code, Message: de.Message}
 }
 
 // needIngest and needReader refuse calls of a role this node does not run.

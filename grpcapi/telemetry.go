@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -288,23 +289,17 @@ func retryPolicy(g metadata.Group) *v2.RetryPolicy {
 		Strategy: &v2.RetryPolicy_CustomizedBackoff{CustomizedBackoff: &v2.CustomizedBackoff{Next: next}}}
 }
 
-// ensureGroup returns a consumer group, creating it (CONCURRENT, default attempts and
-// backoff) when a client names one that does not exist: RocketMQ creates groups on first
-// use too. ORDERLY groups are made over HTTP.
+// ensureGroup returns a consumer group, creating it (admin.NewGroup) when a client names
+// one that does not exist: RocketMQ creates groups on first use too. ORDERLY groups are
+// made over HTTP.
 func (s *Server) ensureGroup(ctx context.Context, group string) (metadata.Group, error) {
-	g, err := s.store.GroupGet(ctx, group)
-	if err == nil {
-		return g, nil
-	}
-	if !errors.Is(err, metadata.ErrNotFound) {
-		return g, internalError(s.logger, "reading a consumer group", err)
-	}
-	g, _, err = s.store.GroupCreate(ctx, metadata.Group{Name: group, DeliveryOrder: metadata.OrderConcurrent,
-		MaxDeliveryAttempts: admin.DefaultMaxDeliveryAttempts, BackoffSeconds: admin.DefaultBackoffSeconds})
+	g, created, err := s.admin.GroupEnsure(ctx, group)
 	if err != nil {
-		return g, internalError(s.logger, "creating a consumer group", err)
+		return g, err
 	}
-	s.logger.Info("consumer group created by a gRPC client", "group", group)
+	if created {
+		s.logger.Info("consumer group created by a gRPC client", "group", group)
+	}
 	return g, nil
 }
 
@@ -316,16 +311,14 @@ const subscriptionTTL = 10 * time.Second
 // nothing: the topic exists and the filter is valid for its type. It returns the filter
 // as a subscription stores it.
 func (s *Server) checkSubscription(ctx context.Context, topic string, f *v2.FilterExpression) (subscriptionFilter, error) {
-	typ, expr, err := clientFilter(f)
-	if err != nil {
-		return subscriptionFilter{}, err
-	}
+	typ, expr := clientFilter(f)
 	t, err := s.topic(ctx, topic)
 	if err != nil {
 		return subscriptionFilter{}, err
 	}
-	if t.Type == metadata.TopicLite && (typ != floefilter.Tag || expr != "*") {
-		return subscriptionFilter{}, status(v2.Code_ILLEGAL_FILTER_EXPRESSION, "a LITE topic is consumed by lite topic, not by tag or SQL92")
+	typ, expr, err = admin.SubscriptionFilter(t.Type, typ, &expr)
+	if err != nil {
+		return subscriptionFilter{}, err
 	}
 	return subscriptionFilter{typ: typ, expr: expr, lite: t.Type == metadata.TopicLite}, nil
 }
@@ -346,44 +339,25 @@ func (s *Server) ensureSubscription(ctx context.Context, group, topic string, f 
 	}
 	filter := sf.typ + " " + sf.expr // what the cache compares
 	key := [2]string{group, topic}
-	s.subsMu.Lock()
-	e, ok := s.subs[key]
-	s.subsMu.Unlock()
-	if ok && e.filter == filter && time.Since(e.checked) < subscriptionTTL {
+	if f, ok := s.subs.Lookup(key); ok && f == filter {
 		return nil
 	}
-	if sf.lite {
-		if err := s.store.LiteSubscriptionChange(ctx, group, topic, []string{}, nil, false); err != nil {
-			return internalError(s.logger, "subscribing to a lite topic", err)
-		}
-	} else {
-		cur, err := s.store.SubscriptionGet(ctx, group, topic)
-		if errors.Is(err, metadata.ErrNotFound) || (err == nil && (cur.Filter != sf.expr || cur.FilterType != sf.typ)) {
-			_, _, err = s.store.SubscriptionPut(ctx, group, topic, sf.typ, sf.expr)
-		}
-		if err != nil {
-			return internalError(s.logger, "subscribing", err)
-		}
+	if err := s.admin.SubscriptionEnsure(ctx, group, topic, sf.typ, sf.expr, sf.lite); err != nil {
+		return err
 	}
-	s.subsMu.Lock()
-	if len(s.subs) > 100_000 {
-		clear(s.subs)
-	}
-	s.subs[key] = subscriptionEntry{filter: filter, checked: time.Now()}
-	s.subsMu.Unlock()
+	s.subs.Put(key, filter)
 	return nil
 }
 
 // clientFilter reads a client's filter expression: its type (TAG when unspecified) and
-// the expression as a subscription stores it, or ILLEGAL_FILTER_EXPRESSION.
-func clientFilter(f *v2.FilterExpression) (typ, expr string, err error) {
-	typ = floefilter.Tag
+// its expression, where an empty TAG expression means every tag, as in RocketMQ.
+func clientFilter(f *v2.FilterExpression) (typ, expr string) {
+	typ, expr = floefilter.Tag, f.GetExpression()
 	if f.GetType() == v2.FilterType_SQL {
 		typ = floefilter.SQL92
 	}
-	_, expr, err = floefilter.Parse(typ, f.GetExpression())
-	if err != nil {
-		return "", "", status(v2.Code_ILLEGAL_FILTER_EXPRESSION, "%v", err)
+	if typ == floefilter.Tag && strings.TrimSpace(expr) == "" {
+		expr = "*"
 	}
-	return typ, expr, nil
+	return typ, expr
 }

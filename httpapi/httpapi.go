@@ -1,6 +1,9 @@
-// Package httpapi holds what the HTTP front ends share: the error shape of the contract,
-// name validation, and the JSON types of messages. It sits below ingest, reader and admin,
-// which register their own routes.
+// Package httpapi is Floe's HTTP front end: every route's echo handler (RegisterIngest,
+// RegisterReader, RegisterConsume, RegisterReaderOperate, RegisterAdmin), the JSON types of
+// the contract, and the error shape `{"error":{"code","message"}}`. A handler decodes the
+// request, resolves the caller's names (Tenant), calls a role (ingest, reader, admin) and
+// answers; the roles know nothing of HTTP and fail with typed errors (package domain),
+// which errorTable turns into a status and a code.
 package httpapi
 
 import (
@@ -9,13 +12,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/floemq/floe/namespace"
+	"github.com/floemq/floe/domain"
 )
 
 // Error codes of the contract.
@@ -44,6 +45,21 @@ const (
 	// CodeRequestTimeout: the request body did not arrive within the server's body read
 	// timeout (--body-read-timeout).
 	CodeRequestTimeout = "REQUEST_TIMEOUT"
+
+	CodeInvalidFilter        = "INVALID_FILTER"
+	CodeMessageBodyEmpty     = "MESSAGE_BODY_EMPTY"
+	CodeDelayTooLong         = "DELAY_TOO_LONG"
+	CodeInvalidPriority      = "INVALID_PRIORITY"
+	CodeGroupNotFound        = "GROUP_NOT_FOUND"
+	CodeSubscriptionNotFound = "SUBSCRIPTION_NOT_FOUND"
+	CodeTransactionNotFound  = "TRANSACTION_NOT_FOUND"
+	CodeTaskNotFound         = "TASK_NOT_FOUND"
+	CodeGroupExists          = "GROUP_EXISTS"
+	CodeTopicChanged         = "TOPIC_CHANGED"
+	CodeConflict             = "CONFLICT"
+	CodeTransactionResolved  = "TRANSACTION_ALREADY_RESOLVED"
+	CodeInvalidReceiptHandle = "INVALID_RECEIPT_HANDLE"
+	CodeReceiptHandleExpired = "RECEIPT_HANDLE_EXPIRED"
 )
 
 // Error is an API error: an HTTP status and a machine-readable code.
@@ -60,17 +76,6 @@ func Errorf(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// QuotaExceeded is the answer to a create refused because the caller's namespace holds
-// as many resources ("topics", "groups", "lite_topics") as its quota allows: 429
-// QUOTA_EXCEEDED with Retry-After (QuotaRetryAfter), as issue 10 asks of every quota; the
-// code and message say that waiting alone does not help: deleting resources, or a higher
-// limit, is the way out.
-func QuotaExceeded(resource string, limit int) *Error {
-	return Errorf(http.StatusTooManyRequests, CodeQuotaExceeded,
-		"the namespace already holds its limit of %d %s; delete some or ask the operator for a higher limit",
-		limit, strings.ReplaceAll(resource, "_", " "))
-}
-
 // QuotaRetryAfter is the Retry-After of QUOTA_EXCEEDED, in seconds: room comes back only
 // when something is deleted, so a client should not retry soon.
 const QuotaRetryAfter = 60
@@ -84,7 +89,8 @@ type errorBody struct {
 
 // ErrorHandler renders every error as the contract's `{"error":{"code","message"}}`, with
 // the caller's names in the message (Tenant.Text).
-// Errors that are not *Error become 500 INTERNAL. A 5xx answer never carries the failure's
+// A *domain.Error is answered as its kind says (errorTable); other errors that are not
+// *Error become 500 INTERNAL. A 5xx answer never carries the failure's
 // text, which may quote the database driver or SQL: the text is logged with the request's
 // id (RequestID), and the answer says only what failed in general and that id.
 func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
@@ -93,9 +99,12 @@ func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		var apiErr *Error
+		var domErr *domain.Error
 		var echoErr *echo.HTTPError
 		switch {
 		case errors.As(err, &apiErr):
+		case errors.As(err, &domErr):
+			apiErr = Answer(domErr)
 		case errors.As(err, &echoErr):
 			apiErr = fromEcho(echoErr)
 		case errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil:
@@ -147,66 +156,4 @@ func fromEcho(e *echo.HTTPError) *Error {
 		return Errorf(e.Code, CodeBadRequest, "%s", msg)
 	}
 	return Errorf(e.Code, fmt.Sprintf("HTTP_%d", e.Code), "%s", msg)
-}
-
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,127}$`)
-
-// ValidName reports whether s is a valid user-chosen name (topics, groups, lite topics,
-// tags): 1–127 characters of [A-Za-z0-9_-].
-func ValidName(s string) bool { return nameRE.MatchString(s) }
-
-// CheckName returns a 400 INVALID_NAME error for an invalid name.
-func CheckName(kind, s string) error {
-	if !ValidName(s) {
-		return Errorf(http.StatusBadRequest, CodeInvalidName, "%s %q must be 1-127 characters of [A-Za-z0-9_-]", kind, s)
-	}
-	return nil
-}
-
-// CheckStoredName checks the name a tenant wrote inside a stored name ("orders" of
-// "acme%orders"), for code that is handed stored names.
-func CheckStoredName(kind, stored string) error {
-	ns := namespace.Of(stored)
-	name, _ := namespace.Unwrap(ns, stored)
-	return CheckName(kind, name)
-}
-
-// CheckStoredReadableTopic is CheckReadableTopic on the name a tenant wrote inside a
-// stored topic name.
-func CheckStoredReadableTopic(stored string) error {
-	ns := namespace.Of(stored)
-	name, _ := namespace.Unwrap(ns, stored)
-	return CheckReadableTopic(name)
-}
-
-// MaxIDLen bounds an id a client hands in: message ids (a producer may choose one; the
-// RocketMQ clients' are 34 hex digits), transaction ids and key ids.
-const MaxIDLen = 64
-
-var idRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// ValidID reports whether s has the shape of an id: 1–64 characters of [A-Za-z0-9_-].
-// Every id Floe hands out has it, so another shape names nothing and must not reach the
-// store (Postgres refuses a NUL or invalid UTF-8 with an error that is no client's business).
-func ValidID(s string) bool { return idRE.MatchString(s) }
-
-// CheckID returns a 400 BAD_REQUEST error naming field ("transaction id") for an id that
-// is not ValidID.
-func CheckID(field, s string) error {
-	if !ValidID(s) {
-		return Errorf(http.StatusBadRequest, CodeBadRequest, "%s %q must be 1-%d characters of [A-Za-z0-9_-]", field, s, MaxIDLen)
-	}
-	return nil
-}
-
-// SystemPrefix starts the names of system topics, such as %DLQ%group.
-const SystemPrefix = "%"
-
-// CheckReadableTopic accepts a user topic name or a system one (%DLQ%<group>), for routes
-// that read; system topics cannot be created or sent to.
-func CheckReadableTopic(topic string) error {
-	if rest, ok := strings.CutPrefix(topic, "%DLQ%"); ok {
-		return CheckName("topic", rest)
-	}
-	return CheckName("topic", topic)
 }

@@ -30,7 +30,7 @@ import (
 // added, add it here and to openapi.json; when a planned route is built, move it here and
 // drop its x-floe-status: planned.
 var registeredRoutes = []struct{ method, path, source string }{
-	// admin.Service.Register
+	// RegisterAdmin
 	{"POST", "/v1/topics", "admin"},
 	{"GET", "/v1/topics", "admin"},
 	{"GET", "/v1/topics/:topic", "admin"},
@@ -38,7 +38,7 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"GET", "/v1/topics/:topic/queues", "admin"},
 	{"GET", "/v1/groups/:group/clients", "admin"},
 	{"GET", "/v1/topics/:topic/producers", "admin"},
-	// admin.Service.registerGroups
+	// adminRoutes.registerGroups
 	{"POST", "/v1/groups", "admin"},
 	{"GET", "/v1/groups", "admin"},
 	{"GET", "/v1/groups/:group", "admin"},
@@ -46,7 +46,7 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"PUT", "/v1/groups/:group/subscriptions/:topic", "admin"},
 	{"PATCH", "/v1/groups/:group/subscriptions/:topic", "admin"},
 	{"DELETE", "/v1/groups/:group/subscriptions/:topic", "admin"},
-	// ingest.Service.Register
+	// RegisterIngest
 	{"POST", "/v1/topics/:topic/messages", "ingest"},
 	{"POST", "/v1/topics/:topic/messages/recall", "ingest"},
 	{"POST", "/v1/topics/:topic/transactions", "ingest"},
@@ -54,12 +54,12 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"POST", "/v1/transactions/:id/commit", "ingest"},
 	{"POST", "/v1/transactions/:id/rollback", "ingest"},
 	{"GET", "/v1/producer-groups/:pg/transaction-checks", "ingest"},
-	// reader.Service.Register
+	// RegisterReader
 	{"GET", "/v1/topics/:topic/queues/:queue/messages", "reader"},
 	{"GET", "/v1/topics/:topic/messages/:id", "reader"},
 	{"GET", "/v1/topics/:topic/messages/:id/trace", "reader"},
 	{"GET", "/v1/topics/:topic/messages", "reader"},
-	// reader.Consumer.Register
+	// RegisterConsume
 	{"POST", "/v1/groups/:group/topics/:topic/receive", "reader"},
 	{"POST", "/v1/groups/:group/topics/:topic/ack", "reader"},
 	{"POST", "/v1/groups/:group/topics/:topic/nack", "reader"},
@@ -67,7 +67,8 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"POST", "/v1/groups/:group/topics/:topic/change-invisible-batch", "reader"},
 	{"POST", "/v1/groups/:group/topics/:topic/reset", "reader"},
 	{"GET", "/v1/groups/:group/lag", "reader"},
-	// admin.Service.registerOperate and registerRedrive
+	{"GET", "/v1/groups/:group/lag/history", "reader"},
+	// adminRoutes.registerOperate and registerRedrive
 	{"PATCH", "/v1/topics/:topic", "admin"},
 	{"PATCH", "/v1/groups/:group", "admin"},
 	{"PUT", "/v1/groups/:group/topics/:topic/queues/:queue/offset", "admin"},
@@ -78,7 +79,7 @@ var registeredRoutes = []struct{ method, path, source string }{
 	{"GET", "/v1/groups/:group/dead-letters/redrive/:task", "admin"},
 	{"POST", "/v1/groups/:group/dead-letters/redrive/:task/cancel", "admin"},
 	{"POST", "/v1/groups/:group/topics/:topic/messages/:id/resend", "admin"},
-	// reader.Service.RegisterOperate
+	// RegisterReaderOperate
 	{"GET", "/v1/topics/:topic/browse", "reader"},
 	{"GET", "/v1/topics/:topic/offsets", "reader"},
 	// services.StartNode

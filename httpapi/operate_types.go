@@ -1,6 +1,10 @@
 package httpapi
 
-import "time"
+import (
+	"time"
+
+	"github.com/floemq/floe/domain"
+)
 
 // PatchTopicRequest changes a topic's settings in place; absent fields stay.
 type PatchTopicRequest struct {
@@ -43,11 +47,7 @@ type OffsetsResponse struct {
 }
 
 // QueueOffset is a queue's offset for a time.
-type QueueOffset struct {
-	QueueID   int    `json:"queueId"`
-	LiteTopic string `json:"liteTopic,omitempty"`
-	Offset    int64  `json:"offset"`
-}
+type QueueOffset = domain.QueueOffset
 
 // OffsetsForTimeResponse gives, per queue, the first offset stored at or after a time
 // (the queue's end when every message is older).

@@ -24,6 +24,13 @@ import (
 // UTF-8, malformed input, ...) it leaves to encoding/json over the same bytes, which also
 // writes every error message.
 func DecodeSendRequest(c echo.Context, limit int64, req *SendRequest) error {
+	return decodeFast(c, limit, req, decodeSendFast)
+}
+
+// decodeFast reads a body of at most limit bytes into req: with fast when it takes the
+// bytes, else with encoding/json over the same bytes, so that every input is answered as
+// DecodeJSON(c, limit, req) answers it. What fast returns must not point into its input.
+func decodeFast[T any](c echo.Context, limit int64, req *T, fast func([]byte) (T, bool)) error {
 	r := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
 	buf := bodyBuffers.Get().(*[]byte)
 	body, readErr := readBody(r, c.Request().ContentLength, (*buf)[:0])
@@ -36,8 +43,8 @@ func DecodeSendRequest(c echo.Context, limit int64, req *SendRequest) error {
 		}
 	}()
 	if readErr == nil {
-		if fast, ok := decodeSendFast(body); ok {
-			*req = fast
+		if v, ok := fast(body); ok {
+			*req = v
 			return nil
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/namespace"
 )
 
@@ -48,9 +49,9 @@ func (t Tenant) Stored(name string) string { return namespace.Wrap(t.Namespace, 
 // tenant's namespace ("acme%orders" written by a key of the default namespace). A "topic"
 // may also be a dead-letter topic of the namespace ("%DLQ%billing").
 func (t Tenant) Resolve(kind, name string) (string, error) {
-	check := CheckName
+	check := domain.CheckName
 	if kind == "topic" {
-		check = func(_, name string) error { return CheckReadableTopic(name) }
+		check = func(_, name string) error { return domain.CheckReadableTopic(name) }
 	}
 	if err := check(kind, name); err != nil {
 		return "", err

@@ -35,8 +35,8 @@ func TestTenantResolveAndShow(t *testing.T) {
 	} {
 		got, err := tc.tenant.Resolve(tc.kind, tc.name)
 		if tc.stored == "" {
-			var apiErr *httpapi.Error
-			require.ErrorAs(t, err, &apiErr, "%+v %s %q", tc.tenant, tc.kind, tc.name)
+			apiErr := httpapi.AnswerOf(err)
+			require.NotNil(t, apiErr, "%+v %s %q", tc.tenant, tc.kind, tc.name)
 			require.Equal(t, http.StatusBadRequest, apiErr.Status)
 			require.Equal(t, httpapi.CodeInvalidName, apiErr.Code)
 			continue

@@ -1,8 +1,13 @@
 package httpapi
 
-import "time"
+import (
+	"time"
 
-// Message is one message as a producer sends it.
+	"github.com/floemq/floe/domain"
+)
+
+// Message is one message as a producer sends it over HTTP: domain.Message plus the
+// inputs that decoding folds into it (Domain returns what a role takes).
 type Message struct {
 	Body         []byte            `json:"body"`
 	Tag          string            `json:"tag,omitempty"`
@@ -27,24 +32,29 @@ type Message struct {
 	ID string `json:"-"`
 }
 
+// Domain returns the message a role takes.
+func (m *Message) Domain() domain.Message {
+	return domain.Message{Body: m.Body, Tag: m.Tag, Keys: m.Keys, Properties: m.Properties,
+		MessageGroup: m.MessageGroup, DeliveryTime: m.DeliveryTime, LiteTopic: m.LiteTopic, ID: m.ID,
+		Priority: m.Priority, DeduplicationID: m.DeduplicationID}
+}
+
+// DomainMessages returns the messages a role takes.
+func DomainMessages(msgs []Message) []domain.Message {
+	out := make([]domain.Message, len(msgs))
+	for i := range msgs {
+		out[i] = msgs[i].Domain()
+	}
+	return out
+}
+
 // SendRequest is the body of POST /v1/topics/{topic}/messages.
 type SendRequest struct {
 	Messages []Message `json:"messages"`
 }
 
 // SendResult is the outcome of one sent message.
-type SendResult struct {
-	MessageID    string     `json:"messageId"`
-	QueueID      *int       `json:"queueId,omitempty"`
-	Offset       *int64     `json:"offset,omitempty"`
-	DeliveryTime *time.Time `json:"deliveryTime,omitempty"`
-	// RecallHandle takes a delayed message back before its delivery time (see
-	// RecallRequest); only delayed messages have one.
-	RecallHandle string `json:"recallHandle,omitempty"`
-	// Duplicate is true when the message's deduplicationId was sent before within the
-	// topic's window: the result is the first send's, and nothing was stored.
-	Duplicate bool `json:"duplicate,omitempty"`
-}
+type SendResult = domain.SendResult
 
 // RecallRequest takes back a delayed message before its delivery time.
 type RecallRequest struct {
@@ -64,23 +74,7 @@ type SendResponse struct {
 }
 
 // MessageView is the read-only view of a stored message.
-type MessageView struct {
-	MessageID    string            `json:"messageId"`
-	Topic        string            `json:"topic"`
-	QueueID      int               `json:"queueId"`
-	Offset       int64             `json:"offset"`
-	Tag          string            `json:"tag,omitempty"`
-	Keys         []string          `json:"keys,omitempty"`
-	Properties   map[string]string `json:"properties,omitempty"`
-	Body         []byte            `json:"body"`
-	MessageGroup string            `json:"messageGroup,omitempty"`
-	LiteTopic    string            `json:"liteTopic,omitempty"`
-	BornTime     time.Time         `json:"bornTime"`
-	StoreTime    time.Time         `json:"storeTime"`
-	DeliveryTime *time.Time        `json:"deliveryTime,omitempty"`
-	// Priority is set for messages of PRIORITY topics.
-	Priority *int `json:"priority,omitempty"`
-}
+type MessageView = domain.MessageView
 
 // MessagesResponse is a list of message views.
 type MessagesResponse struct {
@@ -112,11 +106,7 @@ type QueueInfo struct {
 }
 
 // ReceivedMessage is a message handed to a consumer: its view plus the receipt to ack it.
-type ReceivedMessage struct {
-	MessageView
-	DeliveryAttempt int    `json:"deliveryAttempt"`
-	ReceiptHandle   string `json:"receiptHandle"`
-}
+type ReceivedMessage = domain.ReceivedMessage
 
 // ReceiveRequest is the body of a receive.
 type ReceiveRequest struct {
@@ -136,10 +126,7 @@ type HandlesRequest struct {
 }
 
 // HandleResult is the outcome for one receipt handle.
-type HandleResult struct {
-	ReceiptHandle string `json:"receiptHandle"`
-	Status        string `json:"status"`
-}
+type HandleResult = domain.HandleResult
 
 // HandlesResponse is the answer to ack and nack.
 type HandlesResponse struct {
@@ -188,50 +175,16 @@ type Subscription struct {
 }
 
 // QueueLag is a group's progress on one queue.
-type QueueLag struct {
-	QueueID          int     `json:"queueId"`
-	LiteTopic        string  `json:"liteTopic,omitempty"`
-	MaxOffset        int64   `json:"maxOffset"`
-	ConsumedOffset   int64   `json:"consumedOffset"`
-	Inflight         int64   `json:"inflight"`
-	Ready            int64   `json:"ready"`
-	OldestUnackedAge float64 `json:"oldestUnackedAge"`
-	// Priority is the priority of the queue's messages on a PRIORITY topic.
-	Priority *int `json:"priority,omitempty"`
-}
+type QueueLag = domain.QueueLag
 
 // TopicLag is a group's progress on one topic.
-type TopicLag struct {
-	Topic            string     `json:"topic"`
-	Queues           []QueueLag `json:"queues"`
-	Lag              int64      `json:"lag"`
-	Inflight         int64      `json:"inflight"`
-	Ready            int64      `json:"ready"`
-	OldestUnackedAge float64    `json:"oldestUnackedAge"`
-	// Priorities sums the queues of each priority of a PRIORITY topic, highest first.
-	Priorities []PriorityLag `json:"priorities,omitempty"`
-}
+type TopicLag = domain.TopicLag
 
 // PriorityLag is a group's progress on the queues of one priority of a PRIORITY topic.
-type PriorityLag struct {
-	Priority         int     `json:"priority"`
-	Lag              int64   `json:"lag"`
-	Inflight         int64   `json:"inflight"`
-	Ready            int64   `json:"ready"`
-	OldestUnackedAge float64 `json:"oldestUnackedAge"`
-}
+type PriorityLag = domain.PriorityLag
 
 // LagResponse is a group's accumulation.
-type LagResponse struct {
-	Group  string     `json:"group"`
-	Topics []TopicLag `json:"topics"`
-	Totals struct {
-		Lag              int64   `json:"lag"`
-		Inflight         int64   `json:"inflight"`
-		Ready            int64   `json:"ready"`
-		OldestUnackedAge float64 `json:"oldestUnackedAge"`
-	} `json:"totals"`
-}
+type LagResponse = domain.LagResponse
 
 // TransactionRequest is the body of POST /v1/topics/{topic}/transactions.
 type TransactionRequest struct {
@@ -257,11 +210,7 @@ type TransactionState struct {
 }
 
 // TransactionCheck asks a producer's transaction checker about one transaction.
-type TransactionCheck struct {
-	TransactionID string        `json:"transactionId"`
-	Topic         string        `json:"topic"`
-	Messages      []MessageView `json:"messages"`
-}
+type TransactionCheck = domain.TransactionCheck
 
 // TransactionChecksResponse is the answer to the transaction-checks long poll.
 type TransactionChecksResponse struct {

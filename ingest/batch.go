@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/floemq/floe/bloom"
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
 )
@@ -274,9 +274,9 @@ func (s *Service) finish(b *batch, firsts []int64, err error) {
 			}
 		}
 	} else {
-		var apiErr *httpapi.Error
+		var apiErr error
 		if errors.Is(err, metadata.ErrUnknownQueue) {
-			apiErr = httpapi.Errorf(409, "TOPIC_CHANGED", "the topic was deleted or recreated while the send was in flight; nothing was stored")
+			apiErr = domain.Errorf(domain.ErrTopicChanged, "the topic was deleted or recreated while the send was in flight; nothing was stored")
 		} else {
 			apiErr = unavailable("messages not stored: %v", err)
 		}

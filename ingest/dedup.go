@@ -4,12 +4,11 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -30,12 +29,12 @@ const maxDedupIDLen = 128
 // checkDedupID checks message i's deduplication id: 1-128 printable ASCII characters, on a
 // message delivered at once (a delayed or transactional message has no place to answer
 // with until it is visible).
-func checkDedupID(i int, m *httpapi.Message, half, delayed bool) error {
+func checkDedupID(i int, m *domain.Message, half, delayed bool) error {
 	if m.DeduplicationID == "" {
 		return nil
 	}
 	bad := func(format string, args ...any) error {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "message %d: %s", i, fmt.Sprintf(format, args...))
+		return domain.Errorf(domain.ErrBadRequest, "message %d: %s", i, fmt.Sprintf(format, args...))
 	}
 	if len(m.DeduplicationID) > maxDedupIDLen {
 		return bad("deduplicationId must be 1-%d characters, got %d", maxDedupIDLen, len(m.DeduplicationID))
@@ -55,8 +54,8 @@ func checkDedupID(i int, m *httpapi.Message, half, delayed bool) error {
 type dedupSend struct {
 	// all are the request's messages; store are those to store (the others are
 	// duplicates), with index their positions in all.
-	all   []httpapi.Message
-	store []httpapi.Message
+	all   []domain.Message
+	store []domain.Message
 	index []int
 	claim metadata.DedupClaimResult
 	// ordinal maps a claimed id to its place in the claim.
@@ -78,7 +77,7 @@ func (s *Service) dedupLease() time.Duration {
 // claimDedup claims the deduplication ids of a send's messages (nil when none carries
 // one). While another send holds one of the ids (on any node), it waits for that send to
 // be stored or given up, polling.
-func (s *Service) claimDedup(ctx context.Context, t metadata.Topic, msgs []httpapi.Message) (*dedupSend, error) {
+func (s *Service) claimDedup(ctx context.Context, t metadata.Topic, msgs []domain.Message) (*dedupSend, error) {
 	var ids []string
 	seen := map[string]int{}
 	for i := range msgs {
@@ -87,7 +86,7 @@ func (s *Service) claimDedup(ctx context.Context, t metadata.Topic, msgs []httpa
 			continue
 		}
 		if j, ok := seen[id]; ok {
-			return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest,
+			return nil, domain.Errorf(domain.ErrBadRequest,
 				"message %d: deduplicationId %q is also message %d's: one request sends an id once", i, id, j)
 		}
 		seen[id] = i
@@ -136,8 +135,8 @@ func (s *Service) claimDedup(ctx context.Context, t metadata.Topic, msgs []httpa
 
 // results returns the answer for every message of the send: stored are the results of
 // d.store, in order; duplicates answer the first send's result.
-func (d *dedupSend) results(stored []httpapi.SendResult) []httpapi.SendResult {
-	out := make([]httpapi.SendResult, len(d.all))
+func (d *dedupSend) results(stored []domain.SendResult) []domain.SendResult {
+	out := make([]domain.SendResult, len(d.all))
 	for j, i := range d.index {
 		out[i] = stored[j]
 	}
@@ -147,7 +146,7 @@ func (d *dedupSend) results(stored []httpapi.SendResult) []httpapi.SendResult {
 			continue
 		}
 		qid, off := r.QueueID, r.Offset
-		out[i] = httpapi.SendResult{MessageID: r.MessageID, QueueID: &qid, Offset: &off, Duplicate: true}
+		out[i] = domain.SendResult{MessageID: r.MessageID, QueueID: &qid, Offset: &off, Duplicate: true}
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/internal/testenv"
@@ -55,10 +56,7 @@ func newEnv(t *testing.T, cfg ingest.Config, hold chan struct{}) *env {
 	t.Helper()
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
-	store, err := metadata.Open(ctx, metadata.Config{URL: testenv.Database(t)}, reg)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	require.NoError(t, store.Migrate(ctx))
+	store := testenv.Store(t, metadata.Config{}, reg)
 	folder, err := objstore.NewFolder(t.TempDir())
 	require.NoError(t, err)
 	b := &flakyBucket{Bucket: folder, hold: hold}
@@ -79,7 +77,7 @@ func newEnv(t *testing.T, cfg ingest.Config, hold chan struct{}) *env {
 	return &env{store: store, bucket: b, svc: svc, reg: reg}
 }
 
-func msg(body string) httpapi.Message { return httpapi.Message{Body: []byte(body)} }
+func msg(body string) domain.Message { return domain.Message{Body: []byte(body)} }
 
 // readAll decodes every committed message of a queue straight from the bucket, by the index.
 func (e *env) readAll(t *testing.T, topic string, queueID int) []segment.Record {
@@ -120,7 +118,7 @@ func TestProduceAcksWithOffsetsThatHoldTheMessages(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, ingest.Config{Linger: 20 * time.Millisecond}, nil)
 	ctx := context.Background()
-	res, err := e.svc.Produce(ctx, "normal", []httpapi.Message{
+	res, err := e.svc.Produce(ctx, "normal", []domain.Message{
 		{Body: []byte("a"), Tag: "TagA", Keys: []string{"k1"}, Properties: map[string]string{"p": "v"}},
 		msg("b"), msg("c"),
 	})
@@ -150,16 +148,16 @@ func TestOnePutAndOneCommitPerFlush(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			_, err := e.svc.Produce(ctx, "normal", []httpapi.Message{msg(fmt.Sprint("m", i))})
+			_, err := e.svc.Produce(ctx, "normal", []domain.Message{msg(fmt.Sprint("m", i))})
 			require.NoError(t, err)
 		}(i)
 	}
 	wg.Wait()
 	flushes := 0.0
 	for _, reason := range []string{"size", "linger", "shutdown"} {
-		flushes += metricSum(t, e.reg, "floe_ingest_flushes_total", reason)
+		flushes += testenv.MetricSum(t, e.reg, "floe_ingest_flushes_total", reason)
 	}
-	commits := metricSum(t, e.reg, "floe_metadata_transactions_total", "segment_commit", "ok")
+	commits := testenv.MetricSum(t, e.reg, "floe_metadata_transactions_total", "segment_commit", "ok")
 	require.GreaterOrEqual(t, flushes, 1.0)
 	require.LessOrEqual(t, flushes, 3.0, "100 sends inside one linger window should take very few flushes")
 	require.Equal(t, flushes, float64(e.bucket.puts.Load()), "one PUT per flush")
@@ -167,42 +165,15 @@ func TestOnePutAndOneCommitPerFlush(t *testing.T) {
 	require.Equal(t, int64(100), e.totalStored(t))
 }
 
-// metricSum gathers a registry and sums the metric's counters whose first label values
-// are the given ones.
-func metricSum(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	v := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) < len(labels) {
-				continue
-			}
-			for i, l := range labels {
-				if m.GetLabel()[i].GetValue() != l {
-					continue metrics
-				}
-			}
-			v += m.GetCounter().GetValue()
-		}
-	}
-	return v
-}
-
 func TestFlushBySize(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, ingest.Config{Linger: time.Hour, FlushBytes: 1000}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	res, err := e.svc.Produce(ctx, "normal", []httpapi.Message{{Body: make([]byte, 1000)}})
+	res, err := e.svc.Produce(ctx, "normal", []domain.Message{{Body: make([]byte, 1000)}})
 	require.NoError(t, err, "a batch at FlushBytes must flush without waiting for the linger")
 	require.Len(t, res, 1)
-	require.Equal(t, 1.0, metricSum(t, e.reg, "floe_ingest_flushes_total", "size"))
+	require.Equal(t, 1.0, testenv.MetricSum(t, e.reg, "floe_ingest_flushes_total", "size"))
 }
 
 // Durability: a failed PUT is never acknowledged, nothing is indexed, and the node recovers
@@ -213,15 +184,15 @@ func TestFailedUploadIsNotAcknowledgedAndRecovers(t *testing.T) {
 	ctx := context.Background()
 	e.bucket.failing.Store(true)
 	start := time.Now()
-	_, err := e.svc.Produce(ctx, "normal", []httpapi.Message{msg("lost?")})
-	var apiErr *httpapi.Error
-	require.ErrorAs(t, err, &apiErr)
+	_, err := e.svc.Produce(ctx, "normal", []domain.Message{msg("lost?")})
+	apiErr := httpapi.AnswerOf(err)
+	require.NotNil(t, apiErr)
 	require.Equal(t, http.StatusServiceUnavailable, apiErr.Status)
 	require.Less(t, time.Since(start), 5*time.Second, "the failure must come within a bounded time")
 	require.Zero(t, e.totalStored(t), "nothing may be indexed for a failed upload")
 
 	e.bucket.failing.Store(false)
-	res, err := e.svc.Produce(ctx, "normal", []httpapi.Message{msg("kept")})
+	res, err := e.svc.Produce(ctx, "normal", []domain.Message{msg("kept")})
 	require.NoError(t, err)
 	require.Equal(t, int64(0), *res[0].Offset, "offsets stay dense after a failed flush")
 }
@@ -234,15 +205,15 @@ func TestCommitFailureIsNotAcknowledged(t *testing.T) {
 	ctx := context.Background()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := e.svc.Produce(ctx, "normal", []httpapi.Message{msg("x")})
+		_, err := e.svc.Produce(ctx, "normal", []domain.Message{msg("x")})
 		errc <- err
 	}()
 	require.Eventually(t, func() bool { return e.bucket.puts.Load() == 1 }, 5*time.Second, 5*time.Millisecond)
 	require.NoError(t, e.store.TopicDelete(ctx, "normal"))
 	close(hold)
 	err := <-errc
-	var apiErr *httpapi.Error
-	require.ErrorAs(t, err, &apiErr)
+	apiErr := httpapi.AnswerOf(err)
+	require.NotNil(t, apiErr)
 	require.Equal(t, http.StatusConflict, apiErr.Status)
 }
 
@@ -254,17 +225,17 @@ func TestBufferFullGets429(t *testing.T) {
 	ctx := context.Background()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := e.svc.Produce(ctx, "normal", []httpapi.Message{{Body: make([]byte, 900)}})
+		_, err := e.svc.Produce(ctx, "normal", []domain.Message{{Body: make([]byte, 900)}})
 		errc <- err
 	}()
 	require.Eventually(t, func() bool { return e.bucket.puts.Load() == 1 }, 5*time.Second, 5*time.Millisecond)
-	_, err := e.svc.Produce(ctx, "normal", []httpapi.Message{{Body: make([]byte, 200)}})
-	var apiErr *httpapi.Error
-	require.ErrorAs(t, err, &apiErr)
+	_, err := e.svc.Produce(ctx, "normal", []domain.Message{{Body: make([]byte, 200)}})
+	apiErr := httpapi.AnswerOf(err)
+	require.NotNil(t, apiErr)
 	require.Equal(t, http.StatusTooManyRequests, apiErr.Status)
 	close(hold)
 	require.NoError(t, <-errc)
-	_, err = e.svc.Produce(ctx, "normal", []httpapi.Message{{Body: make([]byte, 200)}})
+	_, err = e.svc.Produce(ctx, "normal", []domain.Message{{Body: make([]byte, 200)}})
 	require.NoError(t, err, "space freed by the finished flush is usable again")
 }
 
@@ -275,7 +246,7 @@ func TestFIFORoutesAMessageGroupToOneQueueInOrder(t *testing.T) {
 	ctx := context.Background()
 	var queue = -1
 	for i := 0; i < 20; i++ {
-		res, err := e.svc.Produce(ctx, "fifo", []httpapi.Message{
+		res, err := e.svc.Produce(ctx, "fifo", []domain.Message{
 			{Body: []byte(fmt.Sprint(i, "a")), MessageGroup: "user-7"},
 			{Body: []byte(fmt.Sprint(i, "b")), MessageGroup: "user-7"},
 		})
@@ -303,29 +274,29 @@ func TestRejectedSendsStoreNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		topic  string
-		msgs   []httpapi.Message
+		msgs   []domain.Message
 		status int
 		code   string
 	}{
-		{"unknown topic", "nope", []httpapi.Message{msg("x")}, 404, httpapi.CodeTopicNotFound},
-		{"bad topic name", "no/pe", []httpapi.Message{msg("x")}, 400, httpapi.CodeInvalidName},
+		{"unknown topic", "nope", []domain.Message{msg("x")}, 404, httpapi.CodeTopicNotFound},
+		{"bad topic name", "no/pe", []domain.Message{msg("x")}, 400, httpapi.CodeInvalidName},
 		{"no messages", "normal", nil, 400, httpapi.CodeBadRequest},
-		{"empty body", "normal", []httpapi.Message{{}}, 400, "MESSAGE_BODY_EMPTY"},
-		{"body too large", "normal", []httpapi.Message{{Body: make([]byte, 101)}}, 413, httpapi.CodeBodyTooLarge},
-		{"bad tag", "normal", []httpapi.Message{{Body: []byte("x"), Tag: "a b"}}, 400, httpapi.CodeInvalidName},
-		{"empty key", "normal", []httpapi.Message{{Body: []byte("x"), Keys: []string{""}}}, 400, httpapi.CodeBadRequest},
-		{"group on normal", "normal", []httpapi.Message{{Body: []byte("x"), MessageGroup: "g"}}, 400, httpapi.CodeMessageTypeMismatch},
-		{"delay on normal", "normal", []httpapi.Message{{Body: []byte("x"), DeliveryTime: &when}}, 400, httpapi.CodeMessageTypeMismatch},
-		{"fifo without group", "fifo", []httpapi.Message{msg("x")}, 400, httpapi.CodeMessageTypeMismatch},
-		{"delay without time", "delay", []httpapi.Message{msg("x")}, 400, httpapi.CodeMessageTypeMismatch},
-		{"lite without lite topic", "lite", []httpapi.Message{msg("x")}, 400, httpapi.CodeMessageTypeMismatch},
-		{"plain send to transaction topic", "tx", []httpapi.Message{msg("x")}, 400, httpapi.CodeMessageTypeMismatch},
-		{"one bad message spoils the request", "normal", []httpapi.Message{msg("ok"), {Body: []byte("x"), MessageGroup: "g"}}, 400, httpapi.CodeMessageTypeMismatch},
+		{"empty body", "normal", []domain.Message{{}}, 400, "MESSAGE_BODY_EMPTY"},
+		{"body too large", "normal", []domain.Message{{Body: make([]byte, 101)}}, 413, httpapi.CodeBodyTooLarge},
+		{"bad tag", "normal", []domain.Message{{Body: []byte("x"), Tag: "a b"}}, 400, httpapi.CodeInvalidName},
+		{"empty key", "normal", []domain.Message{{Body: []byte("x"), Keys: []string{""}}}, 400, httpapi.CodeBadRequest},
+		{"group on normal", "normal", []domain.Message{{Body: []byte("x"), MessageGroup: "g"}}, 400, httpapi.CodeMessageTypeMismatch},
+		{"delay on normal", "normal", []domain.Message{{Body: []byte("x"), DeliveryTime: &when}}, 400, httpapi.CodeMessageTypeMismatch},
+		{"fifo without group", "fifo", []domain.Message{msg("x")}, 400, httpapi.CodeMessageTypeMismatch},
+		{"delay without time", "delay", []domain.Message{msg("x")}, 400, httpapi.CodeMessageTypeMismatch},
+		{"lite without lite topic", "lite", []domain.Message{msg("x")}, 400, httpapi.CodeMessageTypeMismatch},
+		{"plain send to transaction topic", "tx", []domain.Message{msg("x")}, 400, httpapi.CodeMessageTypeMismatch},
+		{"one bad message spoils the request", "normal", []domain.Message{msg("ok"), {Body: []byte("x"), MessageGroup: "g"}}, 400, httpapi.CodeMessageTypeMismatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := e.svc.Produce(ctx, tc.topic, tc.msgs)
-			var apiErr *httpapi.Error
-			require.ErrorAs(t, err, &apiErr)
+			apiErr := httpapi.AnswerOf(err)
+			require.NotNil(t, apiErr)
 			require.Equal(t, tc.status, apiErr.Status, apiErr.Message)
 			require.Equal(t, tc.code, apiErr.Code, apiErr.Message)
 		})
@@ -341,14 +312,14 @@ func TestStopFlushesBufferedMessages(t *testing.T) {
 	ctx := context.Background()
 	errc := make(chan error, 1)
 	go func() {
-		_, err := e.svc.Produce(ctx, "normal", []httpapi.Message{msg("last words")})
+		_, err := e.svc.Produce(ctx, "normal", []domain.Message{msg("last words")})
 		errc <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
 	require.NoError(t, e.svc.Stop(ctx))
 	require.NoError(t, <-errc)
 	require.Equal(t, int64(1), e.totalStored(t))
-	_, err := e.svc.Produce(ctx, "normal", []httpapi.Message{msg("too late")})
+	_, err := e.svc.Produce(ctx, "normal", []domain.Message{msg("too late")})
 	require.Error(t, err)
 }
 
@@ -358,7 +329,7 @@ func TestRestartWithTheSameNodeIDKeepsEarlierSegments(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, ingest.Config{Linger: 5 * time.Millisecond, NodeID: "ingest-1"}, nil)
 	ctx := context.Background()
-	first, err := e.svc.Produce(ctx, "normal", []httpapi.Message{{Body: []byte("before"), Keys: []string{"k"}}})
+	first, err := e.svc.Produce(ctx, "normal", []domain.Message{{Body: []byte("before"), Keys: []string{"k"}}})
 	require.NoError(t, err)
 	require.NoError(t, e.svc.Stop(ctx))
 
@@ -366,7 +337,7 @@ func TestRestartWithTheSameNodeIDKeepsEarlierSegments(t *testing.T) {
 	require.NoError(t, err)
 	again.Start()
 	t.Cleanup(func() { _ = again.Stop(context.Background()) })
-	second, err := again.Produce(ctx, "normal", []httpapi.Message{{Body: []byte("after"), Keys: []string{"k"}}})
+	second, err := again.Produce(ctx, "normal", []domain.Message{{Body: []byte("after"), Keys: []string{"k"}}})
 	require.NoError(t, err)
 	require.NotEqual(t, first[0].MessageID, second[0].MessageID)
 

@@ -1,33 +1,28 @@
 package ingest
 
 import (
-	"net/http"
-
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
-
-// CodeInvalidPriority answers a priority outside the topic's range.
-const CodeInvalidPriority = "INVALID_PRIORITY"
 
 // checkPriority checks message i's priority against its topic: a PRIORITY topic needs one
 // from 0 to its maxPriority (RocketMQ's clients take any priority from 0 up; a topic's
 // levels are fixed when it is made, so a higher one is refused rather than folded into
 // the top level, where it would silently lose its meaning); other topics take none.
-func checkPriority(t metadata.Topic, i int, m *httpapi.Message) error {
+func checkPriority(t metadata.Topic, i int, m *domain.Message) error {
 	if t.Type != metadata.TopicPriority {
 		if m.Priority != nil {
-			return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch,
+			return domain.Errorf(domain.ErrMessageTypeMismatch,
 				"message %d: priority applies to PRIORITY topics; %s is %s", i, t.Name, t.Type)
 		}
 		return nil
 	}
 	if m.Priority == nil || m.MessageGroup != "" || m.DeliveryTime != nil || m.LiteTopic != "" {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch,
+		return domain.Errorf(domain.ErrMessageTypeMismatch,
 			"message %d: a PRIORITY topic needs a priority (0-%d) and takes no messageGroup, deliveryTime or liteTopic", i, t.MaxPriority)
 	}
 	if p := *m.Priority; p < 0 || p > t.MaxPriority {
-		return httpapi.Errorf(http.StatusBadRequest, CodeInvalidPriority,
+		return domain.Errorf(domain.ErrInvalidPriority,
 			"message %d: priority must be 0-%d (topic %s has %d priority levels, higher is delivered first), got %d", i, t.MaxPriority, t.Name, t.PriorityLevels(), p)
 	}
 	return nil
@@ -35,7 +30,7 @@ func checkPriority(t metadata.Topic, i int, m *httpapi.Message) error {
 
 // routePriority picks a queue of the message's priority level (queue q holds priority
 // q % levels): by its first key, else round-robin among the level's queues.
-func routePriority(ti *topicInfo, m *httpapi.Message) metadata.Queue {
+func routePriority(ti *topicInfo, m *domain.Message) metadata.Queue {
 	levels := ti.topic.PriorityLevels()
 	perLevel := uint64(max(len(ti.queues)/levels, 1))
 	var k uint64

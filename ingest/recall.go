@@ -5,14 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/internal/sealed"
 	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/namespace"
 	"github.com/floemq/floe/trace"
 )
 
@@ -117,34 +115,32 @@ func (s *RecallSigner) Decode(topic, handle string) (RecallHandle, error) {
 
 // Recall takes back a delayed message of topic (its stored name) before its delivery
 // time: it is never delivered to any group. It returns the message id. Recalling again is
-// a no-op. Errors are *httpapi.Error: 404 for an unknown topic, 400 INVALID_RECALL_HANDLE,
-// 409 TOO_LATE once the delivery time passed.
+// a no-op. Errors are *domain.Error: ErrTopicNotFound, ErrInvalidRecallHandle, ErrTooLate
+// once the delivery time passed.
 func (s *Service) Recall(ctx context.Context, topic, handle string) (string, error) {
-	if err := httpapi.CheckStoredName("topic", topic); err != nil {
+	if err := domain.CheckName("topic", namespace.Local(topic)); err != nil {
 		return "", err
 	}
 	ti, err := s.topics.get(ctx, topic)
 	if errors.Is(err, metadata.ErrNotFound) {
-		return "", httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
+		return "", domain.Errorf(domain.ErrTopicNotFound, "topic %s does not exist", topic)
 	} else if err != nil {
 		return "", unavailable("reading topic %s: %v", topic, err)
 	}
 	h, err := s.recall.Decode(topic, handle)
 	if err != nil {
 		s.metrics.recalls.WithLabelValues("invalid").Inc()
-		return "", httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidRecallHandle,
-			"the recall handle is malformed, altered or not of topic %s", topic)
+		return "", domain.Errorf(domain.ErrInvalidRecallHandle, "the recall handle is malformed, altered or not of topic %s", topic)
 	}
 	already, err := s.store.MessageRecall(ctx, metadata.MessageRecallParams{QueueRef: h.QueueRef, ObjectKey: h.ObjectKey,
 		Record: h.Record, MessageID: h.MessageID, DeliveryTime: h.DeliveryTime})
 	switch {
 	case errors.Is(err, metadata.ErrRecallTooLate):
 		s.metrics.recalls.WithLabelValues("too_late").Inc()
-		return "", httpapi.Errorf(http.StatusConflict, httpapi.CodeTooLate,
-			"message %s was due at %s: it is delivered and can no longer be recalled", h.MessageID, h.DeliveryTime.Format(time.RFC3339Nano))
+		return "", domain.Errorf(domain.ErrTooLate, "message %s was due at %s: it is delivered and can no longer be recalled", h.MessageID, h.DeliveryTime.Format(time.RFC3339Nano))
 	case errors.Is(err, metadata.ErrNotFound):
 		s.metrics.recalls.WithLabelValues("not_found").Inc()
-		return "", httpapi.Errorf(http.StatusNotFound, httpapi.CodeMessageNotFound, "message %s is no longer stored", h.MessageID)
+		return "", domain.Errorf(domain.ErrMessageNotFound, "message %s is no longer stored", h.MessageID)
 	case err != nil:
 		return "", unavailable("recalling message %s: %v", h.MessageID, err)
 	}
@@ -158,20 +154,4 @@ func (s *Service) Recall(ctx context.Context, topic, handle string) (string, err
 		s.tracer.Record([]trace.Event{{MessageID: h.MessageID, Topic: topic, Type: trace.Recalled, Time: s.cfg.Now(), DeliveryTime: &due}})
 	}
 	return h.MessageID, nil
-}
-
-func (s *Service) handleRecall(c echo.Context) error {
-	var req httpapi.RecallRequest
-	if err := httpapi.DecodeJSON(c, 64<<10, &req); err != nil {
-		return err
-	}
-	topic, err := httpapi.TenantOf(c).Param(c, "topic")
-	if err != nil {
-		return err
-	}
-	id, err := s.Recall(c.Request().Context(), topic, req.RecallHandle)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, httpapi.RecallResponse{MessageID: id, Status: "RECALLED"})
 }

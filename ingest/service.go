@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,8 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
+	"github.com/floemq/floe/namespace"
 	"github.com/floemq/floe/objstore"
 	"github.com/floemq/floe/segment"
 	"github.com/floemq/floe/trace"
@@ -73,7 +73,7 @@ func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg promethe
 		cfg:         cfg,
 		store:       store,
 		bucket:      bucket,
-		topics:      &topicCache{store: store, ttl: cfg.TopicCacheTTL, now: cfg.Now, topics: map[string]*topicInfo{}},
+		topics:      newTopicCache(store, cfg.TopicCacheTTL, cfg.Now),
 		metrics:     m,
 		recall:      recall,
 		buffer:      newByteSemaphore(cfg.MaxBufferedBytes),
@@ -93,7 +93,7 @@ func (s *Service) SetTracer(r *trace.Recorder) { s.tracer = r }
 
 // ProduceInternal stores system messages (traces) on a system topic, without the checks
 // that apply to producers' messages.
-func (s *Service) ProduceInternal(ctx context.Context, topic string, msgs []httpapi.Message) error {
+func (s *Service) ProduceInternal(ctx context.Context, topic string, msgs []domain.Message) error {
 	_, err := s.produce(ctx, topic, msgs, "", "", true)
 	return err
 }
@@ -124,17 +124,17 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 }
 
-// Produce validates and stores messages on a topic (its stored name, see httpapi.Tenant),
-// returning once every one is durable
-// (in the bucket and indexed). Errors are *httpapi.Error.
-func (s *Service) Produce(ctx context.Context, topic string, msgs []httpapi.Message) ([]httpapi.SendResult, error) {
-	return s.observe(func() ([]httpapi.SendResult, error) { return s.produce(ctx, topic, msgs, "", "", false) })
+// Produce validates and stores messages on a topic (its stored name, see
+// namespace.Wrap), returning once every one is durable (in the bucket and indexed).
+// Errors are *domain.Error.
+func (s *Service) Produce(ctx context.Context, topic string, msgs []domain.Message) ([]domain.SendResult, error) {
+	return s.observe(func() ([]domain.SendResult, error) { return s.produce(ctx, topic, msgs, "", "", false) })
 }
 
 // ProduceTransaction stores a transaction's half messages: durable but invisible until
 // the transaction is committed. It returns the transaction id.
-func (s *Service) ProduceTransaction(ctx context.Context, topic, producerGroup string, msgs []httpapi.Message) (string, []httpapi.SendResult, error) {
-	if err := httpapi.CheckStoredName("producerGroup", producerGroup); err != nil {
+func (s *Service) ProduceTransaction(ctx context.Context, topic, producerGroup string, msgs []domain.Message) (string, []domain.SendResult, error) {
+	if err := domain.CheckName("producerGroup", namespace.Local(producerGroup)); err != nil {
 		return "", nil, err
 	}
 	return s.ProduceTransactionChecked(ctx, topic, producerGroup, msgs)
@@ -142,22 +142,21 @@ func (s *Service) ProduceTransaction(ctx context.Context, topic, producerGroup s
 
 // ProduceTransactionChecked is ProduceTransaction for a checker name the caller has
 // validated, such as the system names the gRPC front end gives its producers' topics.
-func (s *Service) ProduceTransactionChecked(ctx context.Context, topic, producerGroup string, msgs []httpapi.Message) (string, []httpapi.SendResult, error) {
+func (s *Service) ProduceTransactionChecked(ctx context.Context, topic, producerGroup string, msgs []domain.Message) (string, []domain.SendResult, error) {
 	txID := s.newTransactionID()
-	res, err := s.observe(func() ([]httpapi.SendResult, error) { return s.produce(ctx, topic, msgs, txID, producerGroup, false) })
+	res, err := s.observe(func() ([]domain.SendResult, error) { return s.produce(ctx, topic, msgs, txID, producerGroup, false) })
 	if err != nil {
 		return "", nil, err
 	}
 	return txID, res, nil
 }
 
-func (s *Service) observe(fn func() ([]httpapi.SendResult, error)) ([]httpapi.SendResult, error) {
+func (s *Service) observe(fn func() ([]domain.SendResult, error)) ([]domain.SendResult, error) {
 	start := time.Now()
 	res, err := fn()
 	if err != nil {
-		var apiErr *httpapi.Error
-		if errors.As(err, &apiErr) {
-			s.metrics.rejected.WithLabelValues(apiErr.Code).Inc()
+		if de := domain.AsError(err); de != nil {
+			s.metrics.rejected.WithLabelValues(de.Kind.String()).Inc()
 		}
 		return nil, err
 	}
@@ -167,21 +166,21 @@ func (s *Service) observe(fn func() ([]httpapi.SendResult, error)) ([]httpapi.Se
 
 // produce stores msgs on topic; with a txID they are a transaction's half messages;
 // internal ones are system messages that skip the producer checks.
-func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Message, txID, producerGroup string, internal bool) ([]httpapi.SendResult, error) {
+func (s *Service) produce(ctx context.Context, topic string, msgs []domain.Message, txID, producerGroup string, internal bool) ([]domain.SendResult, error) {
 	if !internal {
-		if err := httpapi.CheckStoredName("topic", topic); err != nil {
+		if err := domain.CheckName("topic", namespace.Local(topic)); err != nil {
 			return nil, err
 		}
 	}
 	if len(msgs) == 0 {
-		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "messages must not be empty")
+		return nil, domain.Errorf(domain.ErrBadRequest, "messages must not be empty")
 	}
 	if len(msgs) > s.cfg.MaxMessagesPerRequest {
-		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "at most %d messages per request, got %d", s.cfg.MaxMessagesPerRequest, len(msgs))
+		return nil, domain.Errorf(domain.ErrBadRequest, "at most %d messages per request, got %d", s.cfg.MaxMessagesPerRequest, len(msgs))
 	}
 	ti, err := s.topics.get(ctx, topic)
 	if errors.Is(err, metadata.ErrNotFound) {
-		return nil, httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
+		return nil, domain.Errorf(domain.ErrTopicNotFound, "topic %s does not exist", topic)
 	}
 	if err != nil {
 		return nil, unavailable("reading topic %s: %v", topic, err)
@@ -227,7 +226,7 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 		if liteQueues, err = s.topics.liteQueues(ctx, topic, lites); err != nil {
 			var qe *metadata.QuotaError
 			if errors.As(err, &qe) {
-				return nil, httpapi.QuotaExceeded(qe.Resource, qe.Limit)
+				return nil, domain.QuotaExceeded(qe.Resource, qe.Limit)
 			}
 			return nil, unavailable("creating lite topics of %s: %v", topic, err)
 		}
@@ -237,14 +236,14 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 
 	if err := s.buffer.acquire(ctx, size, s.cfg.BufferWait); err != nil {
 		if errors.Is(err, errBufferFull) {
-			return nil, httpapi.Errorf(http.StatusTooManyRequests, httpapi.CodeThrottled, "this node's buffer is full; retry later")
+			return nil, domain.Errorf(domain.ErrThrottled, "this node's buffer is full; retry later")
 		}
 		return nil, err
 	}
 	s.metrics.buffered.Set(float64(s.buffer.used()))
 
 	req := &request{n: len(msgs), bytes: size, offsets: make([]int64, len(msgs)), done: make(chan struct{})}
-	results := make([]httpapi.SendResult, len(msgs))
+	results := make([]domain.SendResult, len(msgs))
 	kinds := make([]metadata.ChunkKind, len(msgs))
 	queues := make([]metadata.Queue, len(msgs))
 	s.mu.Lock()
@@ -353,7 +352,7 @@ func (s *Service) produce(ctx context.Context, topic string, msgs []httpapi.Mess
 
 // traceEvents describes a finished send: each message produced, then stored (with its
 // place), scheduled or stored as half of a transaction.
-func traceEvents(topic string, born, acked time.Time, txID, object string, kinds []metadata.ChunkKind, results []httpapi.SendResult) []trace.Event {
+func traceEvents(topic string, born, acked time.Time, txID, object string, kinds []metadata.ChunkKind, results []domain.SendResult) []trace.Event {
 	latency := float64(acked.Sub(born).Microseconds()) / 1000
 	evs := make([]trace.Event, 0, 2*len(results))
 	for i, r := range results {
@@ -372,24 +371,24 @@ func traceEvents(topic string, born, acked time.Time, txID, object string, kinds
 	return evs
 }
 
-func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message, half bool, now time.Time) error {
+func (s *Service) validate(t metadata.Topic, i int, m *domain.Message, half bool, now time.Time) error {
 	bad := func(format string, args ...any) error {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "message %d: %s", i, fmt.Sprintf(format, args...))
+		return domain.Errorf(domain.ErrBadRequest, "message %d: %s", i, fmt.Sprintf(format, args...))
 	}
 	mismatch := func(format string, args ...any) error {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeMessageTypeMismatch, "message %d: %s", i, fmt.Sprintf(format, args...))
+		return domain.Errorf(domain.ErrMessageTypeMismatch, "message %d: %s", i, fmt.Sprintf(format, args...))
 	}
-	if m.ID != "" && !httpapi.ValidID(m.ID) {
-		return bad("message id must be 1-%d characters of [A-Za-z0-9_-]", httpapi.MaxIDLen)
+	if m.ID != "" && !domain.ValidID(m.ID) {
+		return bad("message id must be 1-%d characters of [A-Za-z0-9_-]", domain.MaxIDLen)
 	}
 	if len(m.Body) == 0 {
-		return httpapi.Errorf(http.StatusBadRequest, "MESSAGE_BODY_EMPTY", "message %d: body must not be empty", i)
+		return domain.Errorf(domain.ErrBodyEmpty, "message %d: body must not be empty", i)
 	}
 	if len(m.Body) > s.cfg.MaxBodyBytes {
-		return httpapi.Errorf(http.StatusRequestEntityTooLarge, httpapi.CodeBodyTooLarge, "message %d: body of %d bytes exceeds the limit of %d", i, len(m.Body), s.cfg.MaxBodyBytes)
+		return domain.Errorf(domain.ErrBodyTooLarge, "message %d: body of %d bytes exceeds the limit of %d", i, len(m.Body), s.cfg.MaxBodyBytes)
 	}
-	if m.Tag != "" && !httpapi.ValidName(m.Tag) {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidName, "message %d: tag %q must be 1-127 characters of [A-Za-z0-9_-]", i, m.Tag)
+	if m.Tag != "" && !domain.ValidName(m.Tag) {
+		return domain.Errorf(domain.ErrInvalidName, "message %d: tag %q must be 1-127 characters of [A-Za-z0-9_-]", i, m.Tag)
 	}
 	if len(m.Keys) > maxKeys {
 		return bad("at most %d keys", maxKeys)
@@ -415,8 +414,8 @@ func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message, half boo
 	if m.MessageGroup != "" && (len(m.MessageGroup) > 127 || !utf8.ValidString(m.MessageGroup)) {
 		return bad("messageGroup must be 1-127 bytes of UTF-8")
 	}
-	if m.LiteTopic != "" && !httpapi.ValidName(m.LiteTopic) {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeInvalidName, "message %d: liteTopic %q must be 1-127 characters of [A-Za-z0-9_-]", i, m.LiteTopic)
+	if m.LiteTopic != "" && !domain.ValidName(m.LiteTopic) {
+		return domain.Errorf(domain.ErrInvalidName, "message %d: liteTopic %q must be 1-127 characters of [A-Za-z0-9_-]", i, m.LiteTopic)
 	}
 	if err := checkPriority(t, i, m); err != nil {
 		return err
@@ -455,22 +454,22 @@ func (s *Service) validate(t metadata.Topic, i int, m *httpapi.Message, half boo
 		return mismatch("transactions go to TRANSACTION topics; %s is %s", t.Name, t.Type)
 	}
 	if isDelay && m.DeliveryTime.After(now.Add(s.cfg.MaxDelay)) {
-		return httpapi.Errorf(http.StatusBadRequest, "DELAY_TOO_LONG", "message %d: deliveryTime is more than %s ahead", i, s.cfg.MaxDelay)
+		return domain.Errorf(domain.ErrDelayTooLong, "message %d: deliveryTime is more than %s ahead", i, s.cfg.MaxDelay)
 	}
 	return nil
 }
 
 // route picks a message's queue: FIFO by its message group, else by its first key, else
 // round-robin.
-func (s *Service) route(ti *topicInfo, m *httpapi.Message) metadata.Queue {
+func (s *Service) route(ti *topicInfo, m *domain.Message) metadata.Queue {
 	n := uint64(len(ti.queues))
 	switch {
 	case ti.topic.Type == metadata.TopicPriority && m.Priority != nil:
 		return routePriority(ti, m)
 	case m.MessageGroup != "":
-		return ti.queues[uint64(fnvHash(m.MessageGroup))%n]
+		return ti.queues[metadata.QueueForKey(m.MessageGroup, len(ti.queues))]
 	case len(m.Keys) > 0:
-		return ti.queues[uint64(fnvHash(m.Keys[0]))%n]
+		return ti.queues[metadata.QueueForKey(m.Keys[0], len(ti.queues))]
 	default:
 		return ti.queues[ti.rr.Add(1)%n]
 	}
@@ -501,8 +500,8 @@ func (s *Service) newTransactionID() string {
 	return fmt.Sprintf("TX%s%X", s.idPrefix, b)
 }
 
-func unavailable(format string, args ...any) *httpapi.Error {
-	return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, format, args...)
+func unavailable(format string, args ...any) *domain.Error {
+	return domain.Errorf(domain.ErrUnavailable, format, args...)
 }
 
 // Ready reports whether the write path can take sends.
@@ -511,3 +510,6 @@ func (s *Service) Ready() bool {
 	defer s.mu.Unlock()
 	return !s.stopped
 }
+
+// Config returns the service's configuration, defaults applied.
+func (s *Service) Config() Config { return s.cfg }

@@ -7,26 +7,29 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/floemq/floe/internal/ttlcache"
 	"github.com/floemq/floe/metadata"
 )
 
 // topicInfo is what routing needs of a topic: its type and its queues by queue id.
 type topicInfo struct {
-	topic   metadata.Topic
-	queues  []metadata.Queue
-	rr      atomic.Uint64
-	expires time.Time
+	topic  metadata.Topic
+	queues []metadata.Queue
+	rr     atomic.Uint64
 }
 
-// topicCache keeps topic settings for a short TTL, so a send costs no Postgres read.
+// topicCache keeps topic settings for a short TTL, so a send costs no Postgres read, and
+// the queues of lite topics, which never change once created.
 type topicCache struct {
-	store *metadata.Store
-	ttl   time.Duration
-	now   func() time.Time
+	store  *metadata.Store
+	topics *ttlcache.Cache[string, *topicInfo]
 
-	mu     sync.Mutex
-	topics map[string]*topicInfo
-	lite   map[liteKey]metadata.Queue
+	mu   sync.Mutex
+	lite map[liteKey]metadata.Queue
+}
+
+func newTopicCache(store *metadata.Store, ttl time.Duration, now func() time.Time) *topicCache {
+	return &topicCache{store: store, topics: ttlcache.New[string, *topicInfo](ttlcache.Config{TTL: ttl, Now: now})}
 }
 
 type liteKey struct{ topic, lite string }
@@ -73,33 +76,27 @@ func (c *topicCache) liteQueues(ctx context.Context, topic string, lites []strin
 }
 
 func (c *topicCache) get(ctx context.Context, name string) (*topicInfo, error) {
-	c.mu.Lock()
-	ti, ok := c.topics[name]
-	c.mu.Unlock()
-	if ok && c.now().Before(ti.expires) {
-		return ti, nil
-	}
-	t, err := c.store.TopicGet(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	qs, err := c.store.QueueList(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	fresh := &topicInfo{topic: t, queues: qs, expires: c.now().Add(c.ttl)}
-	if ok {
-		fresh.rr.Store(ti.rr.Load())
-	}
-	c.mu.Lock()
-	c.topics[name] = fresh
-	c.mu.Unlock()
-	return fresh, nil
+	return c.topics.Get(ctx, name, func(ctx context.Context) (*topicInfo, error) {
+		t, err := c.store.TopicGet(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		qs, err := c.store.QueueList(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		fresh := &topicInfo{topic: t, queues: qs}
+		if old, ok := c.topics.Peek(name); ok {
+			// Round-robin goes on where it was rather than restarting at queue 0.
+			fresh.rr.Store(old.rr.Load())
+		}
+		return fresh, nil
+	})
 }
 
 func (c *topicCache) forget(name string) {
+	c.topics.Delete(name)
 	c.mu.Lock()
-	delete(c.topics, name)
 	for k := range c.lite {
 		if k.topic == name {
 			delete(c.lite, k)

@@ -305,20 +305,23 @@ type Chunk struct {
 	Count       int
 	SegmentID   int64
 	// Skip is how many records of the stored chunk come before this row's first offset.
-	Skip         int
-	ObjectKey    string
-	ByteOffset   int64
-	ByteLength   int64
+	Skip       int
+	ObjectKey  string
+	ByteOffset int64
+	ByteLength int64
+	// ObjectSize is the length of the whole segment object, so that a reader may fetch
+	// the chunk's neighbours with it.
+	ObjectSize   int64
 	MinStoreTime time.Time
 	MaxStoreTime time.Time
 }
 
 const chunkColumns = `c.queue_ref, c.first_offset, c.record_count, c.segment_id, c.record_skip, s.object_key, c.byte_offset, c.byte_length,
-	c.min_store_time, c.max_store_time`
+	s.size_bytes, c.min_store_time, c.max_store_time`
 
 func scanChunk(r pgx.CollectableRow) (Chunk, error) {
 	var c Chunk
-	err := r.Scan(&c.QueueRef, &c.FirstOffset, &c.Count, &c.SegmentID, &c.Skip, &c.ObjectKey, &c.ByteOffset, &c.ByteLength, &c.MinStoreTime, &c.MaxStoreTime)
+	err := r.Scan(&c.QueueRef, &c.FirstOffset, &c.Count, &c.SegmentID, &c.Skip, &c.ObjectKey, &c.ByteOffset, &c.ByteLength, &c.ObjectSize, &c.MinStoreTime, &c.MaxStoreTime)
 	return c, err
 }
 

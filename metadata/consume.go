@@ -513,23 +513,27 @@ func (s *Store) Ack(ctx context.Context, group string, items []AckItem, notify b
 	// never reused, and a signed receipt names a row of its group): a condition on the
 	// group would let the planner scan the group's index, dead rows and all.
 	batch.Queue(`SELECT id FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE`, uniq)
-	// Receipts that name no current row: OK if their message was finished before this call
-	// (acked through another receipt, or dead-lettered).
-	batch.Queue(`SELECT t.i FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS t(id, version, off, queue_ref, i)
-		WHERE NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.id = t.id AND d.version = t.version AND d.group_name = $5
-				AND t.off >= d.first_offset AND t.off < d.first_offset + d.record_count)
-		  AND EXISTS (SELECT 1 FROM group_queues WHERE group_name = $5 AND queue_ref = t.queue_ref AND cursor > t.off)
-		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.group_name = $5 AND d.queue_ref = t.queue_ref
-				AND t.off >= d.first_offset AND t.off < d.first_offset + d.record_count
-				AND get_bit(d.done, (t.off - d.first_offset)::int) = 0)`, ids, versions, offsets, queues, group)
-	// Set every acked bit of each row in one update (an update per message would write a
-	// row version, and run the foreign-key checks, per message).
-	batch.Queue(`WITH it AS (SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS t(id, version, off)),
-			hit AS (SELECT d.id, array_agg((it.off - d.first_offset)::int) AS pos FROM it
-				JOIN deliveries d ON d.id = it.id AND d.version = it.version
-				WHERE d.group_name = $4 AND it.off >= d.first_offset AND it.off < d.first_offset + d.record_count GROUP BY d.id)
-		UPDATE deliveries d SET done = floe_set_bits(d.done, hit.pos) FROM hit WHERE d.id = hit.id
-		RETURNING d.id, d.version, d.first_offset, d.record_count`, ids, versions, offsets, group)
+	// One statement sets every acked bit of each row (an update per message would write a
+	// row version, and run the foreign-key checks, per message) and answers, for the
+	// receipts that name no current row, whether their message was finished before this call
+	// (acked through another receipt, or dead-lettered): those are OK too. Its parts see the
+	// rows as they were before the update, and the check runs only for the receipts the
+	// update missed, usually none.
+	batch.Queue(`WITH m AS MATERIALIZED (SELECT t.i, t.off, t.queue_ref, d.id, (t.off - d.first_offset)::int AS pos
+				FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS t(id, version, off, queue_ref, i)
+				LEFT JOIN deliveries d ON d.id = t.id AND d.version = t.version AND d.group_name = $5
+					AND t.off >= d.first_offset AND t.off < d.first_offset + d.record_count),
+			upd AS (UPDATE deliveries d SET done = floe_set_bits(d.done, h.pos)
+				FROM (SELECT id, array_agg(pos) AS pos FROM m WHERE id IS NOT NULL GROUP BY id) h WHERE d.id = h.id
+				RETURNING d.id, d.version, d.first_offset, d.record_count)
+		SELECT false, id, version, first_offset, record_count FROM upd
+		UNION ALL
+		SELECT true, m.i, 0, 0, 0 FROM m
+		WHERE m.id IS NULL
+		  AND EXISTS (SELECT 1 FROM group_queues WHERE group_name = $5 AND queue_ref = m.queue_ref AND cursor > m.off)
+		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.group_name = $5 AND d.queue_ref = m.queue_ref
+				AND m.off >= d.first_offset AND m.off < d.first_offset + d.record_count
+				AND get_bit(d.done, (m.off - d.first_offset)::int) = 0)`, ids, versions, offsets, queues, group)
 	batch.Queue(`DELETE FROM deliveries WHERE id = ANY($1) AND bit_count(done) >= record_count`, uniq)
 	if notify {
 		batch.Queue(`SELECT pg_notify($1, $2)`, ChannelAcks, group)
@@ -543,39 +547,29 @@ func (s *Store) Ack(ctx context.Context, group string, items []AckItem, notify b
 		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("locking deliveries: %w", err)
 		}
-		rows, err := br.Query()
-		if err != nil {
-			return fmt.Errorf("checking acked messages: %w", err)
-		}
-		for rows.Next() {
-			var i int64
-			if err := rows.Scan(&i); err != nil {
-				rows.Close()
-				return fmt.Errorf("checking acked messages: %w", err)
-			}
-			out[i-1] = AckOK
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("checking acked messages: %w", err)
-		}
 		type hit struct {
 			version     int
 			first       int64
 			recordCount int
 		}
 		hits := map[int64]hit{}
-		rows, err = br.Query()
+		rows, err := br.Query()
 		if err != nil {
 			return fmt.Errorf("acking: %w", err)
 		}
 		for rows.Next() {
+			var finished bool
 			var id int64
 			var h hit
-			if err := rows.Scan(&id, &h.version, &h.first, &h.recordCount); err != nil {
+			if err := rows.Scan(&finished, &id, &h.version, &h.first, &h.recordCount); err != nil {
 				rows.Close()
 				return fmt.Errorf("acking: %w", err)
 			}
-			hits[id] = h
+			if finished {
+				out[id-1] = AckOK // id is the receipt's ordinal
+			} else {
+				hits[id] = h
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("acking: %w", err)

@@ -12,50 +12,57 @@ import (
 // When the new ones would take the namespace past its quota, none is created and the error
 // is a *QuotaError (ErrQuotaExceeded).
 func (s *Store) LiteQueuesEnsure(ctx context.Context, topic string, lites []string) (map[string]Queue, error) {
-	out := make(map[string]Queue, len(lites))
-	err := s.inTx(ctx, "lite_queues_ensure", func(tx pgx.Tx) error {
-		if err := s.checkLiteQuota(ctx, tx, topic, lites); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `INSERT INTO queues (topic, queue_id, lite_topic, last_write_at)
-			SELECT $1, 0, l, now() FROM unnest($2::text[]) AS l
-			ON CONFLICT DO NOTHING RETURNING id`, topic, lites)
-		if err != nil {
-			if isForeignKeyViolation(err) {
-				return fmt.Errorf("topic %s: %w", topic, ErrNotFound)
-			}
-			return fmt.Errorf("creating lite topics of %s: %w", topic, err)
-		}
-		created, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			if isForeignKeyViolation(err) {
-				return fmt.Errorf("topic %s: %w", topic, ErrNotFound)
-			}
-			return fmt.Errorf("creating lite topics of %s: %w", topic, err)
-		}
-		if len(created) > 0 {
-			if _, err := tx.Exec(ctx, `INSERT INTO group_queues (group_name, queue_ref, cursor)
-				SELECT l.group_name, q.id, 0 FROM queues q
-				JOIN lite_subscriptions l ON l.topic = q.topic AND l.lite_topic = q.lite_topic
-				WHERE q.id = ANY($1) ON CONFLICT DO NOTHING`, created); err != nil {
-				return fmt.Errorf("starting cursors of new lite topics of %s: %w", topic, err)
-			}
-		}
-		rows, err = tx.Query(ctx, `SELECT id, topic, queue_id, lite_topic, min_offset, next_offset FROM queues
-			WHERE topic = $1 AND lite_topic = ANY($2) AND queue_id = 0`, topic, lites)
-		if err != nil {
-			return fmt.Errorf("reading lite topics of %s: %w", topic, err)
-		}
-		qs, err := pgx.CollectRows(rows, scanQueue)
-		if err != nil {
-			return fmt.Errorf("reading lite topics of %s: %w", topic, err)
-		}
-		for _, q := range qs {
-			out[q.LiteTopic] = q
-		}
-		return nil
+	var out map[string]Queue
+	err := s.inTx(ctx, "lite_queues_ensure", func(tx pgx.Tx) (err error) {
+		out, err = s.ensureLiteQueues(ctx, tx, topic, lites)
+		return err
 	})
 	return out, err
+}
+
+// ensureLiteQueues is LiteQueuesEnsure within tx.
+func (s *Store) ensureLiteQueues(ctx context.Context, tx pgx.Tx, topic string, lites []string) (map[string]Queue, error) {
+	out := make(map[string]Queue, len(lites))
+	if err := s.checkLiteQuota(ctx, tx, topic, lites); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO queues (topic, queue_id, lite_topic, last_write_at)
+		SELECT $1, 0, l, now() FROM unnest($2::text[]) AS l
+		ON CONFLICT DO NOTHING RETURNING id`, topic, lites)
+	if err != nil {
+		if isForeignKeyViolation(err) {
+			return nil, fmt.Errorf("topic %s: %w", topic, ErrNotFound)
+		}
+		return nil, fmt.Errorf("creating lite topics of %s: %w", topic, err)
+	}
+	created, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		if isForeignKeyViolation(err) {
+			return nil, fmt.Errorf("topic %s: %w", topic, ErrNotFound)
+		}
+		return nil, fmt.Errorf("creating lite topics of %s: %w", topic, err)
+	}
+	if len(created) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO group_queues (group_name, queue_ref, cursor)
+			SELECT l.group_name, q.id, 0 FROM queues q
+			JOIN lite_subscriptions l ON l.topic = q.topic AND l.lite_topic = q.lite_topic
+			WHERE q.id = ANY($1) ON CONFLICT DO NOTHING`, created); err != nil {
+			return nil, fmt.Errorf("starting cursors of new lite topics of %s: %w", topic, err)
+		}
+	}
+	rows, err = tx.Query(ctx, `SELECT id, topic, queue_id, lite_topic, min_offset, next_offset FROM queues
+		WHERE topic = $1 AND lite_topic = ANY($2) AND queue_id = 0`, topic, lites)
+	if err != nil {
+		return nil, fmt.Errorf("reading lite topics of %s: %w", topic, err)
+	}
+	qs, err := pgx.CollectRows(rows, scanQueue)
+	if err != nil {
+		return nil, fmt.Errorf("reading lite topics of %s: %w", topic, err)
+	}
+	for _, q := range qs {
+		out[q.LiteTopic] = q
+	}
+	return out, nil
 }
 
 // LiteSubscriptionChange adds and removes lite topics of a group's subscription to a LITE

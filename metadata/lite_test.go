@@ -17,10 +17,7 @@ func TestLiteTopicsExpire(t *testing.T) {
 	t.Parallel()
 	url := testenv.Database(t)
 	ctx := context.Background()
-	s, err := metadata.Open(ctx, metadata.Config{URL: url}, nil)
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	require.NoError(t, s.Migrate(ctx))
+	s := testenv.Store(t, metadata.Config{URL: url}, nil)
 	for _, tt := range []metadata.Topic{
 		{Name: "ttl", Type: metadata.TopicLite, Queues: 1, RetentionHours: 1, LiteTTLMinutes: 15},
 		{Name: "forever", Type: metadata.TopicLite, Queues: 1, RetentionHours: 1},
@@ -28,7 +25,7 @@ func TestLiteTopicsExpire(t *testing.T) {
 		_, _, err := s.TopicCreate(ctx, tt)
 		require.NoError(t, err)
 	}
-	_, _, err = s.GroupCreate(ctx, metadata.Group{Name: "g", DeliveryOrder: metadata.OrderConcurrent, MaxDeliveryAttempts: 3, BackoffSeconds: []int{1}})
+	_, _, err := s.GroupCreate(ctx, metadata.Group{Name: "g", DeliveryOrder: metadata.OrderConcurrent, MaxDeliveryAttempts: 3, BackoffSeconds: []int{1}})
 	require.NoError(t, err)
 	require.NoError(t, s.LiteSubscriptionChange(ctx, "g", "ttl", []string{"old", "fresh"}, nil, true))
 	first, err := s.LiteQueuesEnsure(ctx, "ttl", []string{"old", "fresh"})

@@ -15,13 +15,8 @@ import (
 
 func openStoreWithQuotas(t *testing.T, q metadata.Quotas) (*metadata.Store, *prometheus.Registry) {
 	t.Helper()
-	ctx := context.Background()
 	reg := prometheus.NewRegistry()
-	s, err := metadata.Open(ctx, metadata.Config{URL: testenv.Database(t), Quotas: q}, reg)
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	require.NoError(t, s.Migrate(ctx))
-	return s, reg
+	return testenv.Store(t, metadata.Config{Quotas: q}, reg), reg
 }
 
 // TestQuotasPerNamespace: each namespace has its own count; a create past the limit is
@@ -62,26 +57,9 @@ func TestQuotasPerNamespace(t *testing.T) {
 		_, err = s.LiteQueuesEnsure(ctx, ns+"chats", []string{"a", "b", "c"})
 		require.NoError(t, err, "one new one makes three")
 	}
-	require.Equal(t, 3.0, counter(t, reg, "topics"))
-	require.Equal(t, 3.0, counter(t, reg, "groups"))
-	require.Equal(t, 3.0, counter(t, reg, "lite_topics"))
-}
-
-func counter(t *testing.T, reg *prometheus.Registry, resource string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != "floe_metadata_quota_exceeded_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if m.GetLabel()[0].GetValue() == resource {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
+	require.Equal(t, 3.0, testenv.MetricSum(t, reg, "floe_metadata_quota_exceeded_total", "topics"))
+	require.Equal(t, 3.0, testenv.MetricSum(t, reg, "floe_metadata_quota_exceeded_total", "groups"))
+	require.Equal(t, 3.0, testenv.MetricSum(t, reg, "floe_metadata_quota_exceeded_total", "lite_topics"))
 }
 
 // TestQuotaConcurrentCreates: creates racing for the last places cannot pass the limit

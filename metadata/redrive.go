@@ -1,9 +1,11 @@
 package metadata
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"time"
 
@@ -166,7 +168,29 @@ type Redriven struct {
 	// DLQOffset is the message's offset in the dead-letter queue.
 	DLQOffset int64
 	QueueID   int
+	// LiteTopic is the lite topic whose queue took the message, in a LITE target.
+	LiteTopic string
 	Offset    int64
+}
+
+// RedriveRoute is what decides a dead letter's queue in a FIFO or LITE target topic, as it
+// decided the queue of the original send: its message group, its lite topic.
+type RedriveRoute struct {
+	MessageGroup string
+	LiteTopic    string
+}
+
+// RedriveRouter reads the routes of a group's dead letters, by dead-letter offset. A
+// dead letter missing from the answer is skipped.
+type RedriveRouter func(ctx context.Context, group string, dlqOffsets []int64) (map[int64]RedriveRoute, error)
+
+// QueueForKey is the queue (0 to n-1) of a message routed by a key: its message group
+// in a FIFO topic, else its first key. Sends and redrives route the same way, so a
+// message group's messages share a queue whichever way they came.
+func QueueForKey(key string, n int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % uint32(n))
 }
 
 // RedriveBatch is what one step of a task did.
@@ -181,7 +205,11 @@ type RedriveBatch struct {
 // whole-queue task moves the dead-letter queue's start past the moved messages. Running
 // tasks are shared among nodes with SKIP LOCKED, and the batch's size sets the task's next
 // run so the rate holds whichever node runs it. ok is false when no task is due.
-func (s *Store) RedriveStep(ctx context.Context, max int) (b RedriveBatch, ok bool, err error) {
+//
+// Into a FIFO topic a dead letter goes to the queue of its message group, into a LITE topic
+// to the queue of its lite topic (created if it expired meanwhile); route reads those, and
+// a step into such a topic fails without it.
+func (s *Store) RedriveStep(ctx context.Context, max int, route RedriveRouter) (b RedriveBatch, ok bool, err error) {
 	err = s.inTx(ctx, "redrive_step", func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+redriveColumns+` FROM redrive_tasks WHERE state = 'RUNNING' AND next_run_at <= now()
 			ORDER BY next_run_at LIMIT 1 FOR UPDATE SKIP LOCKED`)
@@ -205,7 +233,7 @@ func (s *Store) RedriveStep(ctx context.Context, max int) (b RedriveBatch, ok bo
 				offsets = append(offsets, o)
 			}
 		}
-		moved, err := redriveAppend(ctx, tx, t, offsets)
+		moved, err := s.redriveAppend(ctx, tx, t, offsets, route)
 		if err != nil {
 			return err
 		}
@@ -239,10 +267,12 @@ func (s *Store) RedriveStep(ctx context.Context, max int) (b RedriveBatch, ok bo
 	return b, ok, err
 }
 
-// redriveAppend indexes the dead letters at the given offsets into the task's target topic,
-// spread over its queues by dead-letter offset. Offsets no longer in the dead-letter queue
-// (retention, or another task that moved them) are skipped.
-func redriveAppend(ctx context.Context, tx pgx.Tx, t RedriveTask, offsets []int64) ([]Redriven, error) {
+// redriveAppend indexes the dead letters at the given offsets into the task's target topic:
+// a NORMAL (or DELAY, TRANSACTION) topic's queues take them in turn by dead-letter offset, a
+// FIFO topic's the queue of each one's message group, a LITE topic's the queue of each one's
+// lite topic. Offsets no longer in the dead-letter queue (retention, or another task that
+// moved them) are skipped, and so are dead letters route gives no route.
+func (s *Store) redriveAppend(ctx context.Context, tx pgx.Tx, t RedriveTask, offsets []int64, route RedriveRouter) ([]Redriven, error) {
 	if len(offsets) == 0 {
 		return nil, nil
 	}
@@ -276,43 +306,110 @@ func redriveAppend(ctx context.Context, tx pgx.Tx, t RedriveTask, offsets []int6
 	if len(srcs) == 0 {
 		return nil, nil
 	}
-	queues, err := tx.Query(ctx, `SELECT id FROM queues WHERE topic = $1 AND lite_topic = '' ORDER BY queue_id`, t.TargetTopic)
+	target, err := getTopic(ctx, tx, t.TargetTopic)
 	if err != nil {
-		return nil, fmt.Errorf("listing queues of %s: %w", t.TargetTopic, err)
+		return nil, fmt.Errorf("reading topic %s: %w", t.TargetTopic, err)
 	}
-	refs, err := pgx.CollectRows(queues, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("listing queues of %s: %w", t.TargetTopic, err)
+	var routes map[int64]RedriveRoute
+	if target.Type == TopicFIFO || target.Type == TopicLite {
+		if route == nil {
+			return nil, fmt.Errorf("redrive into %s topic %s needs the dead letters' routes: this node cannot read messages", target.Type, t.TargetTopic)
+		}
+		at := make([]int64, len(srcs))
+		for i, s := range srcs {
+			at[i] = s.offset
+		}
+		if routes, err = route(ctx, t.Group, at); err != nil {
+			return nil, fmt.Errorf("reading the routes of dead letters of %s: %w", t.Group, err)
+		}
 	}
-	if len(refs) == 0 {
-		return nil, fmt.Errorf("topic %s has no queues", t.TargetTopic)
+
+	// The target queues: ref, queue id and lite topic of each.
+	type queueRef struct {
+		ref  int64
+		id   int
+		lite string
 	}
-	perQueue := make([][]source, len(refs))
+	var byIndex []queueRef
+	if target.Type == TopicLite {
+		var lites []string
+		for _, s := range srcs {
+			if l := routes[s.offset].LiteTopic; l != "" && !slices.Contains(lites, l) {
+				lites = append(lites, l)
+			}
+		}
+		if len(lites) > 0 {
+			qs, err := s.ensureLiteQueues(ctx, tx, t.TargetTopic, lites)
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range lites {
+				byIndex = append(byIndex, queueRef{ref: qs[l].Ref, lite: l})
+			}
+		}
+	} else {
+		queues, err := tx.Query(ctx, `SELECT id, queue_id FROM queues WHERE topic = $1 AND lite_topic = '' ORDER BY queue_id`, t.TargetTopic)
+		if err != nil {
+			return nil, fmt.Errorf("listing queues of %s: %w", t.TargetTopic, err)
+		}
+		byIndex, err = pgx.CollectRows(queues, func(r pgx.CollectableRow) (queueRef, error) {
+			var q queueRef
+			return q, r.Scan(&q.ref, &q.id)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing queues of %s: %w", t.TargetTopic, err)
+		}
+		if len(byIndex) == 0 {
+			return nil, fmt.Errorf("topic %s has no queues", t.TargetTopic)
+		}
+	}
+	perQueue := make([][]source, len(byIndex))
 	for _, s := range srcs {
-		q := int(s.offset % int64(len(refs)))
-		perQueue[q] = append(perQueue[q], s)
+		q := -1
+		switch r, ok := routes[s.offset]; {
+		case target.Type == TopicLite:
+			q = slices.IndexFunc(byIndex, func(x queueRef) bool { return ok && x.lite == r.LiteTopic && r.LiteTopic != "" })
+		case target.Type == TopicFIFO && ok && r.MessageGroup != "":
+			q = QueueForKey(r.MessageGroup, len(byIndex))
+		case target.Type == TopicFIFO && !ok:
+			// Not read: left out, counted as skipped.
+		default:
+			q = int(s.offset % int64(len(byIndex)))
+		}
+		if q >= 0 {
+			perQueue[q] = append(perQueue[q], s)
+		}
 	}
 	// Queue rows are locked in id order, as flush commits lock them, so the two cannot
-	// deadlock; ids grow with queue_id within a topic.
+	// deadlock.
+	order := make([]int, len(byIndex))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(byIndex[a].ref, byIndex[b].ref) })
 	var out []Redriven
 	batch := &pgx.Batch{}
 	var touched []int64
-	for qid, list := range perQueue {
+	for _, qi := range order {
+		list, q := perQueue[qi], byIndex[qi]
 		if len(list) == 0 {
 			continue
 		}
 		var first int64
 		if err := tx.QueryRow(ctx, `UPDATE queues SET next_offset = next_offset + $2, last_write_at = now()
-			WHERE id = $1 RETURNING next_offset - $2`, refs[qid], len(list)).Scan(&first); err != nil {
-			return nil, fmt.Errorf("advancing queue %d of %s: %w", qid, t.TargetTopic, err)
+			WHERE id = $1 RETURNING next_offset - $2`, q.ref, len(list)).Scan(&first); err != nil {
+			return nil, fmt.Errorf("advancing queue %d%s of %s: %w", q.id, q.lite, t.TargetTopic, err)
 		}
-		touched = append(touched, refs[qid])
+		touched = append(touched, q.ref)
 		for i, s := range list {
 			batch.Queue(`INSERT INTO chunks (queue_ref, first_offset, record_count, record_skip, segment_id, byte_offset, byte_length,
 					min_store_time, max_store_time, bloom) VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, $9)`,
-				refs[qid], first+int64(i), s.index, s.segmentID, s.byteOffset, s.byteLen, s.minStore, s.maxStore, s.bloom)
-			out = append(out, Redriven{DLQOffset: s.offset, QueueID: qid, Offset: first + int64(i)})
+				q.ref, first+int64(i), s.index, s.segmentID, s.byteOffset, s.byteLen, s.minStore, s.maxStore, s.bloom)
+			out = append(out, Redriven{DLQOffset: s.offset, QueueID: q.id, LiteTopic: q.lite, Offset: first + int64(i)})
 		}
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	batch.Queue(`SELECT pg_notify($1, $2)`, ChannelCommits, commitPayload([]string{t.TargetTopic}))
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {

@@ -1,5 +1,5 @@
 // Package metadata is Floe's Postgres store: topics, queues and their offset counters, the
-// segment and chunk index, and (later) consumer state. All SQL lives here; callers use
+// segment and chunk index, consumer groups and their state. All SQL lives here; callers use
 // Noun-Verb methods with a context first and one params struct where there are several.
 //
 // It knows nothing of HTTP or object storage.

@@ -17,12 +17,8 @@ import (
 
 func openStore(t *testing.T) *metadata.Store {
 	t.Helper()
-	ctx := context.Background()
-	s, err := metadata.Open(ctx, metadata.Config{URL: testenv.Database(t)}, prometheus.NewRegistry())
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	require.NoError(t, s.Migrate(ctx))
-	require.NoError(t, s.Migrate(ctx), "migrating twice is a no-op")
+	s := testenv.Store(t, metadata.Config{}, prometheus.NewRegistry())
+	require.NoError(t, s.Migrate(context.Background()), "migrating twice is a no-op")
 	return s
 }
 

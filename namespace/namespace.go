@@ -2,7 +2,7 @@
 // does: a topic or group "orders" of namespace "acme" is stored as "acme%orders", and the
 // dead-letter topic of group "billing" of "acme" is "%DLQ%acme%billing". The default
 // namespace ("") maps every name to itself, so single-tenant deployments are unchanged.
-// User names cannot contain "%" (httpapi.ValidName), so two namespaces never share a
+// User names cannot contain "%" (domain.ValidName), so two namespaces never share a
 // stored name.
 package namespace
 
@@ -72,4 +72,11 @@ func Of(stored string) string {
 		return ""
 	}
 	return ns
+}
+
+// Local returns the name a tenant wrote inside a stored name: "orders" of "acme%orders",
+// "%DLQ%billing" of "%DLQ%acme%billing".
+func Local(stored string) string {
+	name, _ := Unwrap(Of(stored), stored)
+	return name
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -140,10 +140,10 @@ func result(err error) string {
 
 // Merge joins the lists several nodes published for one group or topic: a client seen by
 // several nodes is one client, its counters summed, its last sighting the latest.
-func Merge(rows []metadata.ClientsRow) ([]httpapi.ConnectedClient, error) {
-	byKey := map[clientKey]*httpapi.ConnectedClient{}
+func Merge(rows []metadata.ClientsRow) ([]domain.ConnectedClient, error) {
+	byKey := map[clientKey]*domain.ConnectedClient{}
 	for _, r := range rows {
-		var cs []httpapi.ConnectedClient
+		var cs []domain.ConnectedClient
 		if err := json.Unmarshal(r.Clients, &cs); err != nil {
 			return nil, fmt.Errorf("decoding the clients node %s published for %s %s: %w", r.Node, r.Kind, r.Name, err)
 		}
@@ -179,7 +179,7 @@ func Merge(rows []metadata.ClientsRow) ([]httpapi.ConnectedClient, error) {
 			m.InFlight += c.InFlight
 		}
 	}
-	out := make([]httpapi.ConnectedClient, 0, len(byKey))
+	out := make([]domain.ConnectedClient, 0, len(byKey))
 	for _, c := range byKey {
 		if c.Topics == nil {
 			c.Topics = []string{}

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -41,7 +41,7 @@ const (
 
 // Identity is who called: enough to tell clients apart and to show them.
 type Identity struct {
-	Protocol string // httpapi.ProtocolHTTP or httpapi.ProtocolGRPC
+	Protocol string // domain.ProtocolHTTP or domain.ProtocolGRPC
 	ID       string
 	Address  string
 	// Type, Language, Version and UserAgent are kept when given, never cleared: a gRPC
@@ -62,7 +62,7 @@ func HTTPClient(address, userAgent, clientID, typ string) Identity {
 		h.Write([]byte(userAgent))
 		id = address + "/" + strconv.FormatUint(uint64(h.Sum32()), 16)
 	}
-	return Identity{Protocol: httpapi.ProtocolHTTP, ID: id, Address: address, Type: typ, UserAgent: userAgent}
+	return Identity{Protocol: domain.ProtocolHTTP, ID: id, Address: address, Type: typ, UserAgent: userAgent}
 }
 
 type nameKey struct{ kind, name string }
@@ -76,7 +76,7 @@ type lease struct {
 }
 
 type entry struct {
-	c      httpapi.ConnectedClient
+	c      domain.ConnectedClient
 	leases []lease
 }
 
@@ -116,7 +116,7 @@ func (t *Table) get(kind, name string, id Identity, add bool) *entry {
 		if len(clients) >= MaxClientsPerName {
 			evictOldest(clients)
 		}
-		e = &entry{c: httpapi.ConnectedClient{ClientID: id.ID, Protocol: id.Protocol}}
+		e = &entry{c: domain.ConnectedClient{ClientID: id.ID, Protocol: id.Protocol}}
 		clients[ck] = e
 	}
 	c := &e.c
@@ -162,7 +162,7 @@ func (e *entry) addTopic(topic string) {
 // Declare records what a client said of itself: a RocketMQ client's settings (its group
 // and subscriptions, or the topics it publishes to). kind is metadata.ClientsOfGroup or
 // metadata.ClientsOfTopic.
-func (t *Table) Declare(kind, name string, id Identity, subs []httpapi.ClientSubscription) {
+func (t *Table) Declare(kind, name string, id Identity, subs []domain.ClientSubscription) {
 	if t == nil {
 		return
 	}
@@ -341,7 +341,7 @@ func (t *Table) Dropped() int64 {
 type List struct {
 	Kind    string // metadata.ClientsOfGroup or metadata.ClientsOfTopic
 	Name    string
-	Clients []httpapi.ConnectedClient
+	Clients []domain.ConnectedClient
 }
 
 // SeenSince returns the ids of the clients of (kind, name) this node saw at or after

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/presence"
 )
@@ -56,6 +56,8 @@ type renewer struct {
 	once sync.Once
 	mu   sync.Mutex
 	held map[[2]int64]*held // by (delivery id, offset)
+	// clients is the node's table of the clients it saw, for liveness.
+	clients *presence.Table
 }
 
 // newAutoRenewMetric counts auto-renewal outcomes; NewConsumer registers it.
@@ -69,13 +71,16 @@ func newAutoRenewMetric() *prometheus.CounterVec {
 // AutoRenew keeps messages a client of group received from topic hidden while it holds
 // them (see the comment above). invisible is the receive's invisible time, each renewal's
 // extension too.
-func (c *Consumer) AutoRenew(group, topic, clientID string, msgs []httpapi.ReceivedMessage, invisible time.Duration) {
+// clients is the node's table of the clients it saw (presence), which says with the
+// other nodes' published tables whether a client is alive.
+func (c *Consumer) AutoRenew(group, topic, clientID string, msgs []domain.ReceivedMessage, invisible time.Duration, clients *presence.Table) {
 	if len(msgs) == 0 || clientID == "" {
 		return
 	}
 	r := &c.renew
 	r.once.Do(func() {
 		r.held = map[[2]int64]*held{}
+		r.clients = clients
 		go c.renewLoop()
 	})
 	now := time.Now()
@@ -178,7 +183,7 @@ func (c *Consumer) dropHeld(h *held, result string) {
 // clientsAlive returns the clients of group seen at or after since: by this node, or by
 // any node as published in Postgres. When Postgres cannot say, only this node's count.
 func (c *Consumer) clientsAlive(ctx context.Context, group string, since time.Time) map[string]bool {
-	out := c.clients.SeenSince(metadata.ClientsOfGroup, group, since)
+	out := c.renew.clients.SeenSince(metadata.ClientsOfGroup, group, since)
 	rows, err := c.store.ClientsList(ctx, metadata.ClientsOfGroup, group, since)
 	if err != nil {
 		return out

@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
+	"github.com/floemq/floe/internal/view"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
 )
@@ -27,13 +25,6 @@ const (
 	// DefaultBrowseWindow is the time range of a browse that names no start.
 	DefaultBrowseWindow = time.Hour
 )
-
-// RegisterOperate adds the operator's read routes: browsing a topic by time and the
-// offsets of a time.
-func (s *Service) RegisterOperate(e *echo.Echo) {
-	e.GET("/v1/topics/:topic/browse", s.handleBrowse)
-	e.GET("/v1/topics/:topic/offsets", s.handleOffsetsForTime)
-}
 
 // BrowseOptions select the messages of a browse.
 type BrowseOptions struct {
@@ -74,7 +65,7 @@ func ParseBrowseCursor(s string) (BrowseCursor, error) {
 	return BrowseCursor{Time: time.UnixMilli(ms), QueueID: q, Offset: off}, nil
 }
 
-func cursorOf(v httpapi.MessageView) BrowseCursor {
+func cursorOf(v domain.MessageView) BrowseCursor {
 	return BrowseCursor{Time: v.StoreTime, QueueID: v.QueueID, Offset: v.Offset}
 }
 
@@ -103,7 +94,7 @@ func cmpInt(a, b int64) int {
 // Browse returns a page of a topic's messages stored between two times, over every queue,
 // ordered by store time (oldest or newest first), and the cursor of the next page (nil on
 // the last). It decodes at most maxBrowseChunks index rows per call.
-func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]httpapi.MessageView, *BrowseCursor, error) {
+func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]domain.MessageView, *BrowseCursor, error) {
 	qs, err := s.queues(ctx, topic)
 	if err != nil {
 		return nil, nil, err
@@ -120,7 +111,7 @@ func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]
 		}
 	}
 	perQueue := max(2, maxBrowseChunks/max(len(qs), 1))
-	var out []httpapi.MessageView
+	var out []domain.MessageView
 	// horizon is how far every queue was read: past it, a queue cut short by perQueue may
 	// hold messages this call did not see, so the page ends there.
 	var horizon *BrowseCursor
@@ -130,7 +121,7 @@ func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]
 			return nil, nil, unavailable(err)
 		}
 		for _, ch := range chunks {
-			recs, err := s.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+			recs, err := s.cache.Get(ctx, ch)
 			if err != nil {
 				return nil, nil, unavailable(err)
 			}
@@ -144,7 +135,7 @@ func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]
 				if off < q.MinOffset || r.StoreTime.Before(o.From) || r.StoreTime.After(o.To) || !browseMatch(r, o) {
 					continue
 				}
-				v := httpapi.ViewOf(topic, q.QueueID, off, r)
+				v := view.Of(topic, q.QueueID, off, r)
 				if o.After != nil {
 					c := cursorOf(v).compare(*o.After)
 					if (o.NewestFirst && c >= 0) || (!o.NewestFirst && c <= 0) {
@@ -188,7 +179,7 @@ func (s *Service) Browse(ctx context.Context, topic string, o BrowseOptions) ([]
 	}
 	if !truncated || len(out) == 0 {
 		if out == nil {
-			out = []httpapi.MessageView{}
+			out = []domain.MessageView{}
 		}
 		return out, nil, nil
 	}
@@ -212,83 +203,20 @@ func browseMatch(r *segment.Record, o BrowseOptions) bool {
 	return true
 }
 
-func (s *Service) handleBrowse(c echo.Context) error {
-	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
-		return err
-	}
-	topic, err := httpapi.TenantOf(c).Param(c, "topic")
-	if err != nil {
-		return err
-	}
-	bad := func(format string, args ...any) error {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, format, args...)
-	}
-	o := BrowseOptions{To: time.Now(), NewestFirst: true, Limit: DefaultBrowseLimit,
-		Tag: c.QueryParam("tag"), Key: c.QueryParam("key"), Property: c.QueryParam("property")}
-	if v := c.QueryParam("to"); v != "" {
-		if o.To, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			return bad("to must be an RFC 3339 time, not %q", v)
-		}
-	}
-	o.From = o.To.Add(-DefaultBrowseWindow)
-	if v := c.QueryParam("from"); v != "" {
-		if o.From, err = time.Parse(time.RFC3339Nano, v); err != nil {
-			return bad("from must be an RFC 3339 time, not %q", v)
-		}
-	}
-	if o.From.After(o.To) {
-		return bad("from must not be after to")
-	}
-	switch c.QueryParam("order") {
-	case "", "newest":
-	case "oldest":
-		o.NewestFirst = false
-	default:
-		return bad("order must be newest or oldest, not %q", c.QueryParam("order"))
-	}
-	if v := c.QueryParam("limit"); v != "" {
-		if o.Limit, err = strconv.Atoi(v); err != nil || o.Limit < 1 || o.Limit > MaxBrowseLimit {
-			return bad("limit must be 1-%d", MaxBrowseLimit)
-		}
-	}
-	if o.Property != "" && !strings.Contains(o.Property, "=") {
-		return bad("property must be name=value, not %q", o.Property)
-	}
-	if v := c.QueryParam("cursor"); v != "" {
-		cur, err := ParseBrowseCursor(v)
-		if err != nil {
-			return bad("cursor %q is not a cursor this API returned", v)
-		}
-		o.After = &cur
-	}
-	msgs, next, err := s.Browse(c.Request().Context(), topic, o)
-	if err != nil {
-		return err
-	}
-	for i := range msgs {
-		msgs[i].Topic = c.Param("topic")
-	}
-	resp := httpapi.BrowseResponse{Messages: msgs}
-	if next != nil {
-		resp.NextCursor = next.String()
-	}
-	return c.JSON(http.StatusOK, resp)
-}
-
 // OffsetsForTime returns, per queue of a topic, the first offset stored at or after t (the
 // queue's end when every message is older).
-func (s *Service) OffsetsForTime(ctx context.Context, topic string, t time.Time) ([]httpapi.QueueOffset, error) {
+func (s *Service) OffsetsForTime(ctx context.Context, topic string, t time.Time) ([]domain.QueueOffset, error) {
 	qs, err := s.queues(ctx, topic)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]httpapi.QueueOffset, 0, len(qs))
+	out := make([]domain.QueueOffset, 0, len(qs))
 	for _, q := range qs {
 		off, err := offsetAt(ctx, s.store, s.cache, q, t)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, httpapi.QueueOffset{QueueID: q.QueueID, LiteTopic: q.LiteTopic, Offset: off})
+		out = append(out, domain.QueueOffset{QueueID: q.QueueID, LiteTopic: q.LiteTopic, Offset: off})
 	}
 	return out, nil
 }
@@ -302,7 +230,7 @@ func offsetAt(ctx context.Context, store *metadata.Store, cache *ChunkCache, q m
 	if err != nil {
 		return 0, unavailable(err)
 	}
-	recs, err := cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+	recs, err := cache.Get(ctx, ch)
 	if err != nil {
 		return 0, unavailable(err)
 	}
@@ -312,24 +240,4 @@ func offsetAt(ctx context.Context, store *metadata.Store, cache *ChunkCache, q m
 	}
 	i := sort.Search(len(recs), func(i int) bool { return !recs[i].StoreTime.Before(t) })
 	return max(ch.FirstOffset+int64(i), q.MinOffset), nil
-}
-
-func (s *Service) handleOffsetsForTime(c echo.Context) error {
-	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
-		return err
-	}
-	topic, err := httpapi.TenantOf(c).Param(c, "topic")
-	if err != nil {
-		return err
-	}
-	v := c.QueryParam("time")
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "time must be an RFC 3339 time, not %q", v)
-	}
-	qs, err := s.OffsetsForTime(c.Request().Context(), topic, t)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, httpapi.OffsetsForTimeResponse{Topic: c.Param("topic"), Time: t, Queues: qs})
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/objstore"
 	"github.com/floemq/floe/segment"
 )
@@ -42,11 +43,16 @@ type ChunkCache struct {
 	lru      *list.List // front = most recent; values *cacheEntry
 	items    map[chunkRef]*list.Element
 	inflight map[chunkRef]*fetch
+	// windows are the ranged GETs in flight, by object key.
+	windows map[string][]*window
+	// readAhead is how many bytes a miss reads from the chunk on (0: the chunk alone).
+	readAhead int64
 
-	hits, misses prometheus.Counter
-	primed       prometheus.Counter
-	evictions    prometheus.Counter
-	bytes        prometheus.Gauge
+	hits, misses    prometheus.Counter
+	primed          prometheus.Counter
+	readAheadChunks prometheus.Counter
+	evictions       prometheus.Counter
+	bytes           prometheus.Gauge
 }
 
 type fetch struct {
@@ -55,14 +61,17 @@ type fetch struct {
 	err  error
 }
 
-// NewChunkCache returns a cache of at most limit bytes over bucket.
-func NewChunkCache(bucket objstore.Bucket, limit int64, reg prometheus.Registerer) (*ChunkCache, error) {
+// NewChunkCache returns a cache of at most limit bytes over bucket, whose misses read
+// readAhead bytes of the object from the missing chunk on (see Get; 0 reads the chunk alone).
+func NewChunkCache(bucket objstore.Bucket, limit, readAhead int64, reg prometheus.Registerer) (*ChunkCache, error) {
 	c := &ChunkCache{
-		bucket:   bucket,
-		limit:    limit,
-		lru:      list.New(),
-		items:    map[chunkRef]*list.Element{},
-		inflight: map[chunkRef]*fetch{},
+		bucket:    bucket,
+		limit:     limit,
+		readAhead: readAhead,
+		lru:       list.New(),
+		items:     map[chunkRef]*list.Element{},
+		inflight:  map[chunkRef]*fetch{},
+		windows:   map[string][]*window{},
 		hits: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "floe_reader_cache_hits_total", Help: "Chunk reads served from the cache.",
 		}),
@@ -72,6 +81,9 @@ func NewChunkCache(bucket objstore.Bucket, limit int64, reg prometheus.Registere
 		primed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "floe_reader_cache_primed_total", Help: "Chunks put in the cache by this process's ingest role as it wrote them.",
 		}),
+		readAheadChunks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_reader_cache_read_ahead_total", Help: "Chunks put in the cache, encoded, by the ranged GET of a neighbouring chunk that missed.",
+		}),
 		evictions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "floe_reader_cache_evictions_total", Help: "Chunks dropped from the cache to make room.",
 		}),
@@ -80,7 +92,7 @@ func NewChunkCache(bucket objstore.Bucket, limit int64, reg prometheus.Registere
 		}),
 	}
 	if reg != nil {
-		for _, m := range []prometheus.Collector{c.hits, c.misses, c.primed, c.evictions, c.bytes} {
+		for _, m := range []prometheus.Collector{c.hits, c.misses, c.primed, c.readAheadChunks, c.evictions, c.bytes} {
 			if err := reg.Register(m); err != nil {
 				return nil, fmt.Errorf("registering cache metrics: %w", err)
 			}
@@ -89,56 +101,134 @@ func NewChunkCache(bucket objstore.Bucket, limit int64, reg prometheus.Registere
 	return c, nil
 }
 
-// Get returns a chunk's records, from the cache or by one ranged GET. The returned slice is
-// shared: callers must not modify it.
-func (c *ChunkCache) Get(ctx context.Context, key string, offset, length int64) ([]segment.Record, error) {
-	ref := chunkRef{key, offset, length}
-	c.mu.Lock()
-	var raw []byte
-	if el, ok := c.items[ref]; ok {
-		e := el.Value.(*cacheEntry)
-		if e.raw == nil {
-			c.lru.MoveToFront(el)
+// Get returns the records of an index row's chunk, from the cache or from the bucket. A
+// miss reads the chunk together with the chunks after it in the same object, up to the
+// read-ahead bytes (the whole object when it is no larger), in one ranged GET, and keeps
+// those neighbours encoded until their first read: the queues of one flush are read
+// together when a group catches up, and so by every reader node tailing the topic. The
+// returned slice is shared: callers must not modify it.
+func (c *ChunkCache) Get(ctx context.Context, ch metadata.Chunk) ([]segment.Record, error) {
+	ref := chunkRef{ch.ObjectKey, ch.ByteOffset, ch.ByteLength}
+	waited := false
+	for {
+		c.mu.Lock()
+		var raw []byte
+		if el, ok := c.items[ref]; ok {
+			e := el.Value.(*cacheEntry)
+			if e.raw == nil {
+				c.lru.MoveToFront(el)
+				c.mu.Unlock()
+				c.hits.Inc()
+				return e.recs, nil
+			}
+			// Primed or read ahead, and not read yet: decode it as a fetch that
+			// concurrent reads share.
+			raw = e.raw
+			c.removeLocked(el)
+		}
+		if f, ok := c.inflight[ref]; ok {
 			c.mu.Unlock()
 			c.hits.Inc()
-			return e.recs, nil
+			select {
+			case <-f.done:
+				return f.recs, f.err
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
 		}
-		// Primed and not read yet: decode it as a fetch that concurrent reads share.
-		raw = e.raw
-		c.removeLocked(el)
-	}
-	if f, ok := c.inflight[ref]; ok {
+		if w := c.windowLocked(ref); raw == nil && w != nil && !waited {
+			// A read of this chunk's neighbourhood is on its way: wait for it, then
+			// look again (once; a chunk gone by then is read on its own).
+			c.mu.Unlock()
+			select {
+			case <-w.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			waited = true
+			continue
+		}
+		f := &fetch{done: make(chan struct{})}
+		c.inflight[ref] = f
+		var w *window
+		if raw == nil {
+			w = c.planLocked(ref, ch.ObjectSize)
+		}
 		c.mu.Unlock()
-		c.hits.Inc()
-		select {
-		case <-f.done:
-			return f.recs, f.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
+
+		if raw != nil {
+			f.recs, f.err = decodeChunk(ref, raw)
+		}
+		if raw != nil && f.err == nil {
+			c.hits.Inc()
+		} else {
+			// Not cached, or primed bytes that do not decode: the bucket has the truth.
+			c.misses.Inc()
+			f.recs, f.err = c.load(ctx, ref, w)
+		}
+		c.mu.Lock()
+		delete(c.inflight, ref)
+		if f.err == nil {
+			c.addLocked(ref, f.recs)
+		}
+		if w != nil {
+			c.endWindowLocked(w)
+		}
+		c.mu.Unlock()
+		close(f.done)
+		return f.recs, f.err
+	}
+}
+
+// window is a ranged GET of [start, end) of an object in flight, covering the chunk that
+// missed and its neighbours.
+type window struct {
+	key        string
+	start, end int64
+	done       chan struct{}
+}
+
+// windowLocked returns an in-flight read that covers ref, if any.
+func (c *ChunkCache) windowLocked(ref chunkRef) *window {
+	for _, w := range c.windows[ref.key] {
+		if w.start <= ref.offset && ref.offset+ref.length <= w.end {
+			return w
 		}
 	}
-	f := &fetch{done: make(chan struct{})}
-	c.inflight[ref] = f
-	c.mu.Unlock()
+	return nil
+}
 
-	if raw != nil {
-		f.recs, f.err = decodeChunk(ref, raw)
+// planLocked chooses the range to read for a miss of ref in an object of size bytes (0:
+// unknown) and registers it as in flight.
+func (c *ChunkCache) planLocked(ref chunkRef, size int64) *window {
+	start, end := ref.offset, ref.offset+ref.length
+	switch {
+	case size <= end || c.readAhead <= ref.length:
+		// Unknown size, or no room for neighbours: the chunk alone.
+	case size <= c.readAhead:
+		start, end = 0, size
+	default:
+		end = min(size, start+c.readAhead)
 	}
-	if raw != nil && f.err == nil {
-		c.hits.Inc()
+	w := &window{key: ref.key, start: start, end: end, done: make(chan struct{})}
+	c.windows[ref.key] = append(c.windows[ref.key], w)
+	return w
+}
+
+func (c *ChunkCache) endWindowLocked(w *window) {
+	ws := c.windows[w.key]
+	for i, x := range ws {
+		if x == w {
+			ws = append(ws[:i], ws[i+1:]...)
+			break
+		}
+	}
+	if len(ws) == 0 {
+		delete(c.windows, w.key)
 	} else {
-		// Not cached, or primed bytes that do not decode: the bucket has the truth.
-		c.misses.Inc()
-		f.recs, f.err = c.load(ctx, ref)
+		c.windows[w.key] = ws
 	}
-	c.mu.Lock()
-	delete(c.inflight, ref)
-	if f.err == nil {
-		c.addLocked(ref, f.recs)
-	}
-	c.mu.Unlock()
-	close(f.done)
-	return f.recs, f.err
+	close(w.done)
 }
 
 // Prime offers the stored bytes of a chunk this process has just written (object key,
@@ -169,12 +259,44 @@ func (c *ChunkCache) Prime(key string, offset int64, chunk []byte) {
 	}
 }
 
-func (c *ChunkCache) load(ctx context.Context, ref chunkRef) ([]segment.Record, error) {
-	b, err := c.bucket.GetRange(ctx, ref.key, ref.offset, ref.length)
+// load reads w (which covers ref; nil: ref alone) with one ranged GET, keeps the other whole chunks in it
+// encoded, and decodes ref.
+func (c *ChunkCache) load(ctx context.Context, ref chunkRef, w *window) ([]segment.Record, error) {
+	if w == nil {
+		w = &window{key: ref.key, start: ref.offset, end: ref.offset + ref.length}
+	}
+	b, err := c.bucket.GetRange(ctx, ref.key, w.start, w.end-w.start)
 	if err != nil {
 		return nil, fmt.Errorf("reading chunk %s@%d+%d: %w", ref.key, ref.offset, ref.length, err)
 	}
-	return decodeChunk(ref, b)
+	at := ref.offset - w.start
+	recs, err := decodeChunk(ref, b[at:at+ref.length:at+ref.length])
+	if err != nil {
+		return nil, err
+	}
+	if w.end-w.start > ref.length {
+		c.keepNeighbours(ref, w, b)
+	}
+	return recs, nil
+}
+
+// keepNeighbours caches, encoded, the whole chunks of b (the bytes of w) other than ref,
+// each as a copy so that one unread neighbour does not keep the whole range alive.
+func (c *ChunkCache) keepNeighbours(ref chunkRef, w *window, b []byte) {
+	for _, sp := range segment.SplitChunks(b) {
+		n := chunkRef{ref.key, w.start + sp.Offset, sp.Length}
+		if n == ref {
+			continue
+		}
+		raw := bytes.Clone(b[sp.Offset : sp.Offset+sp.Length])
+		c.mu.Lock()
+		_, cached := c.items[n]
+		_, reading := c.inflight[n]
+		if !cached && !reading && c.insertLocked(&cacheEntry{ref: n, raw: raw, size: int64(len(raw)) + 128}) {
+			c.readAheadChunks.Inc()
+		}
+		c.mu.Unlock()
+	}
 }
 
 func decodeChunk(ref chunkRef, b []byte) ([]segment.Record, error) {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -14,10 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floemq/floe/bloom"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/filter"
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/internal/ttlcache"
+	"github.com/floemq/floe/internal/view"
 	"github.com/floemq/floe/metadata"
-	"github.com/floemq/floe/presence"
+	"github.com/floemq/floe/namespace"
 	"github.com/floemq/floe/segment"
 	"github.com/floemq/floe/trace"
 )
@@ -57,24 +58,22 @@ type ConsumerConfig struct {
 // Consumer serves receive, ack, nack, change-invisible, reset and lag for consumer groups.
 // It keeps no state of its own: everything lives in Postgres.
 type Consumer struct {
-	targetsMu sync.Mutex
-	targets   map[[2]string]targetEntry
-	gatesMu   sync.Mutex
-	gates     map[[2]string]*receiveGate
-	ackers    map[string]*ackBatcher // under gatesMu
-	tracer    *trace.Recorder
-	clients   *presence.Table // see clients.go
-	cfg       ConsumerConfig
-	store     *metadata.Store
-	cache     *ChunkCache
-	signer    *Signer
-	waker     *Waker
-	metrics   *consumeMetrics
-	prefetch  prefetcher
-	renew     renewer // see autorenew.go
-	stop      chan struct{}
-	stopOnce  sync.Once
-	loopDone  chan struct{}
+	targets  *ttlcache.Cache[[2]string, *target]
+	gatesMu  sync.Mutex
+	gates    map[[2]string]*receiveGate
+	ackers   map[string]*ackBatcher // under gatesMu
+	tracer   *trace.Recorder
+	cfg      ConsumerConfig
+	store    *metadata.Store
+	cache    *ChunkCache
+	signer   *Signer
+	waker    *Waker
+	metrics  *consumeMetrics
+	prefetch prefetcher
+	renew    renewer // see autorenew.go
+	stop     chan struct{}
+	stopOnce sync.Once
+	loopDone chan struct{}
 }
 
 type consumeMetrics struct {
@@ -140,7 +139,7 @@ func NewConsumer(cfg ConsumerConfig, store *metadata.Store, cache *ChunkCache, s
 			}
 		}
 	}
-	c := &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: map[[2]string]targetEntry{},
+	c := &Consumer{cfg: cfg, store: store, cache: cache, signer: signer, waker: waker, metrics: m, targets: ttlcache.New[[2]string, *target](ttlcache.Config{TTL: cfg.TargetTTL}),
 		gates: map[[2]string]*receiveGate{}, ackers: map[string]*ackBatcher{}, prefetch: prefetcher{pools: map[prefetchKey]*prefetchPool{}},
 		stop: make(chan struct{}), loopDone: make(chan struct{})}
 	go func() {
@@ -183,61 +182,33 @@ type target struct {
 // receive or an ack costs one Postgres transaction, not five. Settings changed by admin
 // calls take effect within TargetTTL.
 func (c *Consumer) resolve(ctx context.Context, group, topic string) (*target, error) {
-	key := [2]string{group, topic}
-	now := time.Now()
-	c.targetsMu.Lock()
-	e, ok := c.targets[key]
-	c.targetsMu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.tg, nil
-	}
-	tg, err := c.load(ctx, group, topic)
-	if err != nil {
-		return nil, err
-	}
-	c.targetsMu.Lock()
-	if len(c.targets) > 10000 {
-		clear(c.targets)
-	}
-	c.targets[key] = targetEntry{tg: tg, expires: now.Add(c.cfg.TargetTTL)}
-	c.targetsMu.Unlock()
-	return tg, nil
-}
-
-type targetEntry struct {
-	tg      *target
-	expires time.Time
-}
-
-// forget drops a cached target, after a call that changed it.
-func (c *Consumer) forget(group, topic string) {
-	c.targetsMu.Lock()
-	delete(c.targets, [2]string{group, topic})
-	c.targetsMu.Unlock()
+	return c.targets.Get(ctx, [2]string{group, topic}, func(ctx context.Context) (*target, error) {
+		return c.load(ctx, group, topic)
+	})
 }
 
 func (c *Consumer) load(ctx context.Context, group, topic string) (*target, error) {
-	if err := httpapi.CheckStoredName("group", group); err != nil {
+	if err := domain.CheckName("group", namespace.Local(group)); err != nil {
 		return nil, err
 	}
-	if err := httpapi.CheckStoredReadableTopic(topic); err != nil {
+	if err := domain.CheckReadableTopic(namespace.Local(topic)); err != nil {
 		return nil, err
 	}
 	g, err := c.store.GroupGet(ctx, group)
 	if errors.Is(err, metadata.ErrNotFound) {
-		return nil, httpapi.Errorf(http.StatusNotFound, "GROUP_NOT_FOUND", "consumer group %s does not exist", group)
+		return nil, domain.Errorf(domain.ErrGroupNotFound, "consumer group %s does not exist", group)
 	} else if err != nil {
 		return nil, unavailable(err)
 	}
 	t, err := c.store.TopicGet(ctx, topic)
 	if errors.Is(err, metadata.ErrNotFound) {
-		return nil, httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
+		return nil, domain.Errorf(domain.ErrTopicNotFound, "topic %s does not exist", topic)
 	} else if err != nil {
 		return nil, unavailable(err)
 	}
 	sub, err := c.store.SubscriptionGet(ctx, group, topic)
 	if errors.Is(err, metadata.ErrNotFound) {
-		return nil, httpapi.Errorf(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "group %s does not subscribe to topic %s", group, topic)
+		return nil, domain.Errorf(domain.ErrSubscriptionNotFound, "group %s does not subscribe to topic %s", group, topic)
 	} else if err != nil {
 		return nil, unavailable(err)
 	}
@@ -252,15 +223,15 @@ func (c *Consumer) load(ctx context.Context, group, topic string) (*target, erro
 // Receive hands out up to opts.MaxMessages ready messages of a topic to a group, hiding
 // them for opts.Invisible. With nothing ready it waits up to opts.Wait for new messages,
 // waking on commits to the topic rather than polling Postgres.
-func (c *Consumer) Receive(ctx context.Context, group, topic string, opts ReceiveOptions) ([]httpapi.ReceivedMessage, error) {
+func (c *Consumer) Receive(ctx context.Context, group, topic string, opts ReceiveOptions) ([]domain.ReceivedMessage, error) {
 	if opts.MaxMessages < 1 || opts.MaxMessages > MaxMaxMessages {
-		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "maxMessages must be 1-%d", MaxMaxMessages)
+		return nil, domain.FieldErrorf(domain.ErrBadRequest, "maxMessages", "maxMessages must be 1-%d", MaxMaxMessages)
 	}
 	if err := c.checkInvisible(opts.Invisible); err != nil {
 		return nil, err
 	}
 	if opts.Wait < 0 || opts.Wait > MaxWait {
-		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "waitSeconds must be 0-%d", int(MaxWait.Seconds()))
+		return nil, domain.FieldErrorf(domain.ErrBadRequest, "waitSeconds", "waitSeconds must be 0-%d", int(MaxWait.Seconds()))
 	}
 	tg, err := c.resolve(ctx, group, topic)
 	if err != nil {
@@ -316,7 +287,7 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 			if !now.Before(wake) && !now.Before(deadline) {
 				if g.leave(me) {
 					c.metrics.receives.WithLabelValues("empty").Inc()
-					return []httpapi.ReceivedMessage{}, nil
+					return []domain.ReceivedMessage{}, nil
 				}
 				continue // taken meanwhile
 			}
@@ -386,7 +357,7 @@ func (c *Consumer) Receive(ctx context.Context, group, topic string, opts Receiv
 
 // takeShare ends a receive with its part of a look, unless the part is empty and the
 // receive may wait longer.
-func (c *Consumer) takeShare(tg *target, opts ReceiveOptions, sh lookShare, deadline time.Time) (done bool, msgs []httpapi.ReceivedMessage, err error) {
+func (c *Consumer) takeShare(tg *target, opts ReceiveOptions, sh lookShare, deadline time.Time) (done bool, msgs []domain.ReceivedMessage, err error) {
 	if sh.err != nil {
 		return true, nil, sh.err
 	}
@@ -396,14 +367,14 @@ func (c *Consumer) takeShare(tg *target, opts ReceiveOptions, sh lookShare, dead
 	}
 	if !time.Now().Before(deadline) {
 		c.metrics.receives.WithLabelValues("empty").Inc()
-		return true, []httpapi.ReceivedMessage{}, nil
+		return true, []domain.ReceivedMessage{}, nil
 	}
 	return false, nil, nil
 }
 
 // handedOut counts and traces the messages a receive returns; the demand of messages a
 // look handed out (not the prefetch pool, which counts its own) sizes what is claimed ahead.
-func (c *Consumer) handedOut(tg *target, opts ReceiveOptions, msgs []httpapi.ReceivedMessage, fromPool bool) {
+func (c *Consumer) handedOut(tg *target, opts ReceiveOptions, msgs []domain.ReceivedMessage, fromPool bool) {
 	if !fromPool && tg.claimsAhead() {
 		p := c.pool(prefetchKey{group: tg.group.Name, topic: tg.topic.Name, invisible: opts.Invisible})
 		p.mu.Lock()
@@ -461,13 +432,13 @@ func waitFor(ctx context.Context, wake time.Time, c1 <-chan struct{}, c2 <-chan 
 
 func (c *Consumer) checkInvisible(d time.Duration) error {
 	if d < c.cfg.MinInvisible || d > MaxInvisible {
-		return httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "invisibleSeconds must be %d-%d",
+		return domain.FieldErrorf(domain.ErrInvisibleTime, "invisibleSeconds", "invisibleSeconds must be %d-%d",
 			int(c.cfg.MinInvisible.Seconds()), int(MaxInvisible.Seconds()))
 	}
 	return nil
 }
 
-func (c *Consumer) traceReceive(tg *target, opts ReceiveOptions, msgs []httpapi.ReceivedMessage) {
+func (c *Consumer) traceReceive(tg *target, opts ReceiveOptions, msgs []domain.ReceivedMessage) {
 	if len(msgs) == 0 {
 		return
 	}
@@ -482,7 +453,7 @@ func (c *Consumer) traceReceive(tg *target, opts ReceiveOptions, msgs []httpapi.
 }
 
 // traceSettled records acks or nacks of the handles that took effect.
-func (c *Consumer) traceSettled(tg *target, typ string, rs []Receipt, results []httpapi.HandleResult) {
+func (c *Consumer) traceSettled(tg *target, typ string, rs []Receipt, results []domain.HandleResult) {
 	if !tg.topic.Trace {
 		return
 	}
@@ -542,7 +513,7 @@ func (c *Consumer) scan(ctx context.Context, st *metadata.ReceiveState, queueRef
 				c.cfg.Logger.Warn("offsets missing from the index, skipped", "queue", queueRef, "from", off, "to", ch.FirstOffset)
 				off = ch.FirstOffset
 			}
-			recs, err := c.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+			recs, err := c.cache.Get(ctx, ch)
 			if err != nil {
 				return err
 			}
@@ -573,7 +544,7 @@ type handout struct {
 
 // look is what one look found.
 type look struct {
-	msgs []httpapi.ReceivedMessage
+	msgs []domain.ReceivedMessage
 	// next is when the earliest hidden delivery turns visible (zero: none, or not asked).
 	next time.Time
 	// contended: queues with work were held by other receives.
@@ -610,7 +581,7 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.D
 		}
 		c.tracer.Record(evs)
 	}
-	msgs := make([]httpapi.ReceivedMessage, 0, len(outs))
+	msgs := make([]domain.ReceivedMessage, 0, len(outs))
 	for _, h := range outs {
 		var r Receipt
 		if h.update >= 0 {
@@ -619,8 +590,8 @@ func (c *Consumer) receiveOnce(ctx context.Context, tg *target, invisible time.D
 			r = Receipt{DeliveryID: res.InsertIDs[h.insert], Version: 1}
 		}
 		r.QueueRef, r.Offset, r.MessageID = h.queue.Ref, h.offset, h.loc.rec.MessageID
-		msgs = append(msgs, httpapi.ReceivedMessage{
-			MessageView:     withPriority(tg.topic, httpapi.ViewOf(tg.topic.Name, h.queue.QueueID, h.offset, h.loc.rec)),
+		msgs = append(msgs, domain.ReceivedMessage{
+			MessageView:     withPriority(tg.topic, view.Of(tg.topic.Name, h.queue.QueueID, h.offset, h.loc.rec)),
 			DeliveryAttempt: h.attempt,
 			ReceiptHandle:   c.signer.Encode(tg.group.Name, tg.topic.Name, r),
 		})

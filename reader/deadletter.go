@@ -2,10 +2,8 @@ package reader
 
 import (
 	"context"
-	"net/http"
-	"time"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -19,19 +17,15 @@ func (c *Consumer) DeadLetter(ctx context.Context, group, topic, handle string) 
 	}
 	r, err := c.signer.Decode(group, topic, handle)
 	if err != nil {
-		return httpapi.Errorf(http.StatusBadRequest, "INVALID_RECEIPT_HANDLE", "the receipt handle is not valid for this group and topic")
+		return domain.Errorf(domain.ErrInvalidReceipt, "the receipt handle is not valid for this group and topic")
 	}
 	ok, err := c.store.RequeueDeadLetter(ctx, group, metadata.AckItem{DeliveryID: r.DeliveryID, Version: r.Version, QueueRef: r.QueueRef, Offset: r.Offset})
 	if err != nil {
 		return unavailable(err)
 	}
 	if !ok {
-		return httpapi.Errorf(http.StatusConflict, "RECEIPT_HANDLE_EXPIRED", "the message was acked or handed out again since this handle was issued")
+		return domain.Errorf(domain.ErrReceiptExpired, "the message was acked or handed out again since this handle was issued")
 	}
 	c.waker.Wake(topic)
 	return nil
 }
-
-// InvisibleRange is the shortest and longest invisible time a receive or a change of
-// invisible time may ask for.
-func (c *Consumer) InvisibleRange() (lo, hi time.Duration) { return c.cfg.MinInvisible, MaxInvisible }

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 )
 
 // idleRecheck bounds how long a gate trusts a look that found nothing: changes that send
@@ -75,7 +75,7 @@ type gateWaiter struct {
 
 // lookShare is a served receive's part of a look's result.
 type lookShare struct {
-	msgs []httpapi.ReceivedMessage
+	msgs []domain.ReceivedMessage
 	err  error
 }
 

@@ -14,7 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/internal/testenv"
 	"github.com/floemq/floe/metadata"
@@ -72,10 +72,7 @@ func (s *countingSource) GroupLag(ctx context.Context, group string) ([]metadata
 func TestLagCollectorMatchesTheLagEndpoint(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, err := metadata.Open(ctx, metadata.Config{URL: testenv.Database(t)}, nil)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	require.NoError(t, store.Migrate(ctx))
+	store := testenv.Store(t, metadata.Config{}, nil)
 	bucket, err := objstore.NewFolder(t.TempDir())
 	require.NoError(t, err)
 	in, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond}, store, bucket, prometheus.NewRegistry())
@@ -105,9 +102,9 @@ func TestLagCollectorMatchesTheLagEndpoint(t *testing.T) {
 		}
 	}
 	send := func(topic string, n int) {
-		var msgs []httpapi.Message
+		var msgs []domain.Message
 		for i := range n {
-			msgs = append(msgs, httpapi.Message{Body: []byte(fmt.Sprint(topic, i))})
+			msgs = append(msgs, domain.Message{Body: []byte(fmt.Sprint(topic, i))})
 		}
 		_, err := in.Produce(ctx, topic, msgs)
 		require.NoError(t, err)
@@ -200,7 +197,9 @@ var quiet = slog.New(slog.DiscardHandler)
 type fakeSource struct {
 	listErr error
 	slow    string
-	lists   atomic.Int64
+	// only, when set, are the groups listed instead of a, b and c.
+	only  []string
+	lists atomic.Int64
 }
 
 func (f *fakeSource) GroupList(ctx context.Context) ([]metadata.Group, error) {
@@ -208,6 +207,13 @@ func (f *fakeSource) GroupList(ctx context.Context) ([]metadata.Group, error) {
 	time.Sleep(20 * time.Millisecond) // long enough for concurrent scrapes to overlap
 	if f.listErr != nil {
 		return nil, f.listErr
+	}
+	if f.only != nil {
+		var out []metadata.Group
+		for _, g := range f.only {
+			out = append(out, metadata.Group{Name: g})
+		}
+		return out, nil
 	}
 	return []metadata.Group{{Name: "a"}, {Name: "b"}, {Name: "c"}}, nil
 }

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -46,7 +46,7 @@ type prefetchKey struct {
 
 // claimedMsg is a message claimed ahead, with the last moment it may be handed out.
 type claimedMsg struct {
-	m     httpapi.ReceivedMessage
+	m     domain.ReceivedMessage
 	until time.Time
 }
 
@@ -158,7 +158,7 @@ func (c *Consumer) extraFor(k prefetchKey) (int, time.Duration) {
 }
 
 // keep puts a look's leftover messages into the pool of key k, claimed at claimed.
-func (c *Consumer) keep(k prefetchKey, claimed time.Time, msgs []httpapi.ReceivedMessage) {
+func (c *Consumer) keep(k prefetchKey, claimed time.Time, msgs []domain.ReceivedMessage) {
 	if len(msgs) == 0 {
 		return
 	}
@@ -183,8 +183,8 @@ func (c *Consumer) putBack(k prefetchKey, msgs []claimedMsg) {
 }
 
 // messagesOf returns the messages of claimed ones.
-func messagesOf(cms []claimedMsg) []httpapi.ReceivedMessage {
-	out := make([]httpapi.ReceivedMessage, len(cms))
+func messagesOf(cms []claimedMsg) []domain.ReceivedMessage {
+	out := make([]domain.ReceivedMessage, len(cms))
 	for i, cm := range cms {
 		out[i] = cm.m
 	}

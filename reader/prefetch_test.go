@@ -7,13 +7,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 )
 
 func claimed(n int, until time.Time) []claimedMsg {
 	out := make([]claimedMsg, n)
 	for i := range out {
-		out[i] = claimedMsg{m: httpapi.ReceivedMessage{MessageView: httpapi.MessageView{MessageID: fmt.Sprint(i)}}, until: until}
+		out[i] = claimedMsg{m: domain.ReceivedMessage{MessageView: domain.MessageView{MessageID: fmt.Sprint(i)}}, until: until}
 	}
 	return out
 }

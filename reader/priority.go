@@ -4,7 +4,7 @@ import (
 	"context"
 	"slices"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
 
@@ -19,7 +19,7 @@ func (t *target) claimsAhead() bool {
 
 // withPriority sets a view's priority when its topic is a PRIORITY topic: the priority is
 // not stored with the message, it is the level of the queue the message is in.
-func withPriority(t metadata.Topic, v httpapi.MessageView) httpapi.MessageView {
+func withPriority(t metadata.Topic, v domain.MessageView) domain.MessageView {
 	if p, ok := t.PriorityOf(v.QueueID); ok {
 		v.Priority = &p
 	}
@@ -28,13 +28,13 @@ func withPriority(t metadata.Topic, v httpapi.MessageView) httpapi.MessageView {
 
 // addPriorityLag adds a queue of a PRIORITY topic to its priority's sums, keeping the
 // priorities highest first.
-func addPriorityLag(tl *httpapi.TopicLag, q httpapi.QueueLag) {
-	i := slices.IndexFunc(tl.Priorities, func(p httpapi.PriorityLag) bool { return p.Priority <= *q.Priority })
+func addPriorityLag(tl *domain.TopicLag, q domain.QueueLag) {
+	i := slices.IndexFunc(tl.Priorities, func(p domain.PriorityLag) bool { return p.Priority <= *q.Priority })
 	if i < 0 || tl.Priorities[i].Priority != *q.Priority {
 		if i < 0 {
 			i = len(tl.Priorities)
 		}
-		tl.Priorities = slices.Insert(tl.Priorities, i, httpapi.PriorityLag{Priority: *q.Priority})
+		tl.Priorities = slices.Insert(tl.Priorities, i, domain.PriorityLag{Priority: *q.Priority})
 	}
 	p := &tl.Priorities[i]
 	p.Lag += q.MaxOffset - q.ConsumedOffset
@@ -45,7 +45,7 @@ func addPriorityLag(tl *httpapi.TopicLag, q httpapi.QueueLag) {
 
 // withPriorities sets the priorities of views of one topic when it is a PRIORITY topic.
 // A lookup that cannot read the topic leaves them unset rather than failing.
-func (s *Service) withPriorities(ctx context.Context, topic string, views []httpapi.MessageView) []httpapi.MessageView {
+func (s *Service) withPriorities(ctx context.Context, topic string, views []domain.MessageView) []domain.MessageView {
 	if len(views) == 0 {
 		return views
 	}

@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/ingest"
 	"github.com/floemq/floe/internal/testenv"
@@ -33,12 +36,8 @@ func (b *countingBucket) GetRange(ctx context.Context, key string, off, n int64)
 // openStore starts a migrated store on a private database and a counting folder bucket.
 func openStore(t *testing.T) (store *metadata.Store, dbURL string, b *countingBucket) {
 	t.Helper()
-	ctx := context.Background()
 	dbURL = testenv.Database(t)
-	store, err := metadata.Open(ctx, metadata.Config{URL: dbURL}, nil)
-	require.NoError(t, err)
-	t.Cleanup(store.Close)
-	require.NoError(t, store.Migrate(ctx))
+	store = testenv.Store(t, metadata.Config{URL: dbURL}, nil)
 	folder, err := objstore.NewFolder(t.TempDir())
 	require.NoError(t, err)
 	return store, dbURL, &countingBucket{Bucket: folder}
@@ -64,11 +63,11 @@ func TestReadQueueAcrossChunksInOffsetOrder(t *testing.T) {
 	in, rd, b := setup(t)
 	ctx := context.Background()
 	// Ten flushes, each of five messages keyed to land in one queue.
-	var sent []httpapi.SendResult
+	var sent []domain.SendResult
 	for f := 0; f < 10; f++ {
-		var msgs []httpapi.Message
+		var msgs []domain.Message
 		for i := 0; i < 5; i++ {
-			msgs = append(msgs, httpapi.Message{Body: []byte(fmt.Sprintf("m-%d-%d", f, i)), Keys: []string{"same-queue"}})
+			msgs = append(msgs, domain.Message{Body: []byte(fmt.Sprintf("m-%d-%d", f, i)), Keys: []string{"same-queue"}})
 		}
 		res, err := in.Produce(ctx, "orders", msgs)
 		require.NoError(t, err)
@@ -109,9 +108,9 @@ func TestLookupByIDAndKey(t *testing.T) {
 	ctx := context.Background()
 	var ids []string
 	for f := 0; f < 20; f++ {
-		var msgs []httpapi.Message
+		var msgs []domain.Message
 		for i := 0; i < 10; i++ {
-			msgs = append(msgs, httpapi.Message{Body: []byte(fmt.Sprint(f, "/", i)), Keys: []string{fmt.Sprintf("order-%d", f*10+i), "tenant-a"}})
+			msgs = append(msgs, domain.Message{Body: []byte(fmt.Sprint(f, "/", i)), Keys: []string{fmt.Sprintf("order-%d", f*10+i), "tenant-a"}})
 		}
 		res, err := in.Produce(ctx, "orders", msgs)
 		require.NoError(t, err)
@@ -139,8 +138,8 @@ func TestLookupByIDAndKey(t *testing.T) {
 	require.Empty(t, none)
 
 	_, err = rd.GetMessage(ctx, "orders", "00000000000000000000000000000000")
-	var apiErr *httpapi.Error
-	require.ErrorAs(t, err, &apiErr)
+	apiErr := httpapi.AnswerOf(err)
+	require.NotNil(t, apiErr)
 	require.Equal(t, http.StatusNotFound, apiErr.Status)
 	require.Equal(t, httpapi.CodeMessageNotFound, apiErr.Code)
 }
@@ -163,8 +162,8 @@ func TestReadErrors(t *testing.T) {
 		{"orders", 0, 0, 100000, 400, httpapi.CodeBadRequest},
 	} {
 		_, err := rd.ReadQueue(ctx, tc.topic, tc.queue, "", tc.offset, tc.limit)
-		var apiErr *httpapi.Error
-		require.ErrorAs(t, err, &apiErr, "%+v", tc)
+		apiErr := httpapi.AnswerOf(err)
+		require.NotNil(t, apiErr, "%+v", tc)
 		require.Equal(t, tc.status, apiErr.Status, "%+v", tc)
 		require.Equal(t, tc.code, apiErr.Code, "%+v", tc)
 	}
@@ -184,7 +183,7 @@ func TestReadQueueSkipsAGapInTheIndex(t *testing.T) {
 	_, _, err = store.TopicCreate(ctx, metadata.Topic{Name: "t", Type: metadata.TopicNormal, Queues: 1, RetentionHours: 1})
 	require.NoError(t, err)
 	for i := 0; i < 3; i++ {
-		_, err := in.Produce(ctx, "t", []httpapi.Message{{Body: []byte(fmt.Sprint(i))}, {Body: []byte(fmt.Sprint(i))}})
+		_, err := in.Produce(ctx, "t", []domain.Message{{Body: []byte(fmt.Sprint(i))}, {Body: []byte(fmt.Sprint(i))}})
 		require.NoError(t, err)
 	}
 	conn, err := pgx.Connect(ctx, url)
@@ -219,9 +218,9 @@ func TestPrimedChunksAreReadWithoutGET(t *testing.T) {
 	_, _, err = store.TopicCreate(ctx, metadata.Topic{Name: "orders", Type: metadata.TopicNormal, Queues: 1, RetentionHours: 1})
 	require.NoError(t, err)
 
-	var sent []httpapi.SendResult
+	var sent []domain.SendResult
 	for f := 0; f < 3; f++ {
-		res, err := in.Produce(ctx, "orders", []httpapi.Message{{Body: []byte(fmt.Sprint("fresh-", f))}})
+		res, err := in.Produce(ctx, "orders", []domain.Message{{Body: []byte(fmt.Sprint("fresh-", f))}})
 		require.NoError(t, err)
 		sent = append(sent, res...)
 	}
@@ -233,8 +232,8 @@ func TestPrimedChunksAreReadWithoutGET(t *testing.T) {
 		require.Equal(t, fmt.Sprint("fresh-", i), string(v.Body))
 	}
 	require.Zero(t, b.ranged.Load(), "chunks this process wrote must be served without a GET")
-	require.Equal(t, 3.0, counterValue(t, reg, "floe_reader_cache_primed_total"))
-	require.Zero(t, counterValue(t, reg, "floe_reader_cache_misses_total"))
+	require.Equal(t, 3.0, testenv.MetricSum(t, reg, "floe_reader_cache_primed_total"))
+	require.Zero(t, testenv.MetricSum(t, reg, "floe_reader_cache_misses_total"))
 
 	// Primed bytes that do not decode (never the case for a real write) fall back to the
 	// bucket's copy instead of failing the read.
@@ -247,27 +246,71 @@ func TestPrimedChunksAreReadWithoutGET(t *testing.T) {
 	rd2, err := reader.New(reader.Config{}, store, b, prometheus.NewRegistry())
 	require.NoError(t, err)
 	rd2.Cache().Prime(c.key, c.offset, make([]byte, c.length))
-	recs, err := rd2.Cache().Get(ctx, c.key, c.offset, c.length)
+	recs, err := rd2.Cache().Get(ctx, metadata.Chunk{ObjectKey: c.key, ByteOffset: c.offset, ByteLength: c.length})
 	require.NoError(t, err)
 	require.Len(t, recs, 1)
 	require.Equal(t, "fresh-2", string(recs[0].Body))
 	require.Equal(t, int64(1), b.ranged.Load(), "the bad primed chunk costs one GET")
 }
 
+func TestAMissReadsTheNeighbouringChunksInTheSameGET(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, _, b := openStore(t)
+	in, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond}, store, b, prometheus.NewRegistry())
+	require.NoError(t, err)
+	in.Start()
+	t.Cleanup(func() { _ = in.Stop(ctx) })
+	_, _, err = store.TopicCreate(ctx, metadata.Topic{Name: "orders", Type: metadata.TopicNormal, Queues: 4, RetentionHours: 1})
+	require.NoError(t, err)
+	// One produce call, one flush: the messages go round the queues, so the segment holds
+	// a chunk for each of the four.
+	var batch []domain.Message
+	for i := range 4 {
+		batch = append(batch, domain.Message{Body: []byte(fmt.Sprint("message-", i))})
+	}
+	_, err = in.Produce(ctx, "orders", batch)
+	require.NoError(t, err)
+
+	readAll := func(rd *reader.Service) {
+		t.Helper()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var bodies []string
+		for q := range 4 {
+			wg.Go(func() {
+				got, err := rd.ReadQueue(ctx, "orders", q, "", 0, 10)
+				assert.NoError(t, err)
+				if assert.Len(t, got, 1) {
+					mu.Lock()
+					bodies = append(bodies, string(got[0].Body))
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		require.ElementsMatch(t, []string{"message-0", "message-1", "message-2", "message-3"}, bodies)
+	}
+
+	// Four queues read at once by a node that did not write them: one GET.
+	reg := prometheus.NewRegistry()
+	rd, err := reader.New(reader.Config{}, store, b, reg)
+	require.NoError(t, err)
+	before := b.ranged.Load()
+	readAll(rd)
+	require.Equal(t, int64(1), b.ranged.Load()-before, "one GET for the whole flush")
+	require.Equal(t, 3.0, testenv.MetricSum(t, reg, "floe_reader_cache_read_ahead_total"))
+	require.Equal(t, 1.0, testenv.MetricSum(t, reg, "floe_reader_cache_misses_total"))
+
+	// Without read-ahead, a GET per chunk.
+	rd, err = reader.New(reader.Config{ReadAheadBytes: -1}, store, b, prometheus.NewRegistry())
+	require.NoError(t, err)
+	before = b.ranged.Load()
+	readAll(rd)
+	require.Equal(t, int64(4), b.ranged.Load()-before)
+}
+
 type chunkRange struct {
 	key            string
 	offset, length int64
-}
-
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }

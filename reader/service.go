@@ -22,13 +22,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sort"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/floemq/floe/bloom"
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
+	"github.com/floemq/floe/internal/view"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/objstore"
 	"github.com/floemq/floe/segment"
@@ -38,6 +38,10 @@ import (
 type Config struct {
 	// CacheBytes bounds the chunk cache; default 256 MiB.
 	CacheBytes int64
+	// ReadAheadBytes is how much of a segment object one cache miss reads from the missing
+	// chunk on, keeping the neighbouring chunks for the reads that follow; default 8 MiB,
+	// negative for the chunk alone.
+	ReadAheadBytes int64
 	// MaxReadMessages bounds one offset read; default 1024.
 	MaxReadMessages int
 	// MaxLookupChunks bounds how many candidate chunks one id or key lookup reads; default 64.
@@ -56,12 +60,13 @@ type Service struct {
 // New builds the read path over a store and a bucket.
 func New(cfg Config, store *metadata.Store, bucket objstore.Bucket, reg prometheus.Registerer) (*Service, error) {
 	cfg.CacheBytes = cmp.Or(cfg.CacheBytes, 256<<20)
+	cfg.ReadAheadBytes = max(0, cmp.Or(cfg.ReadAheadBytes, 8<<20))
 	cfg.MaxReadMessages = cmp.Or(cfg.MaxReadMessages, 1024)
 	cfg.MaxLookupChunks = cmp.Or(cfg.MaxLookupChunks, 64)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	cache, err := NewChunkCache(bucket, cfg.CacheBytes, reg)
+	cache, err := NewChunkCache(bucket, cfg.CacheBytes, cfg.ReadAheadBytes, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -74,19 +79,19 @@ func (s *Service) Cache() *ChunkCache { return s.cache }
 // ReadQueue returns up to limit messages of one queue from offset on (of a LITE topic: the
 // queue of lite topic lite). An offset below the queue's minimum starts at the minimum; one
 // at or past its end returns nothing.
-func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite string, offset int64, limit int) ([]httpapi.MessageView, error) {
+func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite string, offset int64, limit int) ([]domain.MessageView, error) {
 	if limit <= 0 || limit > s.cfg.MaxReadMessages {
-		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "limit must be 1-%d", s.cfg.MaxReadMessages)
+		return nil, domain.Errorf(domain.ErrBadRequest, "limit must be 1-%d", s.cfg.MaxReadMessages)
 	}
 	if offset < 0 {
-		return nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "offset must be >= 0")
+		return nil, domain.Errorf(domain.ErrBadRequest, "offset must be >= 0")
 	}
 	var q metadata.Queue
 	var err error
 	if lite != "" {
 		q, err = s.store.LiteQueueGet(ctx, topic, lite)
 		if errors.Is(err, metadata.ErrNotFound) {
-			return nil, httpapi.Errorf(http.StatusNotFound, httpapi.CodeQueueNotFound, "topic %s has no lite topic %s", topic, lite)
+			return nil, domain.Errorf(domain.ErrQueueNotFound, "topic %s has no lite topic %s", topic, lite)
 		} else if err != nil {
 			return nil, unavailable(err)
 		}
@@ -94,7 +99,7 @@ func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite
 		return nil, err
 	}
 	offset = max(offset, q.MinOffset)
-	out := []httpapi.MessageView{}
+	out := []domain.MessageView{}
 	for len(out) < limit && offset < q.NextOffset {
 		chunks, err := s.store.ChunksFrom(ctx, q.Ref, offset, 16)
 		if err != nil {
@@ -107,7 +112,7 @@ func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite
 			if len(out) >= limit {
 				break
 			}
-			recs, err := s.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+			recs, err := s.cache.Get(ctx, ch)
 			if err != nil {
 				return nil, unavailable(err)
 			}
@@ -117,7 +122,7 @@ func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite
 			}
 			// Offsets missing from the index (removed by retention meanwhile) are skipped.
 			for i := max(int(offset-ch.FirstOffset), 0); i < len(recs) && len(out) < limit; i++ {
-				out = append(out, httpapi.ViewOf(topic, q.QueueID, ch.FirstOffset+int64(i), &recs[i]))
+				out = append(out, view.Of(topic, q.QueueID, ch.FirstOffset+int64(i), &recs[i]))
 			}
 			offset = ch.FirstOffset + int64(ch.Count)
 		}
@@ -126,19 +131,19 @@ func (s *Service) ReadQueue(ctx context.Context, topic string, queueID int, lite
 }
 
 // GetMessage returns one message by id, or a 404 error.
-func (s *Service) GetMessage(ctx context.Context, topic, id string) (httpapi.MessageView, error) {
+func (s *Service) GetMessage(ctx context.Context, topic, id string) (domain.MessageView, error) {
 	views, err := s.lookup(ctx, topic, bloom.IDItem(id), func(r *segment.Record) bool { return r.MessageID == id }, 1)
 	if err != nil {
-		return httpapi.MessageView{}, err
+		return domain.MessageView{}, err
 	}
 	if len(views) == 0 {
-		return httpapi.MessageView{}, httpapi.Errorf(http.StatusNotFound, httpapi.CodeMessageNotFound, "no message %s in topic %s", id, topic)
+		return domain.MessageView{}, domain.Errorf(domain.ErrMessageNotFound, "no message %s in topic %s", id, topic)
 	}
 	return views[0], nil
 }
 
 // MessagesByKey returns the messages of a topic carrying a key, oldest first (at most 100).
-func (s *Service) MessagesByKey(ctx context.Context, topic, key string) ([]httpapi.MessageView, error) {
+func (s *Service) MessagesByKey(ctx context.Context, topic, key string) ([]domain.MessageView, error) {
 	return s.lookup(ctx, topic, bloom.KeyItem(key), func(r *segment.Record) bool {
 		for _, k := range r.Keys {
 			if k == key {
@@ -149,7 +154,7 @@ func (s *Service) MessagesByKey(ctx context.Context, topic, key string) ([]httpa
 	}, 100)
 }
 
-func (s *Service) lookup(ctx context.Context, topic, item string, match func(*segment.Record) bool, limit int) ([]httpapi.MessageView, error) {
+func (s *Service) lookup(ctx context.Context, topic, item string, match func(*segment.Record) bool, limit int) ([]domain.MessageView, error) {
 	qs, err := s.queues(ctx, topic)
 	if err != nil {
 		return nil, err
@@ -164,9 +169,9 @@ func (s *Service) lookup(ctx context.Context, topic, item string, match func(*se
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	out := []httpapi.MessageView{}
+	out := []domain.MessageView{}
 	for _, ch := range chunks {
-		recs, err := s.cache.Get(ctx, ch.ObjectKey, ch.ByteOffset, ch.ByteLength)
+		recs, err := s.cache.Get(ctx, ch)
 		if err != nil {
 			return nil, unavailable(err)
 		}
@@ -180,7 +185,7 @@ func (s *Service) lookup(ctx context.Context, topic, item string, match func(*se
 			if off < q.MinOffset || !match(&recs[i]) {
 				continue
 			}
-			out = append(out, httpapi.ViewOf(topic, q.QueueID, off, &recs[i]))
+			out = append(out, view.Of(topic, q.QueueID, off, &recs[i]))
 		}
 		if len(out) >= limit {
 			break
@@ -202,9 +207,9 @@ func (s *Service) queue(ctx context.Context, topic string, queueID int) (metadat
 	q, err := s.store.QueueGet(ctx, topic, queueID)
 	if errors.Is(err, metadata.ErrNotFound) {
 		if _, terr := s.store.TopicGet(ctx, topic); errors.Is(terr, metadata.ErrNotFound) {
-			return q, httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
+			return q, domain.Errorf(domain.ErrTopicNotFound, "topic %s does not exist", topic)
 		}
-		return q, httpapi.Errorf(http.StatusNotFound, httpapi.CodeQueueNotFound, "topic %s has no queue %d", topic, queueID)
+		return q, domain.Errorf(domain.ErrQueueNotFound, "topic %s has no queue %d", topic, queueID)
 	}
 	if err != nil {
 		return q, unavailable(err)
@@ -214,7 +219,7 @@ func (s *Service) queue(ctx context.Context, topic string, queueID int) (metadat
 
 func (s *Service) queues(ctx context.Context, topic string) ([]metadata.Queue, error) {
 	if _, err := s.store.TopicGet(ctx, topic); errors.Is(err, metadata.ErrNotFound) {
-		return nil, httpapi.Errorf(http.StatusNotFound, httpapi.CodeTopicNotFound, "topic %s does not exist", topic)
+		return nil, domain.Errorf(domain.ErrTopicNotFound, "topic %s does not exist", topic)
 	} else if err != nil {
 		return nil, unavailable(err)
 	}
@@ -234,12 +239,11 @@ func indexed(ch metadata.Chunk, recs []segment.Record) ([]segment.Record, error)
 }
 
 func unavailable(err error) error {
-	var apiErr *httpapi.Error
-	if errors.As(err, &apiErr) {
-		return apiErr
+	if de := domain.AsError(err); de != nil {
+		return de
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "timed out: %v", err)
+		return domain.Errorf(domain.ErrUnavailable, "timed out: %v", err)
 	}
-	return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "storage unavailable: %v", err)
+	return domain.Errorf(domain.ErrUnavailable, "storage unavailable: %v", err)
 }

@@ -3,10 +3,9 @@ package reader
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/trace"
 )
@@ -23,7 +22,7 @@ const maxHandlesPerCall = 1024
 
 func (c *Consumer) decodeAll(group, topic string, handles []string) ([]Receipt, []bool, error) {
 	if len(handles) == 0 || len(handles) > maxHandlesPerCall {
-		return nil, nil, httpapi.Errorf(http.StatusBadRequest, httpapi.CodeBadRequest, "receiptHandles must hold 1-%d handles", maxHandlesPerCall)
+		return nil, nil, domain.Errorf(domain.ErrBadRequest, "receiptHandles must hold 1-%d handles", maxHandlesPerCall)
 	}
 	rs := make([]Receipt, len(handles))
 	valid := make([]bool, len(handles))
@@ -41,7 +40,7 @@ func (c *Consumer) decodeAll(group, topic string, handles []string) ([]Receipt, 
 // handle, or one issued to another group or topic, is INVALID; one whose message was
 // handed out again since and is not finished is EXPIRED. Acking a finished message again
 // is OK (idempotent: a retried ack is no failure).
-func (c *Consumer) Ack(ctx context.Context, group, topic string, handles []string) ([]httpapi.HandleResult, error) {
+func (c *Consumer) Ack(ctx context.Context, group, topic string, handles []string) ([]domain.HandleResult, error) {
 	tg, err := c.resolve(ctx, group, topic)
 	if err != nil {
 		return nil, err
@@ -58,9 +57,9 @@ func (c *Consumer) Ack(ctx context.Context, group, topic string, handles []strin
 			idx = append(idx, i)
 		}
 	}
-	out := make([]httpapi.HandleResult, len(handles))
+	out := make([]domain.HandleResult, len(handles))
 	for i, h := range handles {
-		out[i] = httpapi.HandleResult{ReceiptHandle: h, Status: StatusInvalid}
+		out[i] = domain.HandleResult{ReceiptHandle: h, Status: StatusInvalid}
 	}
 	if len(items) > 0 {
 		statuses, err := c.ackShared(ctx, group, items, tg.orderly)
@@ -83,7 +82,7 @@ func (c *Consumer) Ack(ctx context.Context, group, topic string, handles []strin
 
 // Nack reports failed consumption: each message becomes visible again after the group's
 // backoff for its attempt (and is dead-lettered at its next delivery if that was its last).
-func (c *Consumer) Nack(ctx context.Context, group, topic string, handles []string) ([]httpapi.HandleResult, error) {
+func (c *Consumer) Nack(ctx context.Context, group, topic string, handles []string) ([]domain.HandleResult, error) {
 	tg, err := c.resolve(ctx, group, topic)
 	if err != nil {
 		return nil, err
@@ -92,9 +91,9 @@ func (c *Consumer) Nack(ctx context.Context, group, topic string, handles []stri
 	if err != nil {
 		return nil, err
 	}
-	out := make([]httpapi.HandleResult, len(handles))
+	out := make([]domain.HandleResult, len(handles))
 	for i, h := range handles {
-		out[i] = httpapi.HandleResult{ReceiptHandle: h, Status: StatusInvalid}
+		out[i] = domain.HandleResult{ReceiptHandle: h, Status: StatusInvalid}
 		if !valid[i] {
 			continue
 		}
@@ -141,7 +140,7 @@ func (c *Consumer) ChangeInvisible(ctx context.Context, group, topic, handle str
 	}
 	r, err := c.signer.Decode(group, topic, handle)
 	if err != nil {
-		return "", httpapi.Errorf(http.StatusBadRequest, "INVALID_RECEIPT_HANDLE", "the receipt handle is not valid for this group and topic")
+		return "", domain.Errorf(domain.ErrInvalidReceipt, "the receipt handle is not valid for this group and topic")
 	}
 	id, version, ok, err := c.store.Requeue(ctx, group, metadata.AckItem{DeliveryID: r.DeliveryID, Version: r.Version, QueueRef: r.QueueRef, Offset: r.Offset},
 		func(int) time.Duration { return invisible })
@@ -149,7 +148,7 @@ func (c *Consumer) ChangeInvisible(ctx context.Context, group, topic, handle str
 		return "", unavailable(err)
 	}
 	if !ok {
-		return "", httpapi.Errorf(http.StatusConflict, "RECEIPT_HANDLE_EXPIRED", "the message was acked or handed out again since this handle was issued")
+		return "", domain.Errorf(domain.ErrReceiptExpired, "the message was acked or handed out again since this handle was issued")
 	}
 	return c.signer.Encode(group, topic, Receipt{DeliveryID: id, Version: version, QueueRef: r.QueueRef, Offset: r.Offset, MessageID: r.MessageID}), nil
 }
@@ -185,14 +184,12 @@ func (c *Consumer) offsetAt(ctx context.Context, q metadata.Queue, t time.Time) 
 }
 
 // Lag returns a group's accumulation per topic and queue, with totals.
-func (c *Consumer) Lag(ctx context.Context, group string) (httpapi.LagResponse, error) {
-	var out httpapi.LagResponse
+func (c *Consumer) Lag(ctx context.Context, group string) (domain.LagResponse, error) {
+	var out domain.LagResponse
 	out.Group = group
-	out.Topics = []httpapi.TopicLag{}
-	if _, err := c.store.GroupGet(ctx, group); errors.Is(err, metadata.ErrNotFound) {
-		return out, httpapi.Errorf(http.StatusNotFound, "GROUP_NOT_FOUND", "consumer group %s does not exist", group)
-	} else if err != nil {
-		return out, unavailable(err)
+	out.Topics = []domain.TopicLag{}
+	if err := c.GroupExists(ctx, group); err != nil {
+		return out, err
 	}
 	rows, err := c.store.GroupLag(ctx, group)
 	if err != nil {
@@ -201,14 +198,14 @@ func (c *Consumer) Lag(ctx context.Context, group string) (httpapi.LagResponse, 
 	now := time.Now()
 	for _, r := range rows {
 		if len(out.Topics) == 0 || out.Topics[len(out.Topics)-1].Topic != r.Topic {
-			out.Topics = append(out.Topics, httpapi.TopicLag{Topic: r.Topic, Queues: []httpapi.QueueLag{}})
+			out.Topics = append(out.Topics, domain.TopicLag{Topic: r.Topic, Queues: []domain.QueueLag{}})
 		}
 		tl := &out.Topics[len(out.Topics)-1]
 		age := 0.0
 		if !r.OldestUnacked.IsZero() {
 			age = max(now.Sub(r.OldestUnacked).Seconds(), 0)
 		}
-		ql := httpapi.QueueLag{QueueID: r.QueueID, LiteTopic: r.LiteTopic, MaxOffset: r.MaxOffset,
+		ql := domain.QueueLag{QueueID: r.QueueID, LiteTopic: r.LiteTopic, MaxOffset: r.MaxOffset,
 			ConsumedOffset: r.ConsumedOffset, Inflight: r.Inflight, Ready: r.Ready, OldestUnackedAge: age}
 		if r.Priority != nil {
 			ql.Priority = r.Priority
@@ -225,4 +222,14 @@ func (c *Consumer) Lag(ctx context.Context, group string) (httpapi.LagResponse, 
 		out.Totals.OldestUnackedAge = max(out.Totals.OldestUnackedAge, age)
 	}
 	return out, nil
+}
+
+// GroupExists answers domain.ErrGroupNotFound for an unknown group.
+func (c *Consumer) GroupExists(ctx context.Context, group string) error {
+	if _, err := c.store.GroupGet(ctx, group); errors.Is(err, metadata.ErrNotFound) {
+		return domain.Errorf(domain.ErrGroupNotFound, "consumer group %s does not exist", group)
+	} else if err != nil {
+		return unavailable(err)
+	}
+	return nil
 }

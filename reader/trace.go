@@ -2,14 +2,10 @@ package reader
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"sort"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/floemq/floe/bloom"
-	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/segment"
 	"github.com/floemq/floe/trace"
 )
@@ -44,36 +40,4 @@ func (s *Service) Trace(ctx context.Context, topic, id string) ([]trace.Event, e
 	}
 	sort.SliceStable(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
 	return events, nil
-}
-
-func (s *Service) handleTrace(c echo.Context) error {
-	if err := httpapi.CheckReadableTopic(c.Param("topic")); err != nil {
-		return err
-	}
-	tenant := httpapi.TenantOf(c)
-	topic, err := tenant.Param(c, "topic")
-	if err != nil {
-		return err
-	}
-	if err := httpapi.CheckID("message id", c.Param("id")); err != nil {
-		return err
-	}
-	evs, err := s.Trace(c.Request().Context(), topic, c.Param("id"))
-	if err != nil {
-		return err
-	}
-	shown := make([]trace.Event, 0, len(evs))
-	for _, e := range evs {
-		e.Topic = c.Param("topic")
-		if e.Group != "" {
-			g, ok := tenant.Visible(e.Group)
-			if !ok {
-				continue // never expected: groups subscribe within their namespace
-			}
-			e.Group = g
-		}
-		shown = append(shown, e)
-	}
-	evs = shown
-	return c.JSON(http.StatusOK, map[string]any{"messageId": c.Param("id"), "topic": c.Param("topic"), "events": evs})
 }

@@ -4,6 +4,7 @@
 # Usage: scripts/bench.sh --workload workloads/X.yaml [--out DIR] [floe bench flags...]
 #        scripts/bench.sh [produce|consume|drain|delay|lite|soak] [floe bench flags...]
 # Extra flags for the floe server: FLOE_BENCH_SERVER_FLAGS="--roles ingest,reader".
+# Extra flags for the split shape's reader nodes: FLOE_BENCH_READER_FLAGS="--read-ahead-bytes 0".
 # FLOE_BENCH_SHAPE=split runs the deployed shape instead: one node with roles
 # ingest,compactor (floe dev, which also runs Postgres) and two reader-only nodes
 # (floe serve --roles reader) on the same Postgres and MinIO; floe bench produces to the
@@ -57,7 +58,7 @@ if [ "$shape" = split ]; then
   for i in 1 2; do
     rport="$(free_port)"
     ./bin/floe serve --roles reader --listen "127.0.0.1:$rport" --grpc-listen "" --log-level warn \
-      --database-url "$pgurl" --require-auth=false "${s3_flags[@]}" >"$work/reader$i.log" 2>&1 &
+      --database-url "$pgurl" --require-auth=false "${s3_flags[@]}" ${FLOE_BENCH_READER_FLAGS:-} >"$work/reader$i.log" 2>&1 &
     pids+=($!); reader_pids+=($!)
     for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$rport/readyz" >/dev/null && break; sleep 0.2; done
     reader_urls+=("http://127.0.0.1:$rport")

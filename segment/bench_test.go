@@ -123,3 +123,43 @@ func BenchmarkZstdLevel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEncodeIncompressible is BenchmarkEncode with random bodies (compressed, encrypted
+// or random payloads, and the benchmarks' bodies), which are stored rather than compressed.
+func BenchmarkEncodeIncompressible(b *testing.B) {
+	chunks := benchChunks()
+	r := uint64(42)
+	for i := range chunks {
+		for j := range chunks[i].Records {
+			body := make([]byte, len(chunks[i].Records[j].Body))
+			for k := range body {
+				r = r*6364136223846793005 + 1442695040888963407
+				body[k] = byte(r >> 56)
+			}
+			chunks[i].Records[j].Body = body
+		}
+	}
+	b.SetBytes(rawBytes(chunks))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Encode(chunks); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeStoredChunk is BenchmarkDecodeChunk for a stored chunk.
+func BenchmarkDecodeStoredChunk(b *testing.B) {
+	chunks := benchChunks()
+	raw := rawRecords(chunks[0].Records...)
+	chunk := frameChunk(raw, uint32(len(chunks[0].Records)), uint32(len(raw)))
+	chunk[5] = codecNone
+	fixChunkCRC(chunk)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeChunk(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -157,6 +158,7 @@ func DecodeChunk(b []byte) ([]Record, error) {
 
 // chunkHeader is the parsed fixed header of a chunk.
 type chunkHeader struct {
+	codec      byte
 	count      uint32
 	rawLen     uint32
 	payloadLen uint32
@@ -171,16 +173,18 @@ func parseChunkHeader(b []byte) (chunkHeader, error) {
 	if string(b[0:4]) != chunkMagic {
 		return chunkHeader{}, corruptf("bad chunk magic %q", b[0:4])
 	}
-	if b[4] != ChunkVersion {
+	if b[4] < chunkVersionZstd || b[4] > ChunkVersion {
 		return chunkHeader{}, fmt.Errorf("%w: chunk version %d", ErrUnsupportedVersion, b[4])
 	}
-	if b[5] != codecZstd {
-		return chunkHeader{}, fmt.Errorf("%w: chunk codec %d", ErrUnsupportedVersion, b[5])
+	// Version 1 chunks are zstd; version 2 ones zstd or stored.
+	if b[5] != codecZstd && !(b[4] == ChunkVersion && b[5] == codecNone) {
+		return chunkHeader{}, fmt.Errorf("%w: chunk codec %d in chunk version %d", ErrUnsupportedVersion, b[5], b[4])
 	}
 	if b[6] != 0 || b[7] != 0 {
 		return chunkHeader{}, corruptf("reserved chunk header bytes are not zero")
 	}
 	h := chunkHeader{
+		codec:      b[5],
 		count:      binary.LittleEndian.Uint32(b[8:12]),
 		rawLen:     binary.LittleEndian.Uint32(b[12:16]),
 		payloadLen: binary.LittleEndian.Uint32(b[16:20]),
@@ -217,9 +221,16 @@ func decompressChunk(b []byte) ([]byte, chunkHeader, error) {
 	if err != nil {
 		return nil, chunkHeader{}, err
 	}
+	payload := b[ChunkHeaderSize:]
+	if h.codec == codecNone {
+		if len(payload) != int(h.rawLen) {
+			return nil, chunkHeader{}, corruptf("stored chunk holds %d bytes, header says %d", len(payload), h.rawLen)
+		}
+		// A copy: decoded records never share memory with the chunk's bytes.
+		return bytes.Clone(payload), h, nil
+	}
 	// Check the frame header before allocating rawLen bytes: the frame must
 	// declare its content size, and it must be the raw length.
-	payload := b[ChunkHeaderSize:]
 	var fh zstd.Header
 	if err := fh.Decode(payload); err != nil {
 		return nil, chunkHeader{}, corruptf("zstd frame header: %v", err)
@@ -248,8 +259,22 @@ func decompressChunk(b []byte) ([]byte, chunkHeader, error) {
 // chunkEncoder holds scratch buffers reused across the chunks of one
 // Encode call. It is not safe for concurrent use.
 type chunkEncoder struct {
-	raw  []byte   // record block before compression
-	keys []string // property keys being sorted
+	raw    []byte   // record block before compression
+	keys   []string // property keys being sorted
+	sample []byte   // compressed sample of a record block
+}
+
+// worthCompressing reports whether raw is worth compressing, judged by its
+// first compressSample bytes: a sample that zstd does not shrink by a tenth
+// says the bodies are compressed or random already, and compressing the
+// whole block would cost the CPU for next to nothing. A block smaller than
+// two samples is always tried.
+func (e *chunkEncoder) worthCompressing(raw []byte) bool {
+	if len(raw) < 2*compressSample {
+		return true
+	}
+	e.sample = zstdEncoder.EncodeAll(raw[:compressSample], e.sample[:0])
+	return len(e.sample)*10 < compressSample*storeRatio
 }
 
 // chunkRawSize validates c and returns the exact size of its record block.
@@ -301,7 +326,16 @@ func (e *chunkEncoder) appendChunk(dst []byte, c *ChunkInput, rawSize int) ([]by
 	start := len(dst)
 	dst = slices.Grow(dst, ChunkHeaderSize+zstdBound(rawSize))
 	dst = dst[:start+ChunkHeaderSize]
-	dst = zstdEncoder.EncodeAll(raw, dst)
+	version, codec := byte(chunkVersionZstd), byte(codecZstd)
+	if e.worthCompressing(raw) {
+		dst = zstdEncoder.EncodeAll(raw, dst)
+	}
+	if len(dst) == start+ChunkHeaderSize || len(dst)-start-ChunkHeaderSize >= rawSize {
+		// Not worth compressing (already compressed or random bodies, say), or
+		// compression did not shrink it: stored as it is.
+		dst = append(dst[:start+ChunkHeaderSize], raw...)
+		version, codec = ChunkVersion, codecNone
+	}
 	payloadLen := len(dst) - start - ChunkHeaderSize
 	if payloadLen > math.MaxUint32 {
 		return nil, ChunkInfo{}, fmt.Errorf("compressed payload of %d bytes is too large", payloadLen)
@@ -309,8 +343,8 @@ func (e *chunkEncoder) appendChunk(dst []byte, c *ChunkInput, rawSize int) ([]by
 
 	hdr := dst[start : start+ChunkHeaderSize]
 	copy(hdr[0:4], chunkMagic)
-	hdr[4] = ChunkVersion
-	hdr[5] = codecZstd
+	hdr[4] = version
+	hdr[5] = codec
 	hdr[6] = 0
 	hdr[7] = 0
 	binary.LittleEndian.PutUint32(hdr[8:12], uint32(len(c.Records)))
@@ -331,4 +365,32 @@ func (e *chunkEncoder) appendChunk(dst []byte, c *ChunkInput, rawSize int) ([]by
 		MaxStoreTime: milliToTime(maxMs),
 	}
 	return dst, info, nil
+}
+
+// ChunkSpan is where one chunk lies within a byte range: its offset from the range's start
+// and its length.
+type ChunkSpan struct {
+	Offset, Length int64
+}
+
+// SplitChunks walks b, a range of an object that starts at a chunk boundary, and returns the
+// spans of the whole chunks it holds, in order. It reads only the fixed headers (magic,
+// version, codec, reserved bytes, payload length) and stops at the first bytes that do not
+// frame a whole chunk: a chunk cut off by the range's end, or the footer. The checksums are
+// not verified here; DecodeChunk verifies each chunk when it is decoded.
+func SplitChunks(b []byte) []ChunkSpan {
+	var out []ChunkSpan
+	for off := int64(0); int64(len(b))-off >= ChunkHeaderSize; {
+		h := b[off:]
+		if string(h[0:4]) != chunkMagic || h[4] < chunkVersionZstd || h[4] > ChunkVersion || h[5] > codecZstd || h[6] != 0 || h[7] != 0 {
+			break
+		}
+		n := ChunkHeaderSize + int64(binary.LittleEndian.Uint32(h[16:20]))
+		if n > int64(len(h)) {
+			break
+		}
+		out = append(out, ChunkSpan{Offset: off, Length: n})
+		off += n
+	}
+	return out
 }

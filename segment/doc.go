@@ -34,25 +34,34 @@
 //
 // # Chunk
 //
-// A chunk is a fixed 24-byte header followed by the zstd-compressed record
-// block:
+// A chunk is a fixed 24-byte header followed by the record block,
+// zstd-compressed or stored as it is:
 //
 //	offset size  field
 //	0      4     magic "FLCK"
-//	4      1     chunk format version (1)
-//	5      1     codec (1 = zstd)
+//	4      1     chunk format version (1 or 2)
+//	5      1     codec (1 = zstd; 0 = stored, only in version 2)
 //	6      2     reserved, must be 0 (uint16)
 //	8      4     record count (uint32, >= 1)
 //	12     4     raw length: uncompressed record block length (uint32, <= 64 MiB)
-//	16     4     payload length: compressed bytes after the header (uint32)
+//	16     4     payload length: bytes after the header (uint32)
 //	20     4     CRC-32C (Castagnoli) of header bytes [0,20) followed by the payload
-//	24     P     payload: one zstd frame holding the record block
+//	24     P     payload: one zstd frame holding the record block, or the
+//	             record block itself (stored: P equals the raw length)
 //
 // The chunk length is exactly 24 + payload length. The zstd frame must
 // declare its Frame_Content_Size, equal to the raw length (the encoder
 // writes single-segment frames, which always do), and use no dictionary.
 // The checksum is verified before decompression; decompression is capped at
 // the raw length, and the decompressed length must equal it.
+//
+// The encoder stores a record block when compressing it is not worth the
+// CPU: when zstd does not shrink its first 4 KiB by a tenth (bodies that are
+// compressed, encrypted or random already), or does not shrink the whole.
+// Version 2 added the stored codec; zstd chunks are still written as version
+// 1, so readers that know only version 1 read every chunk they read before.
+// A reader that knows only version 1 refuses stored chunks: upgrade readers
+// (and compactors) before ingest nodes.
 //
 // # Record block
 //

@@ -71,6 +71,12 @@ func FuzzDecodeChunk(f *testing.F) {
 			f.Add(chunk)
 		}
 	}
+	// A stored chunk (codec none), as incompressible bodies are written.
+	recs := fuzzSeedChunks()[1][0].Records
+	stored := frameChunk(rawRecords(recs...), uint32(len(recs)), uint32(len(rawRecords(recs...))))
+	stored[5] = codecNone
+	fixChunkCRC(stored)
+	f.Add(stored)
 	f.Add([]byte{})
 	f.Add([]byte(chunkMagic))
 	f.Fuzz(func(t *testing.T, b []byte) {

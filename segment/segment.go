@@ -68,8 +68,10 @@ const (
 	// MaxFooterSize is the largest footer a reader accepts.
 	MaxFooterSize = 16 << 20
 
-	// ChunkVersion is the chunk format version written by this package.
-	ChunkVersion = 1
+	// ChunkVersion is the newest chunk format version, which this package
+	// reads and writes. It writes zstd chunks as version 1, which readers
+	// before version 2 read too, and stored (uncompressed) chunks as version 2.
+	ChunkVersion = 2
 
 	// ObjectVersion is the object (footer and trailer) format version
 	// written by this package.
@@ -77,9 +79,19 @@ const (
 )
 
 const (
-	chunkMagic  = "FLCK"
-	codecZstd   = 1
-	objectMagic = "FLOESEG"
+	chunkMagic = "FLCK"
+	codecNone  = 0
+	codecZstd  = 1
+	// chunkVersionZstd is the version of zstd chunks; ChunkVersion the
+	// version of stored ones.
+	chunkVersionZstd = 1
+
+	// compressSample is how many bytes of a record block are compressed first
+	// to see whether the whole is worth compressing; storeRatio is the largest
+	// share of the sample's size that counts as worth it (in tenths).
+	compressSample = 4 << 10
+	storeRatio     = 9
+	objectMagic    = "FLOESEG"
 
 	// minRecordSize is the smallest encoded record: presence byte, flags,
 	// and seven zero lengths/counts (ID, tag, keys, properties, group,

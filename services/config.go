@@ -28,14 +28,16 @@ type Config struct {
 	FolderDir   string
 	S3          objstore.S3Config
 
-	Linger           time.Duration
-	FlushBytes       int64
-	MaxBufferedBytes int64
-	MaxUploads       int
-	CacheBytes       int64
-	NodeID           string
-	ReceiptSecret    string
-	MinInvisible     time.Duration
+	Linger             time.Duration
+	FlushBytes         int64
+	MaxBufferedBytes   int64
+	MaxUploads         int
+	CacheBytes         int64
+	ReadAheadBytes     int64
+	LagHistoryInterval time.Duration
+	NodeID             string
+	ReceiptSecret      string
+	MinInvisible       time.Duration
 
 	MaxDelay                 time.Duration
 	TransactionFirstCheck    time.Duration
@@ -104,8 +106,19 @@ type Config struct {
 	DataDir string
 }
 
-// bindFlags declares the shared flags on fs.
+// bindFlags declares every flag on fs: the node's, then each role's (bindIngestFlags,
+// bindReaderFlags, bindCompactorFlags) and authentication's, so the flags of one role
+// sit in one place.
 func (c *Config) bindFlags(fs *flag.FlagSet) {
+	c.bindNodeFlags(fs)
+	c.bindIngestFlags(fs)
+	c.bindReaderFlags(fs)
+	c.bindCompactorFlags(fs)
+	c.bindAuthFlags(fs)
+}
+
+// bindNodeFlags declares the flags of the node: listeners, storage, logs, the console.
+func (c *Config) bindNodeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Roles, "roles", "ingest,reader,compactor", "roles to run: any of ingest,reader,compactor, or all")
 	fs.StringVar(&c.Listen, "listen", ":8080", "HTTP listen address (API, /healthz, /readyz, /metrics)")
 	fs.StringVar(&c.GRPCListen, "grpc-listen", ":8081", "gRPC listen address of the RocketMQ 5 client protocol, TLS and plaintext on one port (empty: off)")
@@ -123,40 +136,45 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.S3.AccessKeyID, "s3-access-key-id", "", "S3 access key id (empty = the standard AWS credential chain)")
 	fs.StringVar(&c.S3.SecretAccessKey, "s3-secret-access-key", "", "S3 secret access key")
 	fs.BoolVar(&c.S3.CreateBucket, "s3-create-bucket", false, "create the bucket if missing (dev, MinIO)")
-	fs.DurationVar(&c.Linger, "linger", 100*time.Millisecond, "how long a batch waits for more messages before it flushes")
-	fs.Int64Var(&c.FlushBytes, "flush-bytes", 8<<20, "flush a batch at this many message bytes")
-	fs.Int64Var(&c.MaxBufferedBytes, "max-buffered-bytes", 256<<20, "message bytes an ingest node holds before sends wait, then get 429")
-	fs.IntVar(&c.MaxUploads, "max-uploads", 4, "segment uploads in flight per ingest node")
-	fs.Int64Var(&c.CacheBytes, "cache-bytes", 256<<20, "reader chunk cache size in bytes")
 	fs.DurationVar(&c.ClientsInterval, "clients-interval", 10*time.Second, "how often a node writes the clients it saw (GET /v1/groups/{group}/clients) to Postgres")
 	fs.StringVar(&c.NodeID, "node-id", "", "this node's name in object keys and message ids (default random)")
-	fs.StringVar(&c.ReceiptSecret, "receipt-secret", "", "HMAC key of receipt handles, at least 16 bytes (default: generated once and kept in Postgres)")
-	fs.DurationVar(&c.MinInvisible, "min-invisible", 10*time.Second, "shortest invisible time a receive may ask for (lower it only for tests)")
-	fs.DurationVar(&c.MaxDelay, "max-delay", 3*24*time.Hour, "furthest ahead a delayed message may be scheduled (at most 40 days)")
-	fs.DurationVar(&c.TransactionFirstCheck, "transaction-first-check", 6*time.Second, "when a producer group is first asked about an unresolved transaction")
-	fs.DurationVar(&c.TransactionCheckInterval, "transaction-check-interval", 30*time.Second, "wait between two checks of one transaction")
-	fs.IntVar(&c.TransactionMaxChecks, "transaction-max-checks", 15, "checks before the policy resolves a transaction")
-	fs.StringVar(&c.TransactionPolicy, "transaction-policy", "rollback", "what happens to a transaction after its last check: rollback or commit")
-	fs.BoolVar(&c.RequireAuth, "require-auth", true, "require an API key (Authorization: Bearer) on every /v1 route (floe dev: default false)")
-	fs.StringVar(&c.BootstrapAdminKey, "bootstrap-admin-key", "", "a secret accepted as admin on every resource, to create the first keys")
-	fs.StringVar(&c.BootstrapAdminKeyFile, "bootstrap-admin-key-file", "", "file holding the bootstrap admin key; a missing one is created with a random key, logged once (a key set by --bootstrap-admin-key or its variable wins over this file set by its variable)")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "address serving Go profiles at /debug/pprof/ (empty: off; keep it private)")
-	fs.BoolVar(&c.MetricsRequireAuth, "metrics-require-auth", false, "with --require-auth, /metrics needs a key of the default namespace with the metrics permission (off: /metrics is open, for Prometheus on a private network)")
 	fs.Var(notFlag{&c.NoConsole}, "console", "serve the web console at /console (it uses the HTTP API with the user's API key; --console=false: off)")
-	fs.Float64Var(&c.QuotaProduceRate, "quota-produce-rate", 0, "messages a second one API key may produce (0 = unlimited)")
-	fs.Float64Var(&c.QuotaReceiveRate, "quota-receive-rate", 0, "receive calls a second one API key may make (0 = unlimited)")
-	fs.Float64Var(&c.QuotaProduceBytesRate, "quota-produce-bytes-rate", 0, "request body bytes a second one API key may send to the produce routes (0 = unlimited)")
-	fs.IntVar(&c.QuotaTopics, "quota-topics", 0, "topics one namespace may hold (0 = unlimited)")
-	fs.IntVar(&c.QuotaGroups, "quota-groups", 0, "consumer groups one namespace may hold (0 = unlimited)")
-	fs.IntVar(&c.QuotaLiteTopics, "quota-lite-topics", 0, "lite topics one namespace may hold over all its LITE topics (0 = unlimited)")
 	fs.IntVar(&c.MaxConnections, "max-connections", defaultMaxConnections, "open connections the HTTP listener accepts; more wait in the kernel's backlog")
 	fs.DurationVar(&c.BodyReadTimeout, "body-read-timeout", defaultBodyReadTimeout, "longest time one request body may take to arrive (a slower one is cut off)")
 	fs.StringVar(&c.CORSOrigin, "cors-origin", "", "origins (comma-separated, or *) whose web pages may call the API from a browser (empty: off)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "PEM certificate (chain) file: serve HTTPS only, with --tls-key")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "PEM private key file of --tls-cert")
-	fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 2*time.Second, "how long a node remembers an API key lookup (at most 5s: a revoked key works that long)")
 	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+// bindIngestFlags declares the flags of the ingest role: the write path, delays and
+// transaction checks.
+func (c *Config) bindIngestFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.Linger, "linger", 100*time.Millisecond, "how long a batch waits for more messages before it flushes")
+	fs.Int64Var(&c.FlushBytes, "flush-bytes", 8<<20, "flush a batch at this many message bytes")
+	fs.Int64Var(&c.MaxBufferedBytes, "max-buffered-bytes", 256<<20, "message bytes an ingest node holds before sends wait, then get 429")
+	fs.IntVar(&c.MaxUploads, "max-uploads", 4, "segment uploads in flight per ingest node")
+	fs.DurationVar(&c.MaxDelay, "max-delay", 3*24*time.Hour, "furthest ahead a delayed message may be scheduled (at most 40 days)")
+	fs.DurationVar(&c.TransactionFirstCheck, "transaction-first-check", 6*time.Second, "when a producer group is first asked about an unresolved transaction")
+	fs.DurationVar(&c.TransactionCheckInterval, "transaction-check-interval", 30*time.Second, "wait between two checks of one transaction")
+	fs.IntVar(&c.TransactionMaxChecks, "transaction-max-checks", 15, "checks before the policy resolves a transaction")
+}
+
+// bindReaderFlags declares the flags of the reader role (reads and consumption).
+func (c *Config) bindReaderFlags(fs *flag.FlagSet) {
+	fs.Int64Var(&c.CacheBytes, "cache-bytes", 256<<20, "reader chunk cache size in bytes")
+	fs.Int64Var(&c.ReadAheadBytes, "read-ahead-bytes", 8<<20, "bytes of a segment object one chunk cache miss reads, keeping the neighbouring chunks for the reads that follow (0: the chunk alone)")
+	fs.DurationVar(&c.LagHistoryInterval, "lag-history-interval", 30*time.Second, "how often a reader node samples every group's lag for the last hour's chart (GET /v1/groups/{group}/lag/history)")
+	fs.StringVar(&c.ReceiptSecret, "receipt-secret", "", "HMAC key of receipt handles, at least 16 bytes (default: generated once and kept in Postgres)")
+	fs.DurationVar(&c.MinInvisible, "min-invisible", 10*time.Second, "shortest invisible time a receive may ask for (lower it only for tests)")
+}
+
+// bindCompactorFlags declares the flags of the compactor role: merges, retention, timers,
+// the policy of unresolved transactions, dead letters.
+func (c *Config) bindCompactorFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.TransactionPolicy, "transaction-policy", "rollback", "what happens to a transaction after its last check: rollback or commit")
 	fs.DurationVar(&c.CompactorInterval, "compactor-interval", 10*time.Second, "time between compactor runs (merge, retention, garbage collection)")
 	fs.Int64Var(&c.CompactorTargetChunkBytes, "compactor-target-chunk-bytes", 4<<20, "stored size a merged chunk aims at; larger rows are never rewritten")
 	fs.Int64Var(&c.CompactorMaxMergeBytes, "compactor-max-merge-bytes", 64<<20, "stored bytes one merge reads (bounds merged objects and compactor memory)")
@@ -170,6 +188,21 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CompactorLeaseTTL, "compactor-lease-ttl", 5*time.Minute, "how long a compactor owns the queues it merges; a merge must finish within it")
 	fs.DurationVar(&c.DeadLetterInterval, "dead-letter-interval", time.Second, "how often the compactor moves messages past their last attempt (nacked or invisible time over) to their group's dead-letter topic")
 	fs.DurationVar(&c.CompactorSwapDelay, "compactor-swap-delay", 0, "testing only: pause between a merge's upload and its index swap")
+}
+
+// bindAuthFlags declares the flags of authentication and quotas (every node).
+func (c *Config) bindAuthFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&c.RequireAuth, "require-auth", true, "require an API key (Authorization: Bearer) on every /v1 route (floe dev: default false)")
+	fs.StringVar(&c.BootstrapAdminKey, "bootstrap-admin-key", "", "a secret accepted as admin on every resource, to create the first keys")
+	fs.StringVar(&c.BootstrapAdminKeyFile, "bootstrap-admin-key-file", "", "file holding the bootstrap admin key; a missing one is created with a random key, logged once (a key set by --bootstrap-admin-key or its variable wins over this file set by its variable)")
+	fs.BoolVar(&c.MetricsRequireAuth, "metrics-require-auth", false, "with --require-auth, /metrics needs a key of the default namespace with the metrics permission (off: /metrics is open, for Prometheus on a private network)")
+	fs.Float64Var(&c.QuotaProduceRate, "quota-produce-rate", 0, "messages a second one API key may produce (0 = unlimited)")
+	fs.Float64Var(&c.QuotaReceiveRate, "quota-receive-rate", 0, "receive calls a second one API key may make (0 = unlimited)")
+	fs.Float64Var(&c.QuotaProduceBytesRate, "quota-produce-bytes-rate", 0, "request body bytes a second one API key may send to the produce routes (0 = unlimited)")
+	fs.IntVar(&c.QuotaTopics, "quota-topics", 0, "topics one namespace may hold (0 = unlimited)")
+	fs.IntVar(&c.QuotaGroups, "quota-groups", 0, "consumer groups one namespace may hold (0 = unlimited)")
+	fs.IntVar(&c.QuotaLiteTopics, "quota-lite-topics", 0, "lite topics one namespace may hold over all its LITE topics (0 = unlimited)")
+	fs.DurationVar(&c.AuthCacheTTL, "auth-cache-ttl", 2*time.Second, "how long a node remembers an API key lookup (at most 5s: a revoked key works that long)")
 }
 
 // parseFlags parses args, then fills every flag not given from its FLOE_* variable.

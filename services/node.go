@@ -26,6 +26,7 @@ import (
 	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/auth"
 	"github.com/floemq/floe/compactor"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/grpcapi"
 	"github.com/floemq/floe/httpapi"
 	"github.com/floemq/floe/ingest"
@@ -52,6 +53,7 @@ type Node struct {
 	// deadLetters moves messages past their last attempt to dead-letter topics (compactor role).
 	deadLetters *compactor.DeadLetterSweeper
 	consumer    *reader.Consumer
+	lagHistory  *reader.LagHistory
 	tracer      *trace.Recorder
 	traceSink   *ingest.Service
 	echo        *echo.Echo
@@ -61,6 +63,9 @@ type Node struct {
 	listener    net.Listener
 	serveErr    chan error
 	cancel      context.CancelFunc
+	admin       *admin.Service
+	limiter     *auth.Limiter
+	modules     *moduleSet
 
 	// clients are the consumers and producers this node saw (clients.go).
 	clients    *presence.Table
@@ -121,129 +126,226 @@ func StartNode(ctx context.Context, cfg Config, logger *slog.Logger) (*Node, err
 		// Before auth: a browser's preflight carries no key.
 		e.Use(corsMiddleware(cfg.CORSOrigin))
 	}
-	authSvc, err := auth.New(auth.Config{
-		Required: cfg.RequireAuth, BootstrapKey: cfg.BootstrapAdminKey, MetricsRequireAuth: cfg.MetricsRequireAuth,
-		CacheTTL: cfg.AuthCacheTTL, ProduceRate: cfg.QuotaProduceRate, ReceiveRate: cfg.QuotaReceiveRate,
-		ProduceBytesRate: cfg.QuotaProduceBytesRate,
-		Logger:           logger.With("component", "auth"),
-	}, n.store, n.registry)
-	if err != nil {
-		return nil, err
-	}
-	authSvc.Register(e)
-	if !cfg.RequireAuth {
-		logger.Warn("auth is off: every API route is open, /v1/keys too (--require-auth turns it on)")
-	}
-	adm := admin.New(n.store)
-	adm.Register(e)
 	n.echo = e
 	n.clients = presence.NewTable()
 
-	if roles["reader"] {
-		if err := n.startReader(ctx, e); err != nil {
-			return nil, err
+	var targets []string
+	for _, r := range []string{"reader", "ingest", "compactor"} {
+		if roles[r] {
+			targets = append(targets, r)
 		}
 	}
-	if roles["ingest"] {
-		// Every ingest node signs and checks recall handles with one secret, kept in
-		// Postgres like the receipt secret (a separate one: a handle of one kind never
-		// verifies as the other).
-		candidate := make([]byte, 32)
-		if _, err := rand.Read(candidate); err != nil {
-			return nil, fmt.Errorf("generating recall secret: %w", err)
-		}
-		recallKey, err := n.store.SecretGet(ctx, "recall-handle", candidate)
-		if err != nil {
-			return nil, fmt.Errorf("recall secret: %w", err)
-		}
-		n.ingest, err = ingest.New(ingest.Config{
-			RecallSecret: recallKey,
-			Linger:       cfg.Linger, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
-			MaxUploads: cfg.MaxUploads, NodeID: cfg.NodeID, Logger: logger.With("role", "ingest"),
-			MaxDelay: cfg.MaxDelay, TransactionFirstCheck: cfg.TransactionFirstCheck,
-			TransactionCheckInterval: cfg.TransactionCheckInterval, TransactionMaxChecks: cfg.TransactionMaxChecks,
-			Chunks: n.primer(),
-		}, n.store, n.bucket, n.registry)
-		if err != nil {
-			return nil, err
-		}
-		n.ingest.Start()
-		n.ingest.Register(e)
-	}
-	if roles["compactor"] {
-		n.scheduler, err = scheduler.New(scheduler.Config{
-			TransactionMaxChecks: cfg.TransactionMaxChecks,
-			TransactionTimeout:   cfg.TransactionFirstCheck + time.Duration(cfg.TransactionMaxChecks)*cfg.TransactionCheckInterval,
-			CommitUnresolved:     cfg.TransactionPolicy == "commit",
-			Logger:               logger.With("role", "compactor"),
-		}, n.store, n.registry)
-		if err != nil {
-			return nil, err
-		}
-		n.scheduler.Start()
-		n.compactor, err = compactor.New(compactor.Config{
-			Interval: cfg.CompactorInterval, TargetChunkBytes: cfg.CompactorTargetChunkBytes, MaxMergeBytes: cfg.CompactorMaxMergeBytes,
-			MergeAge: cfg.CompactorMergeAge, MaxSmallSegments: cfg.CompactorMaxSmallSegments, SettleAge: cfg.CompactorSettleAge,
-			ReadGrace: cfg.CompactorReadGrace, OrphanGrace: cfg.CompactorOrphanGrace, OrphanScanInterval: cfg.CompactorOrphanScanInterval,
-			RetentionInterval: cfg.CompactorRetentionInterval, LeaseTTL: cfg.CompactorLeaseTTL, SwapDelay: cfg.CompactorSwapDelay,
-			NodeID: cfg.NodeID,
-			Logger: logger.With("role", "compactor"),
-		}, n.store, n.bucket, n.registry)
-		if err != nil {
-			n.scheduler.Stop()
-			return nil, err
-		}
-		n.compactor.Start()
-		n.deadLetters, err = compactor.NewDeadLetterSweeper(compactor.DeadLetterConfig{
-			Interval: cfg.DeadLetterInterval, Logger: logger.With("role", "compactor"),
-		}, n.store, n.bucket, n.registry)
-		if err != nil {
-			n.compactor.Stop()
-			n.scheduler.Stop()
-			return nil, err
-		}
-		n.deadLetters.Start()
-	}
-
-	if err := n.startTracing(); err != nil {
+	n.modules = newModuleSet(n.moduleList()...)
+	if err := n.modules.start(ctx, append(targets, nodeModules...)); err != nil {
 		return nil, err
 	}
-	if err := n.startOperate(adm, e, roles["compactor"]); err != nil {
-		return nil, err
-	}
-
-	n.listener, err = listen(cfg, n.registry)
-	if err != nil {
-		if n.ingest != nil {
-			_ = n.ingest.Stop(ctx)
-		}
-		return nil, err
-	}
-	if cfg.PprofListen != "" {
-		go servePprof(cfg.PprofListen, logger)
-	}
-	if err := n.startGRPC(authSvc.Limiter()); err != nil {
-		if n.ingest != nil {
-			_ = n.ingest.Stop(ctx)
-		}
-		_ = n.listener.Close()
-		return nil, err
-	}
-	if err := n.startClients(); err != nil {
-		if n.ingest != nil {
-			_ = n.ingest.Stop(ctx)
-		}
-		if n.grpc != nil {
-			n.grpc.Stop()
-		}
-		_ = n.listener.Close()
-		return nil, err
-	}
-	n.server = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	go func() { n.serveErr <- n.server.Serve(n.listener) }()
 	logger.Info("floe serving", "addr", n.listener.Addr().String(), "roles", cfg.Roles, "tls", cfg.TLSCert != "")
 	ok = true
 	return n, nil
+}
+
+// nodeModules are the modules every node runs, besides its roles' (reader, ingest,
+// compactor).
+var nodeModules = []string{"api", "listener", "tracing", "grpc", "clients", "drain", "traceflush", "operate", "serve"}
+
+// moduleList declares the modules of a node. Started in dependency order, they stop in
+// the reverse order, which is what a clean stop needs: the redrive runner before the
+// tracer it records to, the tracer before the write path it writes through, the write
+// path's last flush while both servers still answer the requests waiting on it, the
+// servers before the consumer takes back what it claimed ahead.
+func (n *Node) moduleList() []module {
+	return []module{
+		{name: "api", start: n.startAPI},
+		{name: "reader", deps: []string{"api"}, start: n.startReader, stop: func(context.Context) error {
+			n.lagHistory.Stop()
+			// Messages claimed ahead go back at once, not after their hidden time.
+			n.consumer.Close()
+			n.cancel()
+			return nil
+		}},
+		// After the reader: the write path primes the reader's chunk cache with what it
+		// writes (primer).
+		{name: "ingest", deps: []string{"api"}, after: []string{"reader"}, start: n.startIngest, stop: n.stopIngest},
+		{name: "compactor", deps: []string{"api"}, start: n.startCompactor, stop: func(context.Context) error {
+			n.scheduler.Stop()
+			n.compactor.Stop()
+			n.deadLetters.Stop()
+			return nil
+		}},
+		{name: "listener", deps: []string{"api"}, after: []string{"reader", "ingest", "compactor"}, start: n.startListener, stop: n.stopListener},
+		// The tracer is set on the write path and the consumer before any server takes a
+		// call; it is closed by traceflush.
+		{name: "tracing", deps: []string{"api"}, after: []string{"reader", "ingest"}, start: func(context.Context) error { return n.startTracing() }},
+		{name: "grpc", deps: []string{"listener"}, after: []string{"reader", "ingest", "tracing"}, start: func(context.Context) error { return n.startGRPC(n.limiter) },
+			stop: func(context.Context) error {
+				if n.grpc != nil {
+					n.grpc.Stop()
+				}
+				return nil
+			}},
+		{name: "clients", deps: []string{"listener"}, after: []string{"grpc", "reader"}, start: func(context.Context) error { return n.startClients() },
+			stop: func(context.Context) error { n.clientsPub.Stop(); return nil }},
+		// drain flushes the write path while the servers still answer (it stops before
+		// clients, grpc and listener).
+		{name: "drain", deps: []string{"listener"}, after: []string{"ingest", "grpc", "clients"}, start: func(context.Context) error { return nil },
+			stop: n.stopIngest},
+		// traceflush writes the last traces while the write path still takes them (it
+		// stops before drain).
+		{name: "traceflush", deps: []string{"tracing"}, after: []string{"drain"}, start: func(context.Context) error { return nil },
+			stop: func(ctx context.Context) error {
+				n.tracer.Close()
+				if n.traceSink != nil {
+					return n.traceSink.Stop(ctx)
+				}
+				return nil
+			}},
+		{name: "operate", deps: []string{"api", "tracing"}, after: []string{"reader", "compactor", "traceflush"},
+			start: func(context.Context) error { return n.startOperate(n.admin, n.echo, n.compactor != nil) },
+			// The redrive runner records traces: it stops before the tracer.
+			stop: func(context.Context) error { n.redriver.Stop(); return nil }},
+		{name: "serve", deps: []string{"listener"}, after: []string{"grpc", "clients", "drain", "traceflush", "operate"}, start: n.startServe},
+	}
+}
+
+// startAPI serves authentication, the API keys' routes and the management routes, which
+// every node answers.
+func (n *Node) startAPI(context.Context) error {
+	authSvc, err := auth.New(auth.Config{
+		Required: n.cfg.RequireAuth, BootstrapKey: n.cfg.BootstrapAdminKey, MetricsRequireAuth: n.cfg.MetricsRequireAuth,
+		CacheTTL: n.cfg.AuthCacheTTL, ProduceRate: n.cfg.QuotaProduceRate, ReceiveRate: n.cfg.QuotaReceiveRate,
+		ProduceBytesRate: n.cfg.QuotaProduceBytesRate,
+		Logger:           n.logger.With("component", "auth"),
+	}, n.store, n.registry)
+	if err != nil {
+		return err
+	}
+	authSvc.Register(n.echo)
+	if !n.cfg.RequireAuth {
+		n.logger.Warn("auth is off: every API route is open, /v1/keys too (--require-auth turns it on)")
+	}
+	n.limiter = authSvc.Limiter()
+	n.admin = admin.New(n.store)
+	httpapi.RegisterAdmin(n.echo, n.admin, n.store)
+	return nil
+}
+
+// secret returns the secret all nodes share under name: configured when set, else the
+// one kept in Postgres, which the first node to ask stores (a random one).
+func (n *Node) secret(ctx context.Context, name string, configured string) ([]byte, error) {
+	if configured != "" {
+		return []byte(configured), nil
+	}
+	candidate := make([]byte, 32)
+	if _, err := rand.Read(candidate); err != nil {
+		return nil, fmt.Errorf("generating %s secret: %w", name, err)
+	}
+	key, err := n.store.SecretGet(ctx, name, candidate)
+	if err != nil {
+		return nil, fmt.Errorf("%s secret: %w", name, err)
+	}
+	return key, nil
+}
+
+func (n *Node) startIngest(ctx context.Context) error {
+	// Every ingest node signs and checks recall handles with one secret, kept in Postgres
+	// like the receipt secret (a separate one: a handle of one kind never verifies as the
+	// other).
+	recallKey, err := n.secret(ctx, "recall-handle", "")
+	if err != nil {
+		return err
+	}
+	cfg := n.cfg
+	n.ingest, err = ingest.New(ingest.Config{
+		RecallSecret: recallKey,
+		Linger:       cfg.Linger, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
+		MaxUploads: cfg.MaxUploads, NodeID: cfg.NodeID, Logger: n.logger.With("role", "ingest"),
+		MaxDelay: cfg.MaxDelay, TransactionFirstCheck: cfg.TransactionFirstCheck,
+		TransactionCheckInterval: cfg.TransactionCheckInterval, TransactionMaxChecks: cfg.TransactionMaxChecks,
+		Chunks: n.primer(),
+	}, n.store, n.bucket, n.registry)
+	if err != nil {
+		return err
+	}
+	n.ingest.Start()
+	httpapi.RegisterIngest(n.echo, n.ingest, n.admin, n.store)
+	return nil
+}
+
+// stopIngest flushes and commits what the write path holds; it may run twice.
+func (n *Node) stopIngest(ctx context.Context) error {
+	if n.ingest == nil {
+		return nil
+	}
+	return n.ingest.Stop(ctx)
+}
+
+func (n *Node) startCompactor(context.Context) error {
+	cfg := n.cfg
+	var err error
+	n.scheduler, err = scheduler.New(scheduler.Config{
+		TransactionMaxChecks: cfg.TransactionMaxChecks,
+		TransactionTimeout:   cfg.TransactionFirstCheck + time.Duration(cfg.TransactionMaxChecks)*cfg.TransactionCheckInterval,
+		CommitUnresolved:     cfg.TransactionPolicy == "commit",
+		Logger:               n.logger.With("role", "compactor"),
+	}, n.store, n.registry)
+	if err != nil {
+		return err
+	}
+	n.scheduler.Start()
+	n.compactor, err = compactor.New(compactor.Config{
+		Interval: cfg.CompactorInterval, TargetChunkBytes: cfg.CompactorTargetChunkBytes, MaxMergeBytes: cfg.CompactorMaxMergeBytes,
+		MergeAge: cfg.CompactorMergeAge, MaxSmallSegments: cfg.CompactorMaxSmallSegments, SettleAge: cfg.CompactorSettleAge,
+		ReadGrace: cfg.CompactorReadGrace, OrphanGrace: cfg.CompactorOrphanGrace, OrphanScanInterval: cfg.CompactorOrphanScanInterval,
+		RetentionInterval: cfg.CompactorRetentionInterval, LeaseTTL: cfg.CompactorLeaseTTL, SwapDelay: cfg.CompactorSwapDelay,
+		NodeID: cfg.NodeID,
+		Logger: n.logger.With("role", "compactor"),
+	}, n.store, n.bucket, n.registry)
+	if err != nil {
+		n.scheduler.Stop()
+		return err
+	}
+	n.compactor.Start()
+	n.deadLetters, err = compactor.NewDeadLetterSweeper(compactor.DeadLetterConfig{
+		Interval: cfg.DeadLetterInterval, Logger: n.logger.With("role", "compactor"),
+	}, n.store, n.bucket, n.registry)
+	if err != nil {
+		n.compactor.Stop()
+		n.scheduler.Stop()
+		return err
+	}
+	n.deadLetters.Start()
+	return nil
+}
+
+// startListener opens the HTTP listener (serving starts last, in startServe).
+func (n *Node) startListener(context.Context) error {
+	var err error
+	n.listener, err = listen(n.cfg, n.registry)
+	if err != nil {
+		return err
+	}
+	if n.cfg.PprofListen != "" {
+		go servePprof(n.cfg.PprofListen, n.logger)
+	}
+	return nil
+}
+
+// stopListener stops the HTTP server, letting the requests in flight finish, or closes
+// the listener when the server never started.
+func (n *Node) stopListener(ctx context.Context) error {
+	if n.server == nil {
+		return n.listener.Close()
+	}
+	if err := n.server.Shutdown(ctx); err != nil {
+		return fmt.Errorf("stopping HTTP server: %w", err)
+	}
+	return nil
+}
+
+func (n *Node) startServe(context.Context) error {
+	n.server = &http.Server{Handler: n.echo, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() { n.serveErr <- n.server.Serve(n.listener) }()
+	return nil
 }
 
 // primer returns the reader's chunk cache for the ingest role to prime with what it
@@ -255,22 +357,17 @@ func (n *Node) primer() ingest.ChunkPrimer {
 	return n.reader.Cache()
 }
 
-func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
+func (n *Node) startReader(ctx context.Context) error {
+	e := n.echo
 	var err error
-	n.reader, err = reader.New(reader.Config{CacheBytes: n.cfg.CacheBytes, Logger: n.logger.With("role", "reader")}, n.store, n.bucket, n.registry)
+	n.reader, err = reader.New(reader.Config{CacheBytes: n.cfg.CacheBytes, ReadAheadBytes: cmp.Or(n.cfg.ReadAheadBytes, -1), Logger: n.logger.With("role", "reader")}, n.store, n.bucket, n.registry)
 	if err != nil {
 		return err
 	}
-	n.reader.Register(e)
-	key := []byte(n.cfg.ReceiptSecret)
-	if len(key) == 0 {
-		candidate := make([]byte, 32)
-		if _, err := rand.Read(candidate); err != nil {
-			return fmt.Errorf("generating receipt secret: %w", err)
-		}
-		if key, err = n.store.SecretGet(ctx, "receipt-handle", candidate); err != nil {
-			return err
-		}
+	httpapi.RegisterReader(e, n.reader)
+	key, err := n.secret(ctx, "receipt-handle", n.cfg.ReceiptSecret)
+	if err != nil {
+		return err
 	}
 	signer, err := reader.NewSigner(key)
 	if err != nil {
@@ -281,12 +378,15 @@ func (n *Node) startReader(ctx context.Context, e *echo.Echo) error {
 	if err != nil {
 		return err
 	}
-	consumer.Register(e)
-	consumer.SetClients(n.clients)
+	httpapi.RegisterConsume(e, consumer, n.clients)
 	n.consumer = consumer
-	if err := n.registry.Register(reader.NewLagCollector(reader.LagMetricsConfig{Logger: n.logger.With("role", "reader")}, n.store)); err != nil {
+	lags := reader.NewLagCollector(reader.LagMetricsConfig{Logger: n.logger.With("role", "reader")}, n.store)
+	if err := n.registry.Register(lags); err != nil {
 		return fmt.Errorf("registering group lag metrics: %w", err)
 	}
+	n.lagHistory = reader.NewLagHistory(lags, n.cfg.LagHistoryInterval)
+	httpapi.RegisterLagHistory(e, consumer, n.lagHistory)
+	n.lagHistory.Start()
 	lctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go n.store.Listen(lctx, []string{metadata.ChannelCommits, metadata.ChannelAcks}, func(channel, payload string) {
@@ -324,7 +424,7 @@ func (n *Node) startTracing() error {
 		sink = n.traceSink
 	}
 	var err error
-	write := func(ctx context.Context, msgs []httpapi.Message) error {
+	write := func(ctx context.Context, msgs []domain.Message) error {
 		return sink.ProduceInternal(ctx, trace.Topic, msgs)
 	}
 	n.tracer, err = trace.NewRecorder(node, write, n.logger.With("component", "trace"), n.registry)
@@ -403,45 +503,9 @@ func (n *Node) Done() <-chan error { return n.serveErr }
 // Shutdown stops taking requests, flushes and commits what ingest holds, and closes the
 // store.
 func (n *Node) Shutdown(ctx context.Context) error {
-	var errs []error
-	// The redrive runner records traces: it stops before the tracer.
-	n.redriver.Stop()
-	// Traces first, while the write path still takes them.
-	n.tracer.Close()
-	if n.traceSink != nil {
-		if err := n.traceSink.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if n.ingest != nil {
-		// Flush first, while the server still answers the requests that wait on the flush.
-		if err := n.ingest.Stop(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if n.grpc != nil {
-		n.grpc.Stop()
-	}
-	n.clientsPub.Stop()
-	if err := n.server.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("stopping HTTP server: %w", err))
-	}
-	if n.consumer != nil {
-		// Messages claimed ahead go back at once, not after their hidden time.
-		n.consumer.Close()
-	}
-	n.cancel()
-	if n.scheduler != nil {
-		n.scheduler.Stop()
-	}
-	if n.compactor != nil {
-		n.compactor.Stop()
-	}
-	if n.deadLetters != nil {
-		n.deadLetters.Stop()
-	}
+	err := n.modules.stop(ctx)
 	n.closeStorage()
-	return errors.Join(errs...)
+	return err
 }
 
 func (n *Node) closeStorage() {
@@ -518,8 +582,7 @@ func requestLog(logger *slog.Logger) echo.MiddlewareFunc {
 			err := next(c)
 			if logger.Enabled(c.Request().Context(), slog.LevelDebug) {
 				status := c.Response().Status
-				var apiErr *httpapi.Error
-				if errors.As(err, &apiErr) {
+				if apiErr := httpapi.AnswerOf(err); apiErr != nil {
 					status = apiErr.Status
 				}
 				logger.Debug("request", "request_id", httpapi.RequestIDOf(c), "method", c.Request().Method,

@@ -7,6 +7,8 @@ import (
 
 	"github.com/floemq/floe/admin"
 	"github.com/floemq/floe/console"
+	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/reader"
 )
 
 // startOperate wires the operator's tools: the web console, browsing and offsets-for-time on reader nodes,
@@ -20,7 +22,7 @@ func (n *Node) startOperate(adm *admin.Service, e *echo.Echo, runRedrive bool) e
 	}
 	cfg := admin.RedriverConfig{Logger: n.logger.With("component", "redrive")}
 	if n.reader != nil {
-		n.reader.RegisterOperate(e)
+		httpapi.RegisterReaderOperate(e, n.reader)
 		adm.SetMessages(n.reader)
 		cfg.Messages = n.reader
 	}
@@ -29,6 +31,17 @@ func (n *Node) startOperate(adm *admin.Service, e *echo.Echo, runRedrive bool) e
 	}
 	if !runRedrive {
 		return nil
+	}
+	if cfg.Messages == nil {
+		// A compactor node without the reader role still reads the dead letters it
+		// redrives into FIFO and LITE topics: their message groups and lite topics choose
+		// the queues. A small cache of its own, unregistered: the reader role's metrics
+		// are not this node's.
+		rd, err := reader.New(reader.Config{CacheBytes: 16 << 20, Logger: n.logger.With("component", "redrive")}, n.store, n.bucket, nil)
+		if err != nil {
+			return err
+		}
+		cfg.Messages = rd
 	}
 	r, err := admin.NewRedriver(cfg, n.store, n.registry)
 	if err != nil {

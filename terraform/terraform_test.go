@@ -974,6 +974,7 @@ func TestLoadBalancerRouting(t *testing.T) {
 		{"GET", "/v1/topics/orders/messages/0A1B2C/trace", "reader"},
 		{"POST", "/v1/topics", "reader"},
 		{"GET", "/v1/groups/billing/lag", "reader"},
+		{"GET", "/v1/groups/billing/lag/history", "reader"},
 		{"GET", "/healthz", "reader"},
 		{"GET", "/metrics", "fixed"},
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/domain"
 )
 
 // Topic is the system topic that holds traces.
@@ -57,7 +57,7 @@ type Event struct {
 }
 
 // Sink stores trace messages (the ingest path, into Topic).
-type Sink func(ctx context.Context, msgs []httpapi.Message) error
+type Sink func(ctx context.Context, msgs []domain.Message) error
 
 // Limits of one trace message.
 const (
@@ -197,8 +197,8 @@ func sameCommon(a, b Event) bool {
 }
 
 // Encode packs events into trace messages, each keyed by the message ids it covers.
-func Encode(evs []Event) []httpapi.Message {
-	var out []httpapi.Message
+func Encode(evs []Event) []domain.Message {
+	var out []domain.Message
 	for len(evs) > 0 {
 		keys := make(map[string]bool, min(len(evs), maxKeysPerMessage))
 		n := 0
@@ -214,7 +214,7 @@ func Encode(evs []Event) []httpapi.Message {
 				ks = append(ks, k)
 			}
 			slices.Sort(ks)
-			out = append(out, httpapi.Message{Body: raw, Keys: ks})
+			out = append(out, domain.Message{Body: raw, Keys: ks})
 		}
 		evs = evs[n:]
 	}

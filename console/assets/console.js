@@ -301,12 +301,14 @@ pages.group = async (root, group) => {
   root.append(
     el('div', { class: 'grid' },
       card('Settings', settingsBox,
-        form('Change settings', [field('Max delivery attempts', { name: 'max', type: 'number', min: 1, max: 1000, value: g.maxDeliveryAttempts }),
+        form('Change settings', [field('Delivery order', { tag: 'select', name: 'order' }),
+          field('Max delivery attempts', { name: 'max', type: 'number', min: 1, max: 1000, value: g.maxDeliveryAttempts }),
           field('Retry backoff (seconds before attempt 2, 3, …; comma-separated, the last repeats)', { name: 'backoff', required: true,
             value: ((g.retryPolicy && g.retryPolicy.backoffSeconds) || []).join(', ') })], 'Save', async (d) => {
           const parts = d.backoff.split(/[\s,]+/).filter(Boolean);
           if (!parts.length || parts.some((p) => !/^\d+$/.test(p))) throw new Error('Retry backoff: whole seconds, comma-separated');
-          drawSettings(await api('PATCH', '/v1/groups/' + enc(group), { maxDeliveryAttempts: Number(d.max), retryPolicy: { backoffSeconds: parts.map(Number) } }));
+          drawSettings(await api('PATCH', '/v1/groups/' + enc(group), { deliveryOrder: d.order, maxDeliveryAttempts: Number(d.max),
+            retryPolicy: { backoffSeconds: parts.map(Number) } }));
           status('saved');
         })),
       card('Subscriptions', table(['Topic', 'Filter'], subs.map((s) => [el('a', { href: '/console/topics/' + enc(s.topic) }, s.topic), (s.filterType || 'TAG') + ' ' + (s.filter || '*')])),
@@ -316,7 +318,7 @@ pages.group = async (root, group) => {
         }))),
     card('Lag', el('div', { class: 'stats' }, el('div', { class: 'stat' }, el('b', { id: 'lag-total' }, '…'), el('span', {}, 'ready')),
       el('div', { class: 'stat' }, el('b', { id: 'inflight-total' }, '…'), el('span', {}, 'in flight'))),
-      canvas, el('p', { class: 'muted' }, 'Ready messages, sampled every 2 s while this page is open (up to an hour).'), lagBox),
+      canvas, el('p', { class: 'muted' }, 'Ready messages over the last hour: the node\'s own samples, then every 2 s while this page is open.'), lagBox),
     card('Connected clients', clientsBox, el('p', { class: 'muted' },
       'Consumers seen by any node in the last minute, over HTTP and gRPC; lists are gathered every 10 s. In flight is an estimate.')),
     el('div', { class: 'grid' },
@@ -382,6 +384,7 @@ pages.group = async (root, group) => {
     $('#inflight-total').textContent = lag.totals.inflight;
     samples.push({ t: Date.now(), v: lag.totals.ready });
     while (samples.length && samples[0].t < Date.now() - 3600e3) samples.shift();
+    canvas.dataset.points = samples.length;
     drawChart(canvas, samples);
     const rows = [];
     for (const t of lag.topics) for (const q of t.queues) rows.push([t.topic, q.queueId, q.maxOffset, q.consumedOffset, q.inflight, q.ready]);
@@ -397,6 +400,13 @@ pages.group = async (root, group) => {
       (c.subscriptions || []).map((s) => s.topic + ' (' + (s.filter || '*') + ')').join(', '), c.delivered, c.acked, c.nacked, c.inFlight]))
       : el('p', {}, 'No client in the last minute.'));
   }
+  const order = $('select[name=order]');
+  for (const o of ['CONCURRENT', 'ORDERLY']) order.append(el('option', { value: o, selected: o === g.deliveryOrder ? '' : null }, o));
+  // The last hour as the node sampled it; the live samples follow.
+  try {
+    const h = await api('GET', '/v1/groups/' + enc(group) + '/lag/history');
+    for (const p of h.points) samples.push({ t: new Date(p.time).getTime(), v: sum(p.topics, (x) => x.ready) });
+  } catch (e) { status('lag history: ' + e.message, true); }
   await Promise.all([refreshLag(), refreshDLQ(), refreshClients()]);
   setInterval(() => refreshClients().catch((e) => status(e.message, true)), 5000);
   const tasks = await api('GET', '/v1/groups/' + enc(group) + '/dead-letters/redrive');

@@ -40,8 +40,8 @@ type rule struct {
 }
 
 // roles are the packages of the role layer: the roles themselves and what serves them at
-// the same level (admin's HTTP routes, the compactor's scheduler). They sit between
-// services and the storage layer and never import one another.
+// the same level (the compactor's scheduler). They sit between the front ends and the
+// storage layer, never import one another, and know nothing of HTTP.
 var roles = []string{"floe/ingest/...", "floe/reader/...", "floe/compactor/...", "floe/scheduler/...", "floe/admin/..."}
 
 // Third-party packages that mark a layer: Postgres, the HTTP server, the S3 SDK.
@@ -82,9 +82,30 @@ var rules = append([]rule{
 		allow: []string{"floe/namespace/..."},
 	},
 	{
-		name: "the storage layer's helpers (httpapi, bloom, migrations) never import a role or services",
-		pkgs: []string{"floe/httpapi/...", "floe/bloom/...", "floe/migrations/..."},
+		name: "the storage layer's helpers (bloom, migrations) never import a role or services",
+		pkgs: []string{"floe/bloom/...", "floe/migrations/..."},
 		deny: append([]string{"floe/services/..."}, roles...),
+	},
+	{
+		name:  "domain (shared types and typed errors) imports nothing of Floe",
+		pkgs:  []string{"floe/domain"},
+		deny:  []string{"floe/..."},
+		allow: []string{"floe/domain"},
+	},
+	{
+		// Both front ends call the same roles; HTTP lives in httpapi, RocketMQ's gRPC in
+		// grpcapi.
+		name:       "no role imports net/http or echo: roles are plain Go services",
+		pkgs:       roles,
+		deny:       []string{httpServer, "floe/httpapi/...", "floe/grpcapi/..."},
+		denyDirect: []string{"net/http"},
+	},
+	{
+		// auth is the HTTP front end's authentication (middleware, key routes).
+		name:   "only the front ends and services import httpapi and grpcapi",
+		pkgs:   []string{"floe/..."},
+		except: []string{"floe/services/...", "floe/cmd/...", "floe/httpapi/...", "floe/grpcapi/...", "floe/auth/..."},
+		deny:   []string{"floe/httpapi/...", "floe/grpcapi/..."},
 	},
 	{
 		name:   "nothing below services imports services",

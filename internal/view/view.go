@@ -1,10 +1,15 @@
-package httpapi
+// Package view turns stored records into the domain's message views, for the roles that
+// read messages (reader, ingest's transaction checks).
+package view
 
-import "github.com/floemq/floe/segment"
+import (
+	"github.com/floemq/floe/domain"
+	"github.com/floemq/floe/segment"
+)
 
-// ViewOf turns a stored record into the API's message view.
-func ViewOf(topic string, queueID int, offset int64, r *segment.Record) MessageView {
-	v := MessageView{
+// Of turns a stored record into its message view.
+func Of(topic string, queueID int, offset int64, r *segment.Record) domain.MessageView {
+	v := domain.MessageView{
 		MessageID:    r.MessageID,
 		Topic:        topic,
 		QueueID:      queueID,

@@ -1,4 +1,4 @@
-package admin
+package httpapi
 
 import (
 	"errors"
@@ -6,46 +6,47 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/floemq/floe/httpapi"
+	"github.com/floemq/floe/admin"
+	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
 
-func (s *Service) registerResend(e *echo.Echo) {
+func (s *adminRoutes) registerResend(e *echo.Echo) {
 	e.POST("/v1/groups/:group/topics/:topic/messages/:id/resend", s.resend)
 }
 
 // resend delivers one stored message to a group again (ApsaraMQ's "verify consumption"):
 // the group's next receive gets it as a new delivery, whatever became of it before.
-func (s *Service) resend(c echo.Context) error {
+func (s *adminRoutes) resend(c echo.Context) error {
 	ctx := c.Request().Context()
-	tenant := httpapi.TenantOf(c)
+	tenant := TenantOf(c)
 	group, topic, err := tenant.GroupTopic(c)
 	if err != nil {
 		return err
 	}
-	if s.messages == nil {
-		return httpapi.Errorf(http.StatusServiceUnavailable, httpapi.CodeUnavailable, "this node cannot read messages (no reader role); ask a reader node")
+	if s.Messages() == nil {
+		return domain.Errorf(domain.ErrUnavailable, "this node cannot read messages (no reader role); ask a reader node")
 	}
 	if _, err := s.store.GroupGet(ctx, group); err != nil {
-		return groupError(err)
+		return admin.GroupError(err)
 	}
-	v, err := s.messages.GetMessage(ctx, topic, c.Param("id"))
+	v, err := s.Messages().GetMessage(ctx, topic, c.Param("id"))
 	if err != nil {
 		return err
 	}
 	q, err := s.store.QueueGet(ctx, topic, v.QueueID)
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
 	err = s.store.ResendToGroup(ctx, group, q.Ref, v.Offset)
 	if cerr := conflictError(err); cerr != nil {
 		return cerr
 	}
 	if errors.Is(err, metadata.ErrNotFound) {
-		return httpapi.Errorf(http.StatusNotFound, "SUBSCRIPTION_NOT_FOUND", "group %s does not consume queue %d of topic %s", c.Param("group"), v.QueueID, c.Param("topic"))
+		return domain.Errorf(domain.ErrSubscriptionNotFound, "group %s does not consume queue %d of topic %s", c.Param("group"), v.QueueID, c.Param("topic"))
 	}
 	if err != nil {
-		return storeError(err)
+		return admin.StoreError(err)
 	}
-	return c.JSON(http.StatusAccepted, httpapi.ResendResponse{Group: c.Param("group"), MessageID: v.MessageID, QueueID: v.QueueID, Offset: v.Offset})
+	return c.JSON(http.StatusAccepted, ResendResponse{Group: c.Param("group"), MessageID: v.MessageID, QueueID: v.QueueID, Offset: v.Offset})
 }
