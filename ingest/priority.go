@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"math/rand/v2"
+
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 )
@@ -29,7 +31,7 @@ func checkPriority(t metadata.Topic, i int, m *domain.Message) error {
 }
 
 // routePriority picks a queue of the message's priority level (queue q holds priority
-// q % levels): by its first key, else round-robin among the level's queues.
+// q % levels): by its first key, else at random among the level's queues.
 func routePriority(ti *topicInfo, m *domain.Message) metadata.Queue {
 	levels := ti.topic.PriorityLevels()
 	perLevel := uint64(max(len(ti.queues)/levels, 1))
@@ -37,7 +39,9 @@ func routePriority(ti *topicInfo, m *domain.Message) metadata.Queue {
 	if len(m.Keys) > 0 {
 		k = uint64(fnvHash(m.Keys[0])) % perLevel
 	} else {
-		k = ti.rr.Add(1) % perLevel
+		// At random, not from the topic's round-robin counter: senders that cycle
+		// through the levels would otherwise pin each level to one of its queues.
+		k = rand.Uint64N(perLevel)
 	}
 	i := uint64(*m.Priority) + k*uint64(levels)
 	if i < uint64(len(ti.queues)) && ti.queues[i].QueueID == int(i) {
