@@ -2,14 +2,16 @@ package reader
 
 import (
 	"cmp"
+	"context"
 	"sync"
 	"time"
 )
 
 // LagHistory keeps what the lag gauges read, every group's accumulation per topic, over the
-// last hour: a sample every Interval, from the collector's cached read, so it costs Postgres
-// nothing more than a Prometheus scrape at that interval would. Each reader node keeps its
-// own (the numbers are global); a node started a minute ago has a minute of history.
+// last hour: a sample every Interval, read as a scrape of the gauges reads it (one group
+// list and one lag query per group), but on its own, so that it neither serves nor
+// replaces the gauges' cached read. Each reader node keeps its own (the numbers are
+// global); a node started a minute ago has a minute of history.
 type LagHistory struct {
 	collector *LagCollector
 	interval  time.Duration
@@ -73,9 +75,15 @@ func (h *LagHistory) Stop() {
 	}
 }
 
-// sample records the collector's current read.
+// sample records a read of every group's lag. A failed read records the groups read
+// before it failed (the gauges' rule: absent, never zero).
 func (h *LagHistory) sample() {
-	topics := h.collector.current()
+	ctx, cancel := context.WithTimeout(context.Background(), h.collector.cfg.Timeout)
+	topics, err := h.collector.read(ctx)
+	cancel()
+	if err != nil {
+		h.collector.cfg.Logger.Warn("reading group lag for its history", "err", err)
+	}
 	now := h.now()
 	byGroup := map[string][]TopicLagSample{}
 	for _, t := range topics {
