@@ -418,3 +418,35 @@ func TestBacklogGauges(t *testing.T) {
 	require.Zero(t, testutil.ToFloat64(c.m.backlogSegs), "merged rows leave no backlog")
 	require.Zero(t, testutil.ToFloat64(c.m.backlogAge))
 }
+
+// A run whose byte budget holds part of the due rows still merges every queue:
+// the leased queues are merged again until their due work is done, oldest work first. (On a
+// busy node the budget went to the first queues in ref order on every run, and the last
+// queues, and so every flush segment, were never merged.)
+func TestMergeReachesEveryQueueWhenTheBudgetHoldsOne(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	qs := e.topic(t, "orders", 4, 72)
+	want := stored{}
+	start := time.Now().Add(-time.Hour)
+	var keys []string
+	for i := range 20 {
+		keys = append(keys, e.flush(t, qs, 5, 200, start.Add(time.Duration(i)*time.Second), want))
+	}
+	// Each queue holds 20 × 5 × ~200 bytes of due rows; the budget holds about two queues.
+	c := e.compactor(t, Config{TargetChunkBytes: 8 << 10, MaxMergeBytes: 24 << 10, MergeAge: time.Minute, ReadGrace: time.Minute})
+	e.clock.Advance(2 * time.Minute)
+	rep, err := c.RunOnce(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, rep.Merges, 2, "the budget holds part of the work: more than one merge")
+	for _, q := range qs {
+		require.LessOrEqual(t, e.rowCount(t, q), 3, "queue %d merged", q.QueueID)
+	}
+	e.requireSame(t, qs, want)
+	// Every flush segment lost all its rows: past the grace period, all of them go.
+	e.clock.Advance(2 * time.Minute)
+	rep, err = c.RunOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, len(keys), rep.SegmentsDeleted)
+}

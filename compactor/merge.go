@@ -75,8 +75,17 @@ func (s *Service) Merge(ctx context.Context) (Report, error) {
 		if len(leased) == 0 {
 			continue
 		}
-		r, all, err := s.mergeQueues(ctx, leased, plan)
-		rep.add(r)
+		// Merge the leased queues until their due work is done: one merge takes at most
+		// MaxMergeBytes, and a busy node brings more than that between two runs.
+		var all bool
+		for {
+			var r Report
+			r, all, err = s.mergeQueues(ctx, leased, plan)
+			rep.add(r)
+			if err != nil || all || r.Merges == 0 || rep.Merges >= s.cfg.MergesPerRun || ctx.Err() != nil {
+				break
+			}
+		}
 		complete = complete && all
 		if rerr := s.store.LeaseRelease(context.WithoutCancel(ctx), s.holder, leased); rerr != nil && err == nil {
 			err = rerr
@@ -102,6 +111,7 @@ func (s *Service) mergeQueues(ctx context.Context, refs []int64, p planParams) (
 	if err != nil {
 		return rep, false, err
 	}
+	oldestFirst(rows)
 	groups, all := planMerge(rows, p)
 	all = all && len(rows) < rowLimit
 	for _, level := range []int{1, 2} {
@@ -121,6 +131,25 @@ func (s *Service) mergeQueues(ctx context.Context, refs []int64, p planParams) (
 		}
 	}
 	return rep, all, nil
+}
+
+// oldestFirst orders the queues of rows (each queue's rows stay together, in their order)
+// by the creation of their oldest segment: a merge's byte budget then goes to the work that
+// waited longest. In the order of queue refs, the first queues of a busy node took the
+// whole budget of every run and the last ones were never merged.
+func oldestFirst(rows []metadata.CompactionRow) {
+	oldest := map[int64]time.Time{}
+	for _, r := range rows {
+		if t, ok := oldest[r.QueueRef]; !ok || r.SegmentCreatedAt.Before(t) {
+			oldest[r.QueueRef] = r.SegmentCreatedAt
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b metadata.CompactionRow) int {
+		if c := oldest[a.QueueRef].Compare(oldest[b.QueueRef]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.QueueRef, b.QueueRef)
+	})
 }
 
 // group is a run of consecutive rows of one queue that a merge turns into one chunk (or a
