@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -88,6 +90,14 @@ func (cfg ConsumeConfig) groupNames() []string {
 	return names
 }
 
+// PriorityResult is what the consumers measured of one priority's messages.
+type PriorityResult struct {
+	Priority int
+	// Messages counts the priority's messages whose latency was measured.
+	Messages int64
+	EndToEnd Percentiles
+}
+
 // GroupResult is what the consumers of one group measured, over the measured part.
 type GroupResult struct {
 	// Group is the group's name.
@@ -124,6 +134,9 @@ type ConsumeResult struct {
 	MsgsPerSec float64
 	// Groups has each group's numbers, in the order of their names.
 	Groups []GroupResult
+	// Priorities has, on a PRIORITY topic, the end-to-end latency of each priority's
+	// measured messages, highest priority first.
+	Priorities []PriorityResult
 	// EndToEnd is the time from a message's intended send (written in its first 8 body
 	// bytes) to the return of the receive call that got it, for messages sent while
 	// measuring.
@@ -316,6 +329,7 @@ func (cs *consumerSet) result(stopped time.Time) ConsumeResult {
 	res.Duration = max(stopped.Sub(cs.win.measureStart), 0)
 	var hist Histogram
 	groupHist := make([]Histogram, len(cs.groups))
+	prioHist := map[int]*Histogram{}
 	res.Groups = make([]GroupResult, len(cs.groups))
 	for i, g := range cs.groups {
 		res.Groups[i].Group = g
@@ -323,6 +337,12 @@ func (cs *consumerSet) result(stopped time.Time) ConsumeResult {
 	for _, cn := range cs.consumers {
 		hist.Merge(&cn.hist)
 		groupHist[cn.groupIndex].Merge(&cn.hist)
+		for p, h := range cn.byPriority {
+			if prioHist[p] == nil {
+				prioHist[p] = new(Histogram)
+			}
+			prioHist[p].Merge(h)
+		}
 		gr := &res.Groups[cn.groupIndex]
 		gr.Messages += cn.messages
 		gr.Errors += cn.errors
@@ -342,6 +362,10 @@ func (cs *consumerSet) result(stopped time.Time) ConsumeResult {
 	}
 	res.MsgsPerSec = perSecond(float64(res.Messages), res.Duration)
 	res.EndToEnd = hist.Percentiles()
+	for _, p := range slices.Sorted(maps.Keys(prioHist)) {
+		res.Priorities = append(res.Priorities, PriorityResult{Priority: p, Messages: int64(prioHist[p].Count()), EndToEnd: prioHist[p].Percentiles()})
+	}
+	slices.Reverse(res.Priorities) // highest first, as they are delivered
 	return res
 }
 
@@ -389,6 +413,7 @@ type consumer struct {
 	acked      *atomic.Int64 // the group's messages acked, warmup included
 
 	hist        Histogram
+	byPriority  map[int]*Histogram // end-to-end latency per priority, on a PRIORITY topic
 	messages    int64
 	receives    int64
 	acks        int64
@@ -438,7 +463,7 @@ func (cn *consumer) receiveOnce(ctx, recvCtx context.Context) error {
 	handles := make([]string, len(msgs))
 	for i, m := range msgs {
 		handles[i] = m.ReceiptHandle
-		cn.recordEndToEnd(m.Body, received, measured)
+		cn.recordEndToEnd(m.Body, m.Priority, received, measured)
 	}
 	results, err := cn.c.Ack(ctx, cn.group, cn.cfg.Topic, handles)
 	if err != nil {
@@ -465,15 +490,27 @@ func (cn *consumer) receiveOnce(ctx, recvCtx context.Context) error {
 // before the run, or without a readable send time, are skipped. A message received while
 // measuring counts even if it was sent during the warmup: when consumers are behind, the
 // messages they get while measuring are old ones, and their age is what a reader sees.
-func (cn *consumer) recordEndToEnd(body []byte, received time.Time, measured bool) {
+func (cn *consumer) recordEndToEnd(body []byte, priority *int, received time.Time, measured bool) {
 	sent, ok := sendTime(body)
 	if !ok || sent.Before(cn.win.start) || sent.After(received) {
 		return
 	}
 	latency := received.Sub(sent)
 	cn.live.latency.record(latency)
-	if measured {
-		cn.hist.Record(latency)
+	if !measured {
+		return
+	}
+	cn.hist.Record(latency)
+	if priority != nil {
+		if cn.byPriority == nil {
+			cn.byPriority = map[int]*Histogram{}
+		}
+		h := cn.byPriority[*priority]
+		if h == nil {
+			h = new(Histogram)
+			cn.byPriority[*priority] = h
+		}
+		h.Record(latency)
 	}
 }
 
@@ -537,6 +574,10 @@ func (r ConsumeResult) Markdown() string {
 	if r.ServerCPUPer1000 > 0 {
 		rows = append(rows, [2]string{"server CPU-seconds per 1000 messages consumed (produce work included)",
 			fmt.Sprintf("%.3f", r.ServerCPUPer1000)})
+	}
+	for _, p := range r.Priorities {
+		rows = append(rows, [2]string{fmt.Sprintf("priority %d: messages measured, end-to-end p50 / p99", p.Priority),
+			fmt.Sprintf("%d, %s / %s", p.Messages, formatLatency(p.EndToEnd.P50), formatLatency(p.EndToEnd.P99))})
 	}
 	if len(r.Groups) > 1 {
 		for _, g := range r.Groups {

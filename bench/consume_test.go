@@ -108,11 +108,11 @@ func TestConsumerSkipsForeignMessagesInEndToEnd(t *testing.T) {
 	putSendTime(measured, start.Add(1500*time.Millisecond))
 	received := start.Add(1600 * time.Millisecond)
 
-	cn.recordEndToEnd([]byte("hi"), received, true)  // too short
-	cn.recordEndToEnd(old, received, true)           // from before the run
-	cn.recordEndToEnd(warm, received, true)          // sent during warmup, received while measuring: counted
-	cn.recordEndToEnd(measured, received, true)      // counted
-	cn.recordEndToEnd(measured, start.Add(0), false) // "sent" after it was received: skipped
+	cn.recordEndToEnd([]byte("hi"), nil, received, true)  // too short
+	cn.recordEndToEnd(old, nil, received, true)           // from before the run
+	cn.recordEndToEnd(warm, nil, received, true)          // sent during warmup, received while measuring: counted
+	cn.recordEndToEnd(measured, nil, received, true)      // counted
+	cn.recordEndToEnd(measured, nil, start.Add(0), false) // "sent" after it was received: skipped
 	require.Equal(t, uint64(2), cn.hist.Count())
 	require.Equal(t, 100*time.Millisecond, cn.hist.Min())
 	require.Equal(t, 1100*time.Millisecond, cn.hist.Max())
@@ -120,6 +120,37 @@ func TestConsumerSkipsForeignMessagesInEndToEnd(t *testing.T) {
 	var live Histogram
 	cn.live.latency.drainInto(&live)
 	require.Equal(t, uint64(2), live.Count(), "progress shows warmup messages too")
+}
+
+// On a PRIORITY topic, each priority's latencies are reported apart, highest first.
+func TestConsumeResultPerPriority(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	win := newWindow(start, 0, time.Minute)
+	cs := &consumerSet{win: win, groups: []string{"g"}}
+	sentAt := func(d time.Duration) []byte {
+		b := make([]byte, 8)
+		putSendTime(b, start.Add(d))
+		return b
+	}
+	prio := func(p int) *int { return &p }
+	for i := range 2 {
+		cn := &consumer{win: win, live: &liveStats{}}
+		// Priority 3 waits 10 ms, priority 0 waits 100 ms (+i ms on consumer i).
+		cn.recordEndToEnd(sentAt(time.Second), prio(3), start.Add(time.Second+10*time.Millisecond+time.Duration(i)*time.Millisecond), true)
+		cn.recordEndToEnd(sentAt(time.Second), prio(0), start.Add(time.Second+100*time.Millisecond+time.Duration(i)*time.Millisecond), true)
+		cn.recordEndToEnd(sentAt(time.Second), prio(0), start.Add(time.Second+100*time.Millisecond), true)
+		cs.consumers = append(cs.consumers, cn)
+	}
+	res := cs.result(start.Add(time.Minute))
+	require.Len(t, res.Priorities, 2)
+	require.Equal(t, 3, res.Priorities[0].Priority)
+	require.EqualValues(t, 2, res.Priorities[0].Messages)
+	require.InDelta(t, 10*time.Millisecond, res.Priorities[0].EndToEnd.P50, float64(2*time.Millisecond))
+	require.Equal(t, 0, res.Priorities[1].Priority)
+	require.EqualValues(t, 4, res.Priorities[1].Messages)
+	require.InDelta(t, 100*time.Millisecond, res.Priorities[1].EndToEnd.P99, float64(3*time.Millisecond))
+	require.Contains(t, res.Markdown(), "| priority 3: messages measured, end-to-end p50 / p99 | 2, ")
 }
 
 func TestConsumeCost(t *testing.T) {

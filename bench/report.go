@@ -80,6 +80,16 @@ type Totals struct {
 	GetsPerGiBConsumed float64 `json:"getsPerGiBConsumed,omitempty"`
 	// Groups has each consumer group's numbers when there are several.
 	Groups []GroupTotals `json:"groups,omitempty"`
+	// Priorities has, on a PRIORITY topic, each priority's end-to-end latency, highest
+	// priority first.
+	Priorities []PriorityTotals `json:"priorities,omitempty"`
+}
+
+// PriorityTotals is one priority's share of a run on a PRIORITY topic.
+type PriorityTotals struct {
+	Priority         int       `json:"priority"`
+	MeasuredMessages int64     `json:"measuredMessages"`
+	EndToEnd         LatencyMs `json:"endToEndLatencyMs"`
 }
 
 // GroupTotals is one consumer group's share of a run with several.
@@ -188,6 +198,9 @@ func (r *Report) fillConsume(c ConsumeResult, backlog int64) {
 				ConsumeRate: g.MsgsPerSec, Errors: g.Errors + g.AckFailures, EndToEnd: millis(g.EndToEnd)})
 		}
 	}
+	for _, p := range c.Priorities {
+		r.Totals.Priorities = append(r.Totals.Priorities, PriorityTotals{Priority: p.Priority, MeasuredMessages: p.Messages, EndToEnd: millis(p.EndToEnd)})
+	}
 	e2e := millis(c.EndToEnd)
 	r.EndToEnd = &e2e
 	r.Notes = append(r.Notes, c.Notes...)
@@ -255,6 +268,10 @@ func (r Report) Markdown() string {
 			[2]string{"consumed", fmt.Sprintf("%s msg/s (%s messages)", thousands(t.ConsumeRate), thousands(float64(t.ConsumedMessages)))},
 			[2]string{"end-to-end latency p50 / p90 / p99 / p99.9 / max", r.EndToEnd.String()},
 			[2]string{"backlog at the end", thousands(float64(t.BacklogAtEnd)) + " messages" + map[bool]string{true: " (slowest group)"}[len(t.Groups) > 0]})
+		for _, p := range t.Priorities {
+			rows = append(rows, [2]string{fmt.Sprintf("priority %d: end-to-end p50 / p90 / p99 / p99.9 / max", p.Priority),
+				fmt.Sprintf("%s (%s messages)", p.EndToEnd, thousands(float64(p.MeasuredMessages)))})
+		}
 		for _, g := range t.Groups {
 			rows = append(rows, [2]string{"group " + g.Group + ": consumed, end-to-end p50 / p90 / p99 / p99.9 / max",
 				fmt.Sprintf("%s msg/s; %s", thousands(g.ConsumeRate), g.EndToEnd)})
