@@ -301,11 +301,11 @@ func (s *Store) Receive(ctx context.Context, p ReceiveParams, planner ReceivePla
 // planner's ChunksFrom asks for as many).
 const prefetchChunks = 4
 
-// lockQueueSQL locks one queue of the group with work, at random among those another
-// receive does not hold: $1 group, $2 topic, $3 queues already locked.
-// Candidates are queues marked ready by commits, and queues with deliveries due again;
-// both found by index, never by scanning every queue the group consumes.
-const lockQueueSQL = `SELECT gq.queue_ref, r.seq, q.queue_id, q.lite_topic, gq.cursor, q.next_offset, q.min_offset
+// lockCandidatesSQL selects the queues of a group with work that another receive does not
+// hold: $1 group, $2 topic, $3 queues already locked. Candidates are queues marked ready by
+// commits, and queues with deliveries due again; both found by index, never by scanning
+// every queue the group consumes. The statements that use it add their order and the lock.
+const lockCandidatesSQL = `SELECT gq.queue_ref, r.seq, q.queue_id, q.lite_topic, gq.cursor, q.next_offset, q.min_offset
 	FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
 	LEFT JOIN ready_queues r ON r.group_name = gq.group_name AND r.queue_ref = gq.queue_ref
 	WHERE gq.group_name = $1 AND gq.queue_ref <> ALL($3)
@@ -316,7 +316,10 @@ const lockQueueSQL = `SELECT gq.queue_ref, r.seq, q.queue_id, q.lite_topic, gq.c
 	        WHERE d.group_name = $1 AND d.visible_at <= now() AND q2.topic = $2)
 	  AND (gq.cursor < q.next_offset OR EXISTS (SELECT 1 FROM deliveries d
 	        WHERE d.group_name = $1 AND d.queue_ref = gq.queue_ref AND d.visible_at <= now()))
-	ORDER BY random() LIMIT 1
+	`
+
+// lockQueueSQL locks one of the candidate queues, at random.
+const lockQueueSQL = lockCandidatesSQL + `ORDER BY random() LIMIT 1
 	FOR UPDATE OF gq SKIP LOCKED`
 
 func collectLockedQueue(br pgx.BatchResults) ([]ConsumeQueue, error) {

@@ -49,23 +49,12 @@ func PriorityOrderOf(t Topic) *PriorityOrder {
 	return &PriorityOrder{Levels: t.PriorityLevels(), Aging: time.Duration(t.PriorityAgingSeconds) * time.Second}
 }
 
-// lockPrioritySQL is lockQueueSQL ranking the candidate queues by PriorityOrder instead
+// lockPrioritySQL locks one of lockCandidatesSQL's queues, ranking them by PriorityOrder instead
 // of at random ($4 levels, $5 aging in seconds); ties (queues of one level whose heads
 // were stored by one flush) are broken at random, so that concurrent receives spread over
 // a level's queues. The ranks cost an index probe of the chunk index and of the
 // group's deliveries per candidate queue, and candidates are only queues with work.
-const lockPrioritySQL = `SELECT gq.queue_ref, r.seq, q.queue_id, q.lite_topic, gq.cursor, q.next_offset, q.min_offset
-	FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
-	LEFT JOIN ready_queues r ON r.group_name = gq.group_name AND r.queue_ref = gq.queue_ref
-	WHERE gq.group_name = $1 AND gq.queue_ref <> ALL($3)
-	  AND gq.queue_ref IN (
-	        SELECT r2.queue_ref FROM ready_queues r2 WHERE r2.group_name = $1 AND r2.topic = $2
-	        UNION
-	        SELECT d.queue_ref FROM deliveries d JOIN queues q2 ON q2.id = d.queue_ref
-	        WHERE d.group_name = $1 AND d.visible_at <= now() AND q2.topic = $2)
-	  AND (gq.cursor < q.next_offset OR EXISTS (SELECT 1 FROM deliveries d
-	        WHERE d.group_name = $1 AND d.queue_ref = gq.queue_ref AND d.visible_at <= now()))
-	ORDER BY least(
+const lockPrioritySQL = lockCandidatesSQL + `ORDER BY least(
 	        CASE WHEN gq.cursor < q.next_offset THEN (SELECT c.min_store_time FROM chunks c
 	            WHERE c.queue_ref = gq.queue_ref AND c.first_offset <= greatest(gq.cursor, q.min_offset)
 	            ORDER BY c.first_offset DESC LIMIT 1) END,
