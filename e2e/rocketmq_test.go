@@ -17,6 +17,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -539,10 +540,24 @@ func TestRocketMQProtocolPlaintextAndBadInput(t *testing.T) {
 
 // BenchmarkRocketMQSDKSendReceive sends b.N 1 KiB messages with the official Go client
 // from 256 goroutines, then receives and acks them all with 16 simple consumers (batches of
-// 32), against a node on Postgres and MinIO. It reports both rates.
+// 32, one Ack call per message, each consumer acking its batch one message after the
+// other), against a node on Postgres and MinIO. It reports both rates.
 //
 //	go test -run '^$' -bench RocketMQSDK -benchtime 20000x ./e2e/
 func BenchmarkRocketMQSDKSendReceive(b *testing.B) {
+	benchmarkSDK(b, false)
+}
+
+// BenchmarkRocketMQSDKConcurrentAcks is BenchmarkRocketMQSDKSendReceive with each
+// consumer handing every message of a batch to its own goroutine, which acks it (still one
+// Ack call per message): the way an application that processes messages in parallel acks.
+// An ack is answered once it is durable, so a consumer that acks one message after the
+// other waits for one Postgres commit per message; concurrent acks share commits.
+func BenchmarkRocketMQSDKConcurrentAcks(b *testing.B) {
+	benchmarkSDK(b, true)
+}
+
+func benchmarkSDK(b *testing.B, concurrentAcks bool) {
 	sdkLogOnce.Do(func() {
 		dir, _ := os.MkdirTemp("", "floe-rmq-logs-")
 		os.Setenv("rocketmq.client.logRoot", dir)
@@ -601,6 +616,7 @@ func BenchmarkRocketMQSDKSendReceive(b *testing.B) {
 	start = time.Now()
 	var got sync.WaitGroup
 	var mu sync.Mutex
+	var ackErrors atomic.Int64
 	left := b.N
 	for _, sc := range consumers {
 		got.Add(1)
@@ -617,8 +633,24 @@ func BenchmarkRocketMQSDKSendReceive(b *testing.B) {
 				if err != nil {
 					continue
 				}
-				for _, mv := range mvs {
-					_ = sc.Ack(ctx, mv)
+				if concurrentAcks {
+					var acks sync.WaitGroup
+					for _, mv := range mvs {
+						acks.Add(1)
+						go func() {
+							defer acks.Done()
+							if sc.Ack(ctx, mv) != nil {
+								ackErrors.Add(1)
+							}
+						}()
+					}
+					acks.Wait()
+				} else {
+					for _, mv := range mvs {
+						if sc.Ack(ctx, mv) != nil {
+							ackErrors.Add(1)
+						}
+					}
 				}
 				mu.Lock()
 				left -= len(mvs)
@@ -630,6 +662,7 @@ func BenchmarkRocketMQSDKSendReceive(b *testing.B) {
 	recvSecs := time.Since(start).Seconds()
 	b.StopTimer()
 	require.LessOrEqual(b, left, 0, "not every message was received")
+	require.Zero(b, ackErrors.Load(), "acks failed")
 	b.ReportMetric(float64(b.N)/sendSecs, "sent/s")
 	b.ReportMetric(float64(b.N)/recvSecs, "received+acked/s")
 }

@@ -153,6 +153,7 @@ func runServe(args []string, stderr io.Writer) error {
 	if err := cfg.resolveBootstrapAdminKey(fs, logger); err != nil {
 		return err
 	}
+	applyMemoryLimit(cfg, logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	node, err := StartNode(ctx, cfg, logger)
@@ -223,6 +224,7 @@ func runDevContext(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := cfg.resolveBootstrapAdminKey(fs, logger); err != nil {
 		return err
 	}
+	applyMemoryLimit(cfg, logger)
 
 	// One floe per data folder, checked before anything is touched: a second one would
 	// find the first one's Postgres and, taking it for a leftover, stop it.

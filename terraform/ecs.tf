@@ -111,7 +111,12 @@ resource "aws_ecs_task_definition" "floe" {
       ]
 
       environment = [
-        for k, v in merge(local.floe_environment, local.role_environment[each.key], { FLOE_ROLES = each.value.floe_roles }) :
+        for k, v in merge(local.floe_environment, local.role_environment[each.key], {
+          FLOE_ROLES = each.value.floe_roles
+          # The Go collector keeps the heap under 90% of the task's memory (MiB to bytes),
+          # so a cache and a merge together do not get the task killed.
+          FLOE_MEMORY_LIMIT = tostring(floor(each.value.memory * 0.9) * 1048576)
+        }) :
         { name = k, value = v }
       ]
       secrets = local.floe_secrets

@@ -813,6 +813,8 @@ func TestECSServices(t *testing.T) {
 	for _, c := range containerDefs(t, td) {
 		require.Equal(t, []string{"serve"}, literalStrings(t, field(c, "command")))
 		require.Regexp(t, `FLOE_ROLES\s*=\s*each\.value\.floe_roles`, m.text(field(c, "environment")), "FLOE_ROLES is the service's roles")
+		require.Regexp(t, `FLOE_MEMORY_LIMIT\s*=\s*tostring\(floor\(each\.value\.memory \* 0\.9\) \* 1048576\)`, m.text(field(c, "environment")),
+			"the Go memory limit follows the task's memory")
 
 		hc, ok := field(c, "healthCheck").(*hclsyntax.ObjectConsExpr)
 		require.True(t, ok, "container health check")

@@ -1,0 +1,35 @@
+package services
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestMemoryLimitFollowsTheCacheUnlessSet(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	limit, from := memoryLimit(Config{CacheBytes: 256 << 20}, noEnv)
+	require.Equal(t, int64(768<<20), limit, "the cache plus 512 MiB by default")
+	require.Equal(t, "cache bytes + 512 MiB", from)
+
+	limit, _ = memoryLimit(Config{CacheBytes: 1 << 30}, noEnv)
+	require.Equal(t, int64(1536<<20), limit, "a larger cache raises the default")
+
+	limit, from = memoryLimit(Config{CacheBytes: 256 << 20, MemoryLimit: 3 << 30}, noEnv)
+	require.Equal(t, int64(3<<30), limit)
+	require.Equal(t, "--memory-limit", from)
+
+	limit, from = memoryLimit(Config{CacheBytes: 256 << 20, MemoryLimit: -1}, noEnv)
+	require.Zero(t, limit, "-1 sets no limit")
+	require.Equal(t, "off", from)
+
+	env := func(k string) string {
+		if k == "GOMEMLIMIT" {
+			return "2GiB"
+		}
+		return ""
+	}
+	limit, from = memoryLimit(Config{CacheBytes: 256 << 20, MemoryLimit: 3 << 30}, env)
+	require.Zero(t, limit, "GOMEMLIMIT is the runtime's already: floe leaves it")
+	require.Equal(t, "GOMEMLIMIT", from)
+}
