@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	grpccodes "google.golang.org/grpc/codes"
-	grpcmd "google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
 )
 
@@ -104,19 +103,12 @@ func (s *Server) authenticate(ctx context.Context) (context.Context, error) {
 	if s.cfg.Authenticate == nil {
 		return ctx, nil
 	}
-	md, _ := grpcmd.FromIncomingContext(ctx)
-	first := func(k string) string {
-		if v := md.Get(k); len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	c, ok := ParseAuthorization(first(headerAuth))
+	c, ok := ParseAuthorization(header(ctx, headerAuth))
 	if !ok {
 		return ctx, grpcstatus.Error(grpccodes.Unauthenticated, "UNAUTHORIZED: no or malformed authorization header (set the client's credentials)")
 	}
-	c.DateTime = first(headerDateTime)
-	c.Namespace = first(headerNamespace)
+	c.DateTime = header(ctx, headerDateTime)
+	c.Namespace = header(ctx, headerNamespace)
 	caller, err := s.cfg.Authenticate(ctx, c)
 	if err != nil {
 		return ctx, grpcstatus.Error(grpccodes.Unauthenticated, "UNAUTHORIZED: "+err.Error())

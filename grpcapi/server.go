@@ -272,14 +272,7 @@ type callInfo struct {
 }
 
 func infoOf(ctx context.Context) callInfo {
-	md, _ := grpcmd.FromIncomingContext(ctx)
-	get := func(k string) string {
-		if v := md.Get(k); len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	return callInfo{clientID: get(headerClientID), namespace: get(headerNamespace)}
+	return callInfo{clientID: header(ctx, headerClientID), namespace: header(ctx, headerNamespace)}
 }
 
 // nameKind is what a resource name of a call names; each kind is checked exactly as the
@@ -432,4 +425,13 @@ func (s *Server) needReader() error {
 		return status(v2.Code_UNSUPPORTED, "this node does not run the reader role: consume from a node that does")
 	}
 	return nil
+}
+
+// header returns the first value of a call's metadata key, or "". It reads the one key
+// without copying the call's metadata, which FromIncomingContext does on every call.
+func header(ctx context.Context, key string) string {
+	if v := grpcmd.ValueFromIncomingContext(ctx, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
