@@ -350,7 +350,8 @@ func (s *Service) build(ctx context.Context, groups []group) (merged, error) {
 		recs, ok := decoded[sc]
 		if !ok {
 			var err error
-			recs, err = segment.DecodeChunk(raw[sc])
+			// The fetched bytes are the merge's own and outlive no record of theirs.
+			recs, err = segment.DecodeOwnedChunk(raw[sc])
 			if err != nil {
 				return nil, fmt.Errorf("decoding chunk %s@%d+%d: %w", sc.key, sc.offset, sc.length, err)
 			}
@@ -368,7 +369,14 @@ func (s *Service) build(ctx context.Context, groups []group) (merged, error) {
 		return recs[r.Skip : r.Skip+r.Count], nil
 	}
 
-	var encoded []segment.EncodedChunk
+	// Chunks are encoded straight into the object: a merge holds its output once. The
+	// hint fits merged chunks as large as their sources with room for the last one's
+	// worst case, so the buffer rarely grows.
+	var stored int64
+	for _, g := range groups {
+		stored += g.bytes
+	}
+	w := segment.NewWriter(int(stored + stored/8 + 1<<20))
 	for _, g := range groups {
 		first := g.rows[0]
 		var p piece
@@ -376,11 +384,9 @@ func (s *Service) build(ctx context.Context, groups []group) (merged, error) {
 			if len(p.recs) == 0 {
 				return nil
 			}
-			b, info, err := segment.EncodeChunk(segment.ChunkInput{Topic: first.Topic, QueueID: int32(first.QueueID), LiteTopic: first.LiteTopic, Records: p.recs})
-			if err != nil {
+			if _, err := w.Append(segment.ChunkInput{Topic: first.Topic, QueueID: int32(first.QueueID), LiteTopic: first.LiteTopic, Records: p.recs}); err != nil {
 				return err
 			}
-			encoded = append(encoded, segment.EncodedChunk{Bytes: b, Info: info})
 			out.new = append(out.new, metadata.ChunkIndex{
 				QueueRef: first.QueueRef, FirstOffset: p.first, Count: len(p.recs),
 				MinStoreTime: p.min, MaxStoreTime: p.max, Bloom: bloomOf(p.recs),
@@ -411,7 +417,7 @@ func (s *Service) build(ctx context.Context, groups []group) (merged, error) {
 			return out, err
 		}
 	}
-	object, infos, err := segment.Assemble(encoded)
+	object, infos, err := w.Finish()
 	if err != nil {
 		return out, err
 	}

@@ -157,7 +157,8 @@ func (c *ChunkCache) Get(ctx context.Context, ch metadata.Chunk) ([]segment.Reco
 		c.mu.Unlock()
 
 		if raw != nil {
-			f.recs, f.err = decodeChunk(ref, raw)
+			// The cache's own copy, out of the cache now: the records may keep it.
+			f.recs, f.err = decodeChunk(ref, raw, true)
 		}
 		if raw != nil && f.err == nil {
 			c.hits.Inc()
@@ -270,7 +271,9 @@ func (c *ChunkCache) load(ctx context.Context, ref chunkRef, w *window) ([]segme
 		return nil, fmt.Errorf("reading chunk %s@%d+%d: %w", ref.key, ref.offset, ref.length, err)
 	}
 	at := ref.offset - w.start
-	recs, err := decodeChunk(ref, b[at:at+ref.length:at+ref.length])
+	// A copy of the chunk's bytes: records pointing into b would keep the whole range
+	// in memory.
+	recs, err := decodeChunk(ref, b[at:at+ref.length:at+ref.length], false)
 	if err != nil {
 		return nil, err
 	}
@@ -299,8 +302,14 @@ func (c *ChunkCache) keepNeighbours(ref chunkRef, w *window, b []byte) {
 	}
 }
 
-func decodeChunk(ref chunkRef, b []byte) ([]segment.Record, error) {
-	recs, err := segment.DecodeChunk(b)
+// decodeChunk decodes the bytes of ref; owned: b is the cache's private copy of the chunk
+// alone, which the records may point into.
+func decodeChunk(ref chunkRef, b []byte, owned bool) ([]segment.Record, error) {
+	decode := segment.DecodeChunk
+	if owned {
+		decode = segment.DecodeOwnedChunk
+	}
+	recs, err := decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("decoding chunk %s@%d+%d: %w", ref.key, ref.offset, ref.length, err)
 	}

@@ -39,25 +39,13 @@ func Encode(chunks []ChunkInput) (object []byte, infos []ChunkInfo, err error) {
 		return nil, nil, fmt.Errorf("segment: encode: object of up to %d bytes is too large", capacity)
 	}
 
-	object = make([]byte, 0, int(capacity))
-	infos = make([]ChunkInfo, len(chunks))
-	var enc chunkEncoder
+	w := NewWriter(int(capacity))
 	for i := range chunks {
-		c := &chunks[i]
-		object, infos[i], err = enc.appendChunk(object, c, rawSizes[i])
-		if err != nil {
-			return nil, nil, fmt.Errorf("segment: encode chunk %d (topic %q queue %d): %w", i, c.Topic, c.QueueID, err)
+		if _, err := w.append(&chunks[i], rawSizes[i]); err != nil {
+			return nil, nil, err
 		}
 	}
-
-	footerStart := len(object)
-	object = appendFooter(object, infos)
-	footerLen := len(object) - footerStart
-	if footerLen > MaxFooterSize {
-		return nil, nil, fmt.Errorf("segment: encode: footer of %d bytes exceeds %d", footerLen, MaxFooterSize)
-	}
-	object = appendTrailer(object, object[footerStart:])
-	return object, infos, nil
+	return w.Finish()
 }
 
 // EncodeChunk encodes one chunk on its own, as it would appear inside an
@@ -149,7 +137,20 @@ func checkEncodedChunk(c *EncodedChunk) error {
 // every length before trusting them. The returned records do not share
 // memory with b; their bodies share one freshly allocated buffer.
 func DecodeChunk(b []byte) ([]Record, error) {
-	recs, err := decodeChunk(b)
+	recs, err := decodeChunk(b, false)
+	if err != nil {
+		return nil, fmt.Errorf("segment: decode chunk: %w", err)
+	}
+	return recs, nil
+}
+
+// DecodeOwnedChunk is DecodeChunk for bytes the caller hands over: the bodies of a
+// stored (uncompressed) chunk's records point into b rather than into a copy, so b must
+// not change afterwards and stays in memory as long as any of the records does. Callers
+// holding a private copy of one chunk (a cache, a merge's reads) save a copy of every
+// byte they decode.
+func DecodeOwnedChunk(b []byte) ([]Record, error) {
+	recs, err := decodeChunk(b, true)
 	if err != nil {
 		return nil, fmt.Errorf("segment: decode chunk: %w", err)
 	}
@@ -207,16 +208,17 @@ func parseChunkHeader(b []byte) (chunkHeader, error) {
 }
 
 // decodeChunk is DecodeChunk without the outer error context.
-func decodeChunk(b []byte) ([]Record, error) {
-	raw, h, err := decompressChunk(b)
+func decodeChunk(b []byte, owned bool) ([]Record, error) {
+	raw, h, err := decompressChunk(b, owned)
 	if err != nil {
 		return nil, err
 	}
 	return decodeRecords(raw, int(h.count))
 }
 
-// decompressChunk checks chunk b and returns its record block.
-func decompressChunk(b []byte) ([]byte, chunkHeader, error) {
+// decompressChunk checks chunk b and returns its record block; if owned, a stored
+// chunk's block is b's own bytes, else a copy.
+func decompressChunk(b []byte, owned bool) ([]byte, chunkHeader, error) {
 	h, err := parseChunkHeader(b)
 	if err != nil {
 		return nil, chunkHeader{}, err
@@ -225,6 +227,9 @@ func decompressChunk(b []byte) ([]byte, chunkHeader, error) {
 	if h.codec == codecNone {
 		if len(payload) != int(h.rawLen) {
 			return nil, chunkHeader{}, corruptf("stored chunk holds %d bytes, header says %d", len(payload), h.rawLen)
+		}
+		if owned {
+			return payload[:len(payload):len(payload)], h, nil
 		}
 		// A copy: decoded records never share memory with the chunk's bytes.
 		return bytes.Clone(payload), h, nil

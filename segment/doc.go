@@ -10,9 +10,12 @@
 // last [TrailerSize] bytes, call [FooterLength], fetch the footer, and call
 // [DecodeFooterBytes] (or call [DecodeFooter] on a whole object).
 //
-// [Encode] writes a whole object. [EncodeChunk] encodes one chunk on its own
-// and [Assemble] builds an object from encoded chunks without recompressing
-// them, so the compactor can copy unchanged chunks and rewrite others.
+// [Encode] writes a whole object; a [Writer] writes one chunk by chunk into a
+// single buffer (the compactor's merges). [EncodeChunk] encodes one chunk on
+// its own and [Assemble] builds an object from encoded chunks without
+// recompressing them. [DecodeChunk] returns records that share no memory
+// with the chunk's bytes; [DecodeOwnedChunk] lets a stored chunk's records
+// point into bytes the caller hands over.
 //
 // # Object layout
 //

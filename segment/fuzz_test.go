@@ -49,7 +49,7 @@ func checkChunk(t *testing.T, b []byte) {
 		checkDecodeError(t, err)
 		return
 	}
-	raw, h, err := decompressChunk(b)
+	raw, h, err := decompressChunk(b, false)
 	require.NoError(t, err)
 	require.Len(t, recs, int(h.count))
 	require.Equal(t, raw, rawRecords(recs...), "the record block is canonical")

@@ -1,6 +1,8 @@
 package segment
 
 import (
+	"unsafe"
+
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -609,4 +611,64 @@ func TestAssemble(t *testing.T) {
 	bad[2].Info.Topic = ""
 	_, _, err = Assemble(bad)
 	require.ErrorContains(t, err, "empty topic")
+}
+
+// A Writer makes, chunk by chunk, the object Encode makes of the same chunks, whether
+// its buffer starts large enough or has to grow; the footer says where each chunk sits.
+func TestWriterMakesWhatEncodeMakes(t *testing.T) {
+	chunks := makeChunks(5, 6, 30, 700)
+	want, wantInfos, err := Encode(chunks)
+	require.NoError(t, err)
+	for _, hint := range []int{0, 100, len(want) * 2} {
+		w := NewWriter(hint)
+		for i, c := range chunks {
+			info, err := w.Append(c)
+			require.NoError(t, err)
+			require.Equal(t, wantInfos[i].Offset, info.Offset, "chunk %d", i)
+		}
+		object, infos, err := w.Finish()
+		require.NoError(t, err)
+		require.Equal(t, want, object, "hint %d", hint)
+		require.Equal(t, wantInfos, infos)
+		footer, err := DecodeFooter(object)
+		require.NoError(t, err)
+		require.Len(t, footer, len(chunks))
+	}
+	_, _, err = NewWriter(10).Finish()
+	require.ErrorContains(t, err, "no chunks")
+	_, err = NewWriter(10).Append(ChunkInput{Topic: "t"})
+	require.Error(t, err, "a chunk without records")
+}
+
+// DecodeOwnedChunk decodes what DecodeChunk decodes; a stored chunk's bodies then point
+// into the bytes handed over, and a compressed chunk's do not.
+func TestDecodeOwnedChunkSharesStoredBytesOnly(t *testing.T) {
+	for _, compressible := range []bool{false, true} {
+		in := makeChunks(8, 1, 40, 0)[0]
+		r := uint64(3)
+		for i := range in.Records {
+			body := bytes.Repeat([]byte("floe"), 512)
+			for j := range body {
+				if !compressible {
+					r = r*6364136223846793005 + 1442695040888963407
+					body[j] = byte(r >> 56)
+				}
+			}
+			in.Records[i].Body = body
+		}
+		chunk, _, err := EncodeChunk(in)
+		require.NoError(t, err)
+		want, err := DecodeChunk(chunk)
+		require.NoError(t, err)
+		got, err := DecodeOwnedChunk(chunk)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		body := got[0].Body
+		inside := uintptr(unsafe.Pointer(&body[0])) >= uintptr(unsafe.Pointer(&chunk[0])) &&
+			uintptr(unsafe.Pointer(&body[0])) < uintptr(unsafe.Pointer(&chunk[0]))+uintptr(len(chunk))
+		require.Equal(t, chunk[5] == codecNone, inside, "compressible %v", compressible)
+		require.Equal(t, !compressible, chunk[5] == codecNone, "random bodies are stored, repeated ones compressed")
+	}
+	_, err := DecodeOwnedChunk([]byte("not a chunk"))
+	require.Error(t, err)
 }
