@@ -35,7 +35,7 @@ type Config struct {
 	CacheBytes       int64
 	ReadAheadBytes   int64
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (0: CacheBytes plus
-	// 512 MiB; negative: none); see memoryLimit. Only floe serve and floe dev set it: it
+	// 448 MiB; negative: none); see memoryLimit. Only floe serve and floe dev set it: it
 	// is the process's, not one node's.
 	MemoryLimit        int64
 	LagHistoryInterval time.Duration
@@ -169,7 +169,7 @@ func (c *Config) bindIngestFlags(fs *flag.FlagSet) {
 // bindReaderFlags declares the flags of the reader role (reads and consumption).
 func (c *Config) bindReaderFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.CacheBytes, "cache-bytes", 256<<20, "reader chunk cache size in bytes")
-	fs.Int64Var(&c.MemoryLimit, "memory-limit", 0, "soft memory limit of the process in bytes: the Go collector works harder as the heap nears it (0: --cache-bytes plus 512 MiB; -1: none; GOMEMLIMIT, when set, wins)")
+	fs.Int64Var(&c.MemoryLimit, "memory-limit", 0, "soft memory limit of the process in bytes: the Go collector works harder as the heap nears it (0: --cache-bytes plus 448 MiB, so that the resident size stays within the cache plus 512 MiB; -1: none; GOMEMLIMIT, when set, wins)")
 	fs.Int64Var(&c.ReadAheadBytes, "read-ahead-bytes", 8<<20, "bytes of a segment object one chunk cache miss reads, keeping the neighbouring chunks for the reads that follow (0: the chunk alone)")
 	fs.DurationVar(&c.LagHistoryInterval, "lag-history-interval", 30*time.Second, "how often a reader node samples every group's lag for the last hour's chart (GET /v1/groups/{group}/lag/history)")
 	fs.StringVar(&c.ReceiptSecret, "receipt-secret", "", "HMAC key of receipt handles, at least 16 bytes (default: generated once and kept in Postgres)")

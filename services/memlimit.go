@@ -8,9 +8,11 @@ import (
 )
 
 // memoryHeadroom is what a node needs besides its chunk cache: ingest buffers at their
-// usual fill, a compactor merge (its sources, records and output at once), requests in
-// flight and the Go runtime's own.
-const memoryHeadroom = 512 << 20
+// usual fill, a compactor merge (its sources and its output at once), requests in flight
+// and the Go runtime's own. It is 512 MiB less what the process holds outside the Go
+// runtime's count (its mapped code above all, about 64 MiB), so that the resident size
+// stays within the cache plus 512 MiB.
+const memoryHeadroom = 448 << 20
 
 // memoryLimit returns the soft memory limit for the Go runtime (0: none) and where it
 // comes from. The collector of a process that holds a large cache otherwise lets the heap
@@ -27,7 +29,7 @@ func memoryLimit(cfg Config, env func(string) string) (int64, string) {
 	case cfg.MemoryLimit > 0:
 		return cfg.MemoryLimit, "--memory-limit"
 	default:
-		return cfg.CacheBytes + memoryHeadroom, "cache bytes + 512 MiB"
+		return cfg.CacheBytes + memoryHeadroom, "cache bytes + 448 MiB"
 	}
 }
 

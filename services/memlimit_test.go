@@ -9,11 +9,11 @@ import (
 func TestMemoryLimitFollowsTheCacheUnlessSet(t *testing.T) {
 	noEnv := func(string) string { return "" }
 	limit, from := memoryLimit(Config{CacheBytes: 256 << 20}, noEnv)
-	require.Equal(t, int64(768<<20), limit, "the cache plus 512 MiB by default")
-	require.Equal(t, "cache bytes + 512 MiB", from)
+	require.Equal(t, int64(704<<20), limit, "the cache plus 448 MiB by default")
+	require.Equal(t, "cache bytes + 448 MiB", from)
 
 	limit, _ = memoryLimit(Config{CacheBytes: 1 << 30}, noEnv)
-	require.Equal(t, int64(1536<<20), limit, "a larger cache raises the default")
+	require.Equal(t, int64(1472<<20), limit, "a larger cache raises the default")
 
 	limit, from = memoryLimit(Config{CacheBytes: 256 << 20, MemoryLimit: 3 << 30}, noEnv)
 	require.Equal(t, int64(3<<30), limit)
