@@ -96,18 +96,17 @@ func (s *Service) collectSegments(ctx context.Context, now time.Time) (int, erro
 		if err != nil {
 			return total, err
 		}
-		// The rows are gone: from here an object left behind is an orphan.
-		err = s.parallel(ctx, len(segs), func(ctx context.Context, i int) error {
-			if err := s.bucket.Delete(ctx, segs[i].ObjectKey); err != nil {
-				return fmt.Errorf("deleting %s: %w", segs[i].ObjectKey, err)
+		// The rows are gone: from here an object left behind is an orphan. One delete at a
+		// time: nothing waits for them, and the segments a merge freed all come due
+		// together, hundreds at once, whose deletes in parallel slowed the bucket's writes
+		// and reads in flight (produce and receive tails of a second and more).
+		for _, seg := range segs {
+			if err := s.bucket.Delete(ctx, seg.ObjectKey); err != nil {
+				return total, fmt.Errorf("deleting %s: %w", seg.ObjectKey, err)
 			}
+			total++
 			s.m.deleted.WithLabelValues(reasonUnreferenced).Inc()
-			s.m.deletedBytes.WithLabelValues(reasonUnreferenced).Add(float64(segs[i].SizeBytes))
-			return nil
-		})
-		total += len(segs)
-		if err != nil {
-			return total, err
+			s.m.deletedBytes.WithLabelValues(reasonUnreferenced).Add(float64(seg.SizeBytes))
 		}
 		if examined < collectBatch {
 			return total, nil
