@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -373,7 +374,9 @@ func applyPlan(ctx context.Context, c conn, p ReceiveParams, plan ReceivePlan, w
 	for _, c := range plan.Cursors {
 		batch.Queue(`UPDATE group_queues SET cursor = $3 WHERE group_name = $1 AND queue_ref = $2`, group, c.QueueRef, c.Cursor)
 	}
-	for _, d := range plan.Drained {
+	// In queue order, as markReady locks them: in any other order the two deadlock.
+	drained := slices.SortedFunc(slices.Values(plan.Drained), func(a, b DrainedQueue) int { return cmp.Compare(a.QueueRef, b.QueueRef) })
+	for _, d := range drained {
 		batch.Queue(`DELETE FROM ready_queues WHERE group_name = $1 AND queue_ref = $2 AND seq = $3`, group, d.QueueRef, d.Seq)
 	}
 	// Only rows this receive holds locked: touching others could deadlock with an ack.

@@ -71,11 +71,14 @@ func (s *Store) listenOnce(ctx context.Context, channels []string, fn func(chann
 }
 
 // markReady records, inside a transaction that appends to queues, that every group
-// consuming them may have new messages there (see the ready_queues table).
+// consuming them may have new messages there (see the ready_queues table). Its rows are
+// locked in (group, queue) order, the order in which a receive clears the queues it
+// drained: in any other order the two deadlock.
 func markReady(ctx context.Context, tx conn, refs []int64) error {
 	_, err := tx.Exec(ctx, `INSERT INTO ready_queues (group_name, queue_ref, topic)
 		SELECT gq.group_name, gq.queue_ref, q.topic FROM group_queues gq JOIN queues q ON q.id = gq.queue_ref
 		WHERE gq.queue_ref = ANY($1)
+		ORDER BY gq.group_name, gq.queue_ref
 		ON CONFLICT (group_name, queue_ref) DO UPDATE SET seq = ready_queues.seq + 1`, refs)
 	if err != nil {
 		return fmt.Errorf("marking queues ready: %w", err)
