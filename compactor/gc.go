@@ -97,9 +97,9 @@ func (s *Service) collectSegments(ctx context.Context, now time.Time) (int, erro
 			return total, err
 		}
 		// The rows are gone: from here an object left behind is an orphan. One delete at a
-		// time: nothing waits for them, and the segments a merge freed all come due
-		// together, hundreds at once, whose deletes in parallel slowed the bucket's writes
-		// and reads in flight (produce and receive tails of a second and more).
+		// time: nothing waits for them, and the segments one merge freed come due
+		// together, hundreds at once, which in parallel compete with the writes and reads
+		// in flight for the bucket.
 		for _, seg := range segs {
 			if err := s.bucket.Delete(ctx, seg.ObjectKey); err != nil {
 				return total, fmt.Errorf("deleting %s: %w", seg.ObjectKey, err)

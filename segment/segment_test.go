@@ -1,8 +1,6 @@
 package segment
 
 import (
-	"unsafe"
-
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -12,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/stretchr/testify/require"

@@ -260,6 +260,11 @@ func (c *Config) validate() error {
 	if c.QuotaTopics < 0 || c.QuotaGroups < 0 || c.QuotaLiteTopics < 0 || c.QuotaProduceBytesRate < 0 {
 		return fmt.Errorf("quotas must not be negative (0 = unlimited)")
 	}
+	if c.MemoryLimit > 0 && c.MemoryLimit < c.CacheBytes+minMemoryHeadroom {
+		// Below what the cache alone holds, the collector would run without end.
+		return fmt.Errorf("memory-limit %d is below cache-bytes plus %d MiB (%d): raise it, or give 0 for the default or -1 for none",
+			c.MemoryLimit, minMemoryHeadroom>>20, c.CacheBytes+minMemoryHeadroom)
+	}
 	return nil
 }
 

@@ -14,6 +14,9 @@ import (
 // stays within the cache plus 512 MiB.
 const memoryHeadroom = 448 << 20
 
+// minMemoryHeadroom is the least a --memory-limit may leave besides the cache.
+const minMemoryHeadroom = 64 << 20
+
 // memoryLimit returns the soft memory limit for the Go runtime (0: none) and where it
 // comes from. The collector of a process that holds a large cache otherwise lets the heap
 // grow to twice what is live (GOGC=100) before it collects: a 256 MiB cache alone costs

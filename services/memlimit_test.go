@@ -33,3 +33,15 @@ func TestMemoryLimitFollowsTheCacheUnlessSet(t *testing.T) {
 	require.Zero(t, limit, "GOMEMLIMIT is the runtime's already: floe leaves it")
 	require.Equal(t, "GOMEMLIMIT", from)
 }
+
+// A limit the cache alone would fill is refused by name, before the node starts.
+func TestMemoryLimitBelowTheCacheIsRefused(t *testing.T) {
+	cfg := Config{CacheBytes: 256 << 20, MemoryLimit: 200 << 20}
+	err := cfg.validate()
+	require.ErrorContains(t, err, "memory-limit")
+	require.ErrorContains(t, err, "cache-bytes")
+	for _, ok := range []int64{0, -1, 320 << 20, 1 << 30} {
+		cfg.MemoryLimit = ok
+		require.NoError(t, cfg.validate(), "memory-limit %d", ok)
+	}
+}
