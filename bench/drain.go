@@ -140,6 +140,9 @@ type DrainResult struct {
 	Receives, Acks, ReceiveErrors, AckErrors int64
 	// AckFailures counts handles acked with a status other than OK (EXPIRED, INVALID).
 	AckFailures int64
+	// ReceiveLatency and AckLatency are the successful calls' durations as the consumers
+	// saw them: a consumer's cycle is one of each.
+	ReceiveLatency, AckLatency Percentiles
 	// FirstError is the text of the first failed receive or ack call.
 	FirstError string
 	// Cost is the servers' cost over the drain phase, summed over every node.
@@ -469,6 +472,7 @@ type drainSet struct {
 	receives, acks, receiveErrs, ackErrs int64
 	ackFailures                          int64
 	firstErr                             error
+	receiveLatency, ackLatency           Histogram // successful calls
 }
 
 func newDrainSet(cfg DrainConfig, backlog backlogSet) *drainSet {
@@ -501,6 +505,7 @@ func (ds *drainSet) run(ctx, drainCtx context.Context, done func(), topic string
 
 // receiveOnce makes one receive call on c and acks what it got in one ack call.
 func (ds *drainSet) receiveOnce(ctx, drainCtx context.Context, c *client.Client, topic string, done func()) error {
+	start := time.Now()
 	msgs, err := c.Receive(drainCtx, ds.cfg.Group, topic, client.ReceiveRequest{
 		MaxMessages:      ds.cfg.ReceiveBatch,
 		InvisibleSeconds: ds.cfg.InvisibleSeconds,
@@ -512,7 +517,8 @@ func (ds *drainSet) receiveOnce(ctx, drainCtx context.Context, c *client.Client,
 		}
 		return err
 	}
-	ds.count(func() { ds.receives++ })
+	took := time.Since(start)
+	ds.count(func() { ds.receives++; ds.receiveLatency.Record(took) })
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -532,11 +538,13 @@ func (ds *drainSet) receiveOnce(ctx, drainCtx context.Context, c *client.Client,
 		}
 	}
 	ds.count(func() { ds.deliveries += int64(len(msgs)); ds.duplicates += dups; ds.foreign += foreign })
+	start = time.Now()
 	results, err := c.Ack(ctx, ds.cfg.Group, topic, handles)
 	if err != nil {
 		ds.fail(err, &ds.ackErrs)
 		return err
 	}
+	took = time.Since(start)
 	var ok, failed int64
 	for _, r := range results {
 		if r.Status != client.AckOK {
@@ -554,7 +562,7 @@ func (ds *drainSet) receiveOnce(ctx, drainCtx context.Context, c *client.Client,
 		}
 	}
 	ds.live.messages.Add(ok)
-	ds.count(func() { ds.acks++; ds.ackFailures += failed })
+	ds.count(func() { ds.acks++; ds.ackFailures += failed; ds.ackLatency.Record(took) })
 	return nil
 }
 
@@ -597,6 +605,8 @@ func (ds *drainSet) fill(res *DrainResult) {
 	res.Receives, res.Acks = ds.receives, ds.acks
 	res.ReceiveErrors, res.AckErrors = ds.receiveErrs, ds.ackErrs
 	res.AckFailures = ds.ackFailures
+	res.ReceiveLatency = ds.receiveLatency.Percentiles()
+	res.AckLatency = ds.ackLatency.Percentiles()
 	if ds.firstErr != nil {
 		res.FirstError = ds.firstErr.Error()
 	}
@@ -634,6 +644,10 @@ func (r DrainResult) Markdown() string {
 		{"duplicates / missing / foreign", fmt.Sprintf("%d / %d / %d", r.Duplicates, r.Missing, r.Foreign)},
 		{"receive / ack calls", fmt.Sprintf("%d / %d", r.Receives, r.Acks)},
 		{"failed receives / failed acks / handles not acked", fmt.Sprintf("%d / %d / %d", r.ReceiveErrors, r.AckErrors, r.AckFailures)},
+		{"receive call p50 / p99 / max", fmt.Sprintf("%s / %s / %s", formatLatency(r.ReceiveLatency.P50),
+			formatLatency(r.ReceiveLatency.P99), formatLatency(r.ReceiveLatency.Max))},
+		{"ack call p50 / p99 / max", fmt.Sprintf("%s / %s / %s", formatLatency(r.AckLatency.P50),
+			formatLatency(r.AckLatency.P99), formatLatency(r.AckLatency.Max))},
 		{"Postgres transactions per message: all / receive / ack", fmt.Sprintf("%.4f / %.4f / %.4f",
 			c.PgTxPerMessage, c.PgTxReceivePerMessage, c.PgTxAckPerMessage)},
 		{"object GETs (bytes)", fmt.Sprintf("%.0f (%.1f MiB)", c.Gets, c.GetBytes/mib)},

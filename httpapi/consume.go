@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -102,6 +103,13 @@ func (c *consumeRoutes) handleReceive(ctx echo.Context) error {
 	}
 	b = append(b, '\n')
 	*bp = b
+	return writeJSONBytes(ctx, b)
+}
+
+// writeJSONBytes answers 200 with an encoded JSON body and its length, so that a large
+// answer goes out as one plain body rather than in chunks.
+func writeJSONBytes(ctx echo.Context, b []byte) error {
+	ctx.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(b)))
 	return ctx.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }
 
@@ -131,7 +139,7 @@ func (c *consumeRoutes) settleHandles(ctx echo.Context, settle func(ctx context.
 	bp := responseBufs.Get().(*[]byte)
 	defer responseBufs.Put(bp)
 	*bp = append(AppendHandlesResponse((*bp)[:0], res), '\n')
-	return ctx.Blob(http.StatusOK, echo.MIMEApplicationJSON, *bp)
+	return writeJSONBytes(ctx, *bp)
 }
 
 func (c *consumeRoutes) handleChangeInvisible(ctx echo.Context) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"time"
@@ -501,105 +502,175 @@ const (
 func (s *Store) Ack(ctx context.Context, group string, items []AckItem, notify bool) ([]string, error) {
 	out := make([]string, len(items))
 	ids := make([]int64, len(items))
-	versions := make([]int32, len(items))
-	offsets := make([]int64, len(items))
-	queues := make([]int64, len(items))
 	for i, it := range items {
-		ids[i], versions[i], offsets[i], queues[i] = it.DeliveryID, int32(it.Version), it.Offset, it.QueueRef
+		ids[i] = it.DeliveryID
 		out[i] = AckExpired
 	}
 	uniq := slices.Compact(slices.Sorted(slices.Values(ids)))
-	// BEGIN and every statement in one pipeline, then COMMIT: two round trips. (Without
-	// BEGIN, Postgres would run the pipeline as one implicit transaction and commit it
-	// even if this process died meanwhile; with an explicit COMMIT, an ack whose caller
-	// got no answer was, but for the COMMIT's own round trip, not applied.)
-	batch := txBatch()
-	// Row locks first, in id order like receive takes them, so the two cannot deadlock;
-	// the statements after touch only these rows. Rows are found by id alone (ids are
-	// never reused, and a signed receipt names a row of its group): a condition on the
-	// group would let the planner scan the group's index, dead rows and all.
-	batch.Queue(`SELECT id FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE`, uniq)
-	// One statement sets every acked bit of each row (an update per message would write a
-	// row version, and run the foreign-key checks, per message) and answers, for the
-	// receipts that name no current row, whether their message was finished before this call
-	// (acked through another receipt, or dead-lettered): those are OK too. Its parts see the
-	// rows as they were before the update, and the check runs only for the receipts the
-	// update missed, usually none.
-	batch.Queue(`WITH m AS MATERIALIZED (SELECT t.i, t.off, t.queue_ref, d.id, (t.off - d.first_offset)::int AS pos
-				FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS t(id, version, off, queue_ref, i)
-				LEFT JOIN deliveries d ON d.id = t.id AND d.version = t.version AND d.group_name = $5
-					AND t.off >= d.first_offset AND t.off < d.first_offset + d.record_count),
-			upd AS (UPDATE deliveries d SET done = floe_set_bits(d.done, h.pos)
-				FROM (SELECT id, array_agg(pos) AS pos FROM m WHERE id IS NOT NULL GROUP BY id) h WHERE d.id = h.id
-				RETURNING d.id, d.version, d.first_offset, d.record_count)
-		SELECT false, id, version, first_offset, record_count FROM upd
-		UNION ALL
-		SELECT true, m.i, 0, 0, 0 FROM m
-		WHERE m.id IS NULL
-		  AND EXISTS (SELECT 1 FROM group_queues WHERE group_name = $5 AND queue_ref = m.queue_ref AND cursor > m.off)
-		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.group_name = $5 AND d.queue_ref = m.queue_ref
-				AND m.off >= d.first_offset AND m.off < d.first_offset + d.record_count
-				AND get_bit(d.done, (m.off - d.first_offset)::int) = 0)`, ids, versions, offsets, queues, group)
-	batch.Queue(`DELETE FROM deliveries WHERE id = ANY($1) AND bit_count(done) >= record_count`, uniq)
-	if notify {
-		batch.Queue(`SELECT pg_notify($1, $2)`, ChannelAcks, group)
-	}
+	// Two round trips: the rows are locked and read, the acked bits are set here, and the
+	// changed rows are written back with COMMIT in the same pipeline. Every statement finds
+	// its rows by primary key with the actual ids (planned for them, never a cached plan
+	// that chose to scan a table when it was small). Row locks are taken in id order, like
+	// receive takes them, so the two cannot deadlock. Rows are found by id alone (ids are
+	// never reused, and a signed receipt names a row of its group); the group is checked
+	// on the row.
 	err := s.inPipelinedTx(ctx, "ack", func(c *pgx.Conn) error {
+		batch := txBatch()
+		batch.Queue(`SELECT id, version, group_name = $2, first_offset, record_count, done
+			FROM deliveries WHERE id = ANY($1) ORDER BY id FOR UPDATE`, uniq, group)
+		rows, err := readAckRows(ctx, c, batch)
+		if err != nil {
+			return err
+		}
+		var missed []int // items whose receipt names no current row
+		for i, it := range items {
+			r := rows[it.DeliveryID]
+			if r == nil || r.version != it.Version || it.Offset < r.first || it.Offset >= r.first+int64(r.count) {
+				missed = append(missed, i)
+				continue
+			}
+			SetDone(r.done, int(it.Offset-r.first))
+			r.changed = true
+			out[i] = AckOK
+		}
+		var updIDs, delIDs []int64
+		var updDone [][]byte
+		for _, id := range uniq {
+			r := rows[id]
+			switch {
+			case r == nil || !r.changed:
+			case bitCount(r.done) >= r.count:
+				delIDs = append(delIDs, id)
+			default:
+				updIDs = append(updIDs, id)
+				updDone = append(updDone, r.done)
+			}
+		}
+		batch = &pgx.Batch{}
+		if len(missed) > 0 {
+			// A receipt that names no current row is OK if its message was finished
+			// before this call (acked through another receipt, or dead-lettered): passed
+			// by the cursor and in no delivery where it is not done. It runs first, so
+			// that a stale receipt acked together with its current one is EXPIRED.
+			mq := make([]int64, len(missed))
+			mo := make([]int64, len(missed))
+			for j, i := range missed {
+				mq[j], mo[j] = items[i].QueueRef, items[i].Offset
+			}
+			batch.Queue(`SELECT t.i FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS t(queue_ref, off, i)
+				WHERE EXISTS (SELECT 1 FROM group_queues WHERE group_name = $3 AND queue_ref = t.queue_ref AND cursor > t.off)
+				  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.group_name = $3 AND d.queue_ref = t.queue_ref
+					AND t.off >= d.first_offset AND t.off < d.first_offset + d.record_count
+					AND get_bit(d.done, (t.off - d.first_offset)::int) = 0)`, mq, mo, group)
+		}
+		if len(updIDs) > 0 {
+			batch.Queue(`UPDATE deliveries SET done = ($2::bytea[])[array_position($1::bigint[], id)] WHERE id = ANY($1)`, updIDs, updDone)
+		}
+		if len(delIDs) > 0 {
+			batch.Queue(`DELETE FROM deliveries WHERE id = ANY($1)`, delIDs)
+		}
+		if notify {
+			batch.Queue(`SELECT pg_notify($1, $2)`, ChannelAcks, group)
+		}
+		batch.Queue("COMMIT")
 		br := c.SendBatch(ctx, batch)
 		defer br.Close()
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("beginning: %w", err)
+		if len(missed) > 0 {
+			finished, err := br.Query()
+			if err != nil {
+				return fmt.Errorf("checking acked messages: %w", err)
+			}
+			for finished.Next() {
+				var j int64
+				if err := finished.Scan(&j); err != nil {
+					finished.Close()
+					return fmt.Errorf("checking acked messages: %w", err)
+				}
+				out[missed[j-1]] = AckOK // j is the ordinal within missed
+			}
+			if err := finished.Err(); err != nil {
+				return fmt.Errorf("checking acked messages: %w", err)
+			}
 		}
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("locking deliveries: %w", err)
-		}
-		type hit struct {
-			version     int
-			first       int64
-			recordCount int
-		}
-		hits := map[int64]hit{}
-		rows, err := br.Query()
-		if err != nil {
-			return fmt.Errorf("acking: %w", err)
-		}
-		for rows.Next() {
-			var finished bool
-			var id int64
-			var h hit
-			if err := rows.Scan(&finished, &id, &h.version, &h.first, &h.recordCount); err != nil {
-				rows.Close()
+		if len(updIDs) > 0 {
+			if _, err := br.Exec(); err != nil {
 				return fmt.Errorf("acking: %w", err)
 			}
-			if finished {
-				out[id-1] = AckOK // id is the receipt's ordinal
-			} else {
-				hits[id] = h
+		}
+		if len(delIDs) > 0 {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("removing finished deliveries: %w", err)
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("acking: %w", err)
-		}
-		for i, it := range items {
-			h, ok := hits[it.DeliveryID]
-			if ok && h.version == it.Version && it.Offset >= h.first && it.Offset < h.first+int64(h.recordCount) {
-				out[i] = AckOK
-			}
-		}
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("removing finished deliveries: %w", err)
 		}
 		if notify {
 			if _, err := br.Exec(); err != nil {
 				return fmt.Errorf("notifying ack: %w", err)
 			}
 		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("committing: %w", err)
+		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("acking: %w", err)
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ackRow is a delivery row as an ack reads it, locked.
+type ackRow struct {
+	version int
+	first   int64
+	count   int
+	done    []byte
+	changed bool
+}
+
+// readAckRows sends batch (BEGIN and the locking select of Ack) and returns the rows of
+// the ack's group by id.
+func readAckRows(ctx context.Context, c *pgx.Conn, batch *pgx.Batch) (map[int64]*ackRow, error) {
+	br := c.SendBatch(ctx, batch)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return nil, fmt.Errorf("beginning: %w", err)
+	}
+	rs, err := br.Query()
+	if err != nil {
+		return nil, fmt.Errorf("locking deliveries: %w", err)
+	}
+	rows := map[int64]*ackRow{}
+	for rs.Next() {
+		var id int64
+		var ofGroup bool
+		r := &ackRow{}
+		if err := rs.Scan(&id, &r.version, &ofGroup, &r.first, &r.count, &r.done); err != nil {
+			rs.Close()
+			return nil, fmt.Errorf("locking deliveries: %w", err)
+		}
+		if ofGroup && len(r.done)*8 >= r.count {
+			rows[id] = r
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("locking deliveries: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return nil, fmt.Errorf("locking deliveries: %w", err)
+	}
+	return rows, nil
+}
+
+// bitCount counts the set bits of a done bitmap.
+func bitCount(b []byte) int {
+	n := 0
+	for _, x := range b {
+		n += bits.OnesCount8(x)
+	}
+	return n
 }
 
 // Requeue takes one delivered message out of its delivery into a row of its own, hidden

@@ -133,7 +133,8 @@ func txBatch() *pgx.Batch {
 
 // inPipelinedTx runs fn as one transaction, counted as op, like inTx, but on a bare
 // connection: fn must send a batch from txBatch before any other statement, and the
-// transaction commits after fn returns nil (rolls back otherwise). Hot paths use it to
+// transaction commits after fn returns nil (rolls back otherwise), unless fn's last batch
+// ended it with COMMIT, saving that round trip too. Hot paths use it to
 // save the round trip of BEGIN, which on a busy machine costs more than the statements.
 func (s *Store) inPipelinedTx(ctx context.Context, op string, fn func(c *pgx.Conn) error) error {
 	return s.observe(op, func() error {
@@ -151,6 +152,9 @@ func (s *Store) inPipelinedTx(ctx context.Context, op string, fn func(c *pgx.Con
 				}
 			}
 			return err
+		}
+		if c.PgConn().TxStatus() == 'I' {
+			return nil // fn committed
 		}
 		if _, err := c.Exec(ctx, "COMMIT"); err != nil {
 			return fmt.Errorf("committing: %w", err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if len(args) >= 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help") {
 		fmt.Fprint(stdout, benchUsage)
 		return flag.ErrHelp
+	}
+	if path := os.Getenv("FLOE_BENCH_CPU_PROFILE"); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	if len(args) >= 1 && strings.HasPrefix(args[0], "-") {
 		return runBenchWorkload(args, stdout, stderr)
@@ -236,6 +244,21 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) error {
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.
+// startCPUProfile writes the bench client's own CPU profile to path until stop is called
+// (FLOE_BENCH_CPU_PROFILE): the client shares the machine with the servers it measures,
+// so what it costs is part of every result.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 func splitList(s string) []string {
 	var out []string
 	for _, item := range strings.Split(s, ",") {
