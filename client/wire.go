@@ -2,13 +2,13 @@ package client
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"strconv"
 	"time"
 
+	"github.com/floemq/floe/internal/b64"
 	"github.com/floemq/floe/internal/jsonwire"
 )
 
@@ -237,7 +237,7 @@ func encodeSendRequest(msgs []Message) ([]byte, error) {
 // sendMessageSize is about the encoded size of m: exact but for escapes and properties.
 func sendMessageSize(m *Message) int {
 	n := len(`{"body":"","tag":"","keys":[],"properties":{},"messageGroup":"","deliveryTime":"2006-01-02T15:04:05.999999999Z07:00","liteTopic":"","priority":-2147483648,"deduplicationId":""},`)
-	n += base64.StdEncoding.EncodedLen(len(m.Body)) + len(m.Tag) + len(m.MessageGroup) + len(m.LiteTopic) + len(m.DeduplicationID)
+	n += b64.EncodedLen(len(m.Body)) + len(m.Tag) + len(m.MessageGroup) + len(m.LiteTopic) + len(m.DeduplicationID)
 	for _, k := range m.Keys {
 		n += len(k) + 3
 	}
@@ -271,7 +271,7 @@ func appendMessage(b []byte, m *Message) ([]byte, error) {
 	if len(m.Body) > 0 {
 		field("body")
 		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, m.Body)
+		b = b64.AppendEncode(b, m.Body)
 		b = append(b, '"')
 	}
 	if m.Tag != "" {

@@ -1,10 +1,10 @@
 package httpapi
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"strconv"
 
+	"github.com/floemq/floe/internal/b64"
 	"github.com/floemq/floe/internal/jsonwire"
 )
 
@@ -59,7 +59,7 @@ func appendReceived(b []byte, m *ReceivedMessage) ([]byte, error) {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, m.Body)
+		b = b64.AppendEncode(b, m.Body)
 		b = append(b, '"')
 	}
 	if m.MessageGroup != "" {

@@ -35,7 +35,7 @@ func decodeJSONSend(c echo.Context, limit int64, req *SendRequest) error {
 	return DecodeJSON(c, limit, req)
 }
 
-func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+func base64Of(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 func TestDecodeSendRequestAccepts(t *testing.T) {
 	t.Parallel()
@@ -47,7 +47,7 @@ func TestDecodeSendRequestAccepts(t *testing.T) {
 		fast bool // taken by the hand-written decoder, not left to encoding/json
 	}{
 		{"one body", `{"messages":[{"body":"aGk="}]}`, SendRequest{Messages: []Message{{Body: []byte("hi")}}}, true},
-		{"every field", `{"messages":[{"body":"` + b64("hello") + `","tag":"TagA","keys":["k1","k2"],"properties":{"a":"1","b":""},` +
+		{"every field", `{"messages":[{"body":"` + base64Of("hello") + `","tag":"TagA","keys":["k1","k2"],"properties":{"a":"1","b":""},` +
 			`"messageGroup":"g1","deliveryTime":"2026-03-01T12:00:00.5Z","liteTopic":"lite-1"}]}`,
 			SendRequest{Messages: []Message{{Body: []byte("hello"), Tag: "TagA", Keys: []string{"k1", "k2"}, Properties: map[string]string{"a": "1", "b": ""},
 				MessageGroup: "g1", DeliveryTime: &due, LiteTopic: "lite-1"}}}, true},

@@ -2,13 +2,14 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"reflect"
 	"time"
+
+	"github.com/floemq/floe/internal/b64"
 )
 
 // messageWire is a message as the HTTP API takes it: Message plus the inputs that are
@@ -85,7 +86,7 @@ func (w *messageWire) fold(m *Message, prefix string) error {
 	case w.Body != nil && w.BodyText != nil:
 		return bad("bodyText", "give body (base64) or bodyText (plain text), not both")
 	case w.Body != nil:
-		body, err := base64.StdEncoding.DecodeString(*w.Body)
+		body, err := b64.DecodeString(*w.Body)
 		if err != nil {
 			return bad("body", "not base64 (%v); send plain text as bodyText instead", err)
 		}

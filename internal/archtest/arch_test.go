@@ -49,6 +49,8 @@ const (
 	postgres   = "github.com/jackc/pgx/..."
 	httpServer = "github.com/labstack/echo/..."
 	s3SDK      = "github.com/aws/..."
+	// vectorBase64 is the base64 codec with vector instructions that b64 wraps.
+	vectorBase64 = "github.com/segmentio/asm/..."
 )
 
 var rules = append([]rule{
@@ -128,21 +130,27 @@ var rules = append([]rule{
 		name: "the client speaks HTTP only: no server package of Floe, no Postgres, no HTTP server, no S3",
 		pkgs: []string{"floe/client/..."},
 		deny: []string{"floe/...", postgres, httpServer, s3SDK},
-		// jsonwire is the JSON codec the client shares with the server; it is no server
-		// package (the rule below keeps it a leaf).
-		allow: []string{"floe/client/...", "floe/internal/jsonwire"},
+		// jsonwire is the JSON codec the client shares with the server, b64 its base64; they
+		// are no server packages (the rules below keep them leaves).
+		allow: []string{"floe/client/...", "floe/internal/jsonwire", "floe/internal/b64"},
 	},
 	{
 		name:  "the benchmark drives Floe through the client only",
 		pkgs:  []string{"floe/bench/..."},
 		deny:  []string{"floe/...", postgres, httpServer, s3SDK},
-		allow: []string{"floe/bench/...", "floe/client/...", "floe/internal/jsonwire"},
+		allow: []string{"floe/bench/...", "floe/client/...", "floe/internal/jsonwire", "floe/internal/b64"},
 	},
 	{
-		name:  "jsonwire (JSON shared by the client and the server) imports only the standard library",
+		name:  "jsonwire (JSON shared by the client and the server) imports only the standard library and b64",
 		pkgs:  []string{"floe/internal/jsonwire"},
 		deny:  notStandardLibrary,
-		allow: []string{"floe/internal/jsonwire"},
+		allow: []string{"floe/internal/jsonwire", "floe/internal/b64", vectorBase64, "golang.org/x/sys/cpu"},
+	},
+	{
+		name:  "b64 imports only the standard library and the vector base64 codec",
+		pkgs:  []string{"floe/internal/b64"},
+		deny:  notStandardLibrary,
+		allow: []string{"floe/internal/b64", vectorBase64, "golang.org/x/sys/cpu"},
 	},
 	{
 		// It reads and changes everything through the HTTP API in the browser, with the

@@ -27,9 +27,10 @@ package jsonwire
 
 import (
 	"bytes"
-	"encoding/base64"
 	"time"
 	"unicode/utf8"
+
+	"github.com/floemq/floe/internal/b64"
 )
 
 // Reader reads one JSON document from a byte slice, a token at a time. Every method skips
@@ -113,8 +114,8 @@ func (r *Reader) Base64() ([]byte, bool) {
 	if bytes.IndexByte(s, '\n') >= 0 || bytes.IndexByte(s, '\r') >= 0 {
 		return nil, false
 	}
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-	n, err := base64.StdEncoding.Decode(out, s)
+	out := make([]byte, b64.DecodedLen(len(s)))
+	n, err := b64.Decode(out, s)
 	if err != nil {
 		return nil, false
 	}
