@@ -142,13 +142,20 @@ func (r *Recorder) loop() {
 			buf = append(buf, evs...)
 			if len(buf) >= 4*maxKeysPerMessage {
 				r.flush(buf)
-				buf = nil
+				buf = clear0(buf)
 			}
 		case <-t.C:
 			r.flush(buf)
-			buf = nil
+			buf = clear0(buf)
 		}
 	}
+}
+
+// clear0 empties a flushed buffer for reuse (flush keeps no reference to it), dropping
+// the strings its events held.
+func clear0(buf []Event) []Event {
+	clear(buf)
+	return buf[:0]
 }
 
 func (r *Recorder) flush(evs []Event) {
