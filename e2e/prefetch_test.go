@@ -38,7 +38,7 @@ func TestClaimedAheadMessagesKeepTheirAttempt(t *testing.T) {
 
 	var mu sync.Mutex
 	seen := map[string]int{}
-	consume := func(limit int, until time.Time) int {
+	consume := func(limit int, until time.Time, pause time.Duration) int {
 		var wg sync.WaitGroup
 		got := 0
 		for range 4 {
@@ -71,6 +71,7 @@ func TestClaimedAheadMessagesKeepTheirAttempt(t *testing.T) {
 					for _, r := range res {
 						require.Equal(t, client.AckOK, r.Status)
 					}
+					time.Sleep(pause)
 				}
 			}()
 		}
@@ -78,7 +79,9 @@ func TestClaimedAheadMessagesKeepTheirAttempt(t *testing.T) {
 		return got
 	}
 	// Busy for a while, then the consumers stop with messages claimed ahead on the node.
-	first := consume(total-2000, time.Now().Add(3*time.Second))
+	// The node claims ahead after a full second of demand: the pause keeps the first
+	// phase from draining its share in less.
+	first := consume(total-2000, time.Now().Add(3*time.Second), 10*time.Millisecond)
 	require.Greater(t, metricValue(t, c, "floe_reader_prefetched_messages_total", ""), 0.0, "no message was claimed ahead")
 	require.Eventually(t, func() bool {
 		return metricValue(t, c, "floe_reader_released_messages_total", "") > 0
@@ -86,7 +89,7 @@ func TestClaimedAheadMessagesKeepTheirAttempt(t *testing.T) {
 
 	// The rest arrives within seconds (released, not waiting out 30 s of hidden time).
 	start := time.Now()
-	rest := consume(total, time.Now().Add(time.Minute))
+	rest := consume(total, time.Now().Add(time.Minute), 0)
 	require.Less(t, time.Since(start), 20*time.Second)
 	require.Equal(t, total, first+rest)
 	require.Len(t, seen, total)
