@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/bits"
 	"slices"
 	"sort"
 	"time"
@@ -539,7 +538,7 @@ func (s *Store) Ack(ctx context.Context, group string, items []AckItem, notify b
 			r := rows[id]
 			switch {
 			case r == nil || !r.changed:
-			case bitCount(r.done) >= r.count:
+			case doneCount(&Delivery{Count: r.count, Done: r.done}) >= r.count:
 				delIDs = append(delIDs, id)
 			default:
 				updIDs = append(updIDs, id)
@@ -662,15 +661,6 @@ func readAckRows(ctx context.Context, c *pgx.Conn, batch *pgx.Batch) (map[int64]
 		return nil, fmt.Errorf("locking deliveries: %w", err)
 	}
 	return rows, nil
-}
-
-// bitCount counts the set bits of a done bitmap.
-func bitCount(b []byte) int {
-	n := 0
-	for _, x := range b {
-		n += bits.OnesCount8(x)
-	}
-	return n
 }
 
 // Requeue takes one delivered message out of its delivery into a row of its own, hidden

@@ -7,6 +7,7 @@ package b64
 
 import (
 	stdb64 "encoding/base64"
+	"slices"
 
 	asmb64 "github.com/segmentio/asm/base64"
 )
@@ -22,7 +23,7 @@ func DecodedLen(n int) int { return stdb64.StdEncoding.DecodedLen(n) }
 // AppendEncode appends the encoding of src to dst.
 func AppendEncode(dst, src []byte) []byte {
 	n := EncodedLen(len(src))
-	dst = growBy(dst, n)
+	dst = slices.Grow(dst, n)[:len(dst)+n]
 	fast.Encode(dst[len(dst)-n:], src)
 	return dst
 }
@@ -42,14 +43,4 @@ func DecodeString(s string) ([]byte, error) {
 	out := make([]byte, DecodedLen(len(s)))
 	n, err := Decode(out, []byte(s))
 	return out[:n], err
-}
-
-// growBy returns b extended by n bytes, reallocated only when its capacity is short.
-func growBy(b []byte, n int) []byte {
-	if cap(b)-len(b) < n {
-		nb := make([]byte, len(b), 2*cap(b)+n)
-		copy(nb, b)
-		b = nb
-	}
-	return b[:len(b)+n]
 }
