@@ -34,6 +34,11 @@ type DrainConfig struct {
 	Consumers int
 	// ReceiveBatch is the most messages per receive call. Default 32.
 	ReceiveBatch int
+	// AsyncAcks lets each consumer receive its next batch while the ack of the last one
+	// is in flight, at most one ack in flight per consumer, as a RocketMQ client's
+	// ackAsync does. Off: a consumer acks a batch and waits for the answer before it
+	// receives again.
+	AsyncAcks bool
 	// InvisibleSeconds is how long a received message stays hidden before it is delivered
 	// again if not acked. Default 30.
 	InvisibleSeconds int
@@ -493,18 +498,25 @@ func (ds *drainSet) run(ctx, drainCtx context.Context, done func(), topic string
 	for i := range ds.cfg.Consumers {
 		c := readers[i%len(readers)]
 		wg.Go(func() {
+			var acking chan error // the consumer's ack in flight, if any
 			for drainCtx.Err() == nil {
-				if err := ds.receiveOnce(ctx, drainCtx, c, topic, done); err != nil && drainCtx.Err() == nil {
+				err := ds.receiveOnce(ctx, drainCtx, c, topic, done, &acking)
+				if err != nil && drainCtx.Err() == nil {
 					sleepUntil(drainCtx, time.Now().Add(errorPause))
 				}
+			}
+			if acking != nil {
+				<-acking
 			}
 		})
 	}
 	wg.Wait()
 }
 
-// receiveOnce makes one receive call on c and acks what it got in one ack call.
-func (ds *drainSet) receiveOnce(ctx, drainCtx context.Context, c *client.Client, topic string, done func()) error {
+// receiveOnce makes one receive call on c and acks what it got in one ack call. With
+// AsyncAcks the ack runs while the consumer goes on: *acking is the ack in flight, waited
+// for before the next one starts.
+func (ds *drainSet) receiveOnce(ctx, drainCtx context.Context, c *client.Client, topic string, done func(), acking *chan error) error {
 	start := time.Now()
 	msgs, err := c.Receive(drainCtx, ds.cfg.Group, topic, client.ReceiveRequest{
 		MaxMessages:      ds.cfg.ReceiveBatch,
@@ -538,13 +550,30 @@ func (ds *drainSet) receiveOnce(ctx, drainCtx context.Context, c *client.Client,
 		}
 	}
 	ds.count(func() { ds.deliveries += int64(len(msgs)); ds.duplicates += dups; ds.foreign += foreign })
-	start = time.Now()
+	var last error // of the ack in flight (already counted)
+	if *acking != nil {
+		last = <-*acking
+		*acking = nil
+	}
+	if !ds.cfg.AsyncAcks {
+		return ds.ack(ctx, c, topic, handles, seqs, done)
+	}
+	ch := make(chan error, 1)
+	*acking = ch
+	go func() { ch <- ds.ack(ctx, c, topic, handles, seqs, done) }()
+	return last
+}
+
+// ack acks handles in one call and counts the backlog messages it settled (seqs: their
+// sequence numbers by handle).
+func (ds *drainSet) ack(ctx context.Context, c *client.Client, topic string, handles []string, seqs map[string]uint64, done func()) error {
+	start := time.Now()
 	results, err := c.Ack(ctx, ds.cfg.Group, topic, handles)
 	if err != nil {
 		ds.fail(err, &ds.ackErrs)
 		return err
 	}
-	took = time.Since(start)
+	took := time.Since(start)
 	var ok, failed int64
 	for _, r := range results {
 		if r.Status != client.AckOK {
@@ -636,7 +665,7 @@ func (r DrainResult) Markdown() string {
 
 	c := r.Cost
 	rows = [][2]string{
-		{"consumers", fmt.Sprintf("%d × receive %d + one batch ack, group %s", cfg.Consumers, cfg.ReceiveBatch, cfg.Group)},
+		{"consumers", fmt.Sprintf("%d × receive %d + one batch ack%s, group %s", cfg.Consumers, cfg.ReceiveBatch, asyncNote(cfg.AsyncAcks), cfg.Group)},
 		{"reader nodes", readers},
 		{"drain rate", fmt.Sprintf("%.0f msg/s", r.DrainMsgsPerSec)},
 		{"time to drain", r.DrainDuration.Round(time.Millisecond).String() + map[bool]string{true: "", false: " (not drained)"}[r.Completed]},
@@ -670,4 +699,12 @@ func (r DrainResult) Markdown() string {
 func (r DrainResult) Summary() string {
 	return fmt.Sprintf("drain: %.0f msg/s; Postgres transactions per consumed message %.4f; GETs per GiB consumed %.1f (readers %.1f)",
 		r.DrainMsgsPerSec, r.Cost.PgTxPerMessage, r.Cost.GetsPerGiB, r.Cost.ReaderGetsPerGiB)
+}
+
+// asyncNote describes how a drain's consumers wait for their acks.
+func asyncNote(async bool) string {
+	if async {
+		return " (async: the next receive runs while the ack is in flight)"
+	}
+	return ""
 }

@@ -79,8 +79,8 @@ func TestClaimedAheadMessagesKeepTheirAttempt(t *testing.T) {
 		return got
 	}
 	// Busy for a while, then the consumers stop with messages claimed ahead on the node.
-	// The node claims ahead after a full second of demand: the pause keeps the first
-	// phase from draining its share in less.
+	// The node claims ahead once it has seen a quarter second of demand: the pause keeps
+	// the first phase busy for seconds, not over before that.
 	first := consume(total-2000, time.Now().Add(3*time.Second), 10*time.Millisecond)
 	require.Greater(t, metricValue(t, c, "floe_reader_prefetched_messages_total", ""), 0.0, "no message was claimed ahead")
 	require.Eventually(t, func() bool {

@@ -201,11 +201,20 @@ func (c *ChunkCache) windowLocked(ref chunkRef) *window {
 
 // planLocked chooses the range to read for a miss of ref in an object of size bytes (0:
 // unknown) and registers it as in flight.
+//
+// Only the whole chunks of a range are kept, and where the chunks after ref end is not
+// known here: a range cut at the read-ahead ends inside a chunk, whose part was read for
+// nothing. So a chunk of half the read-ahead or more (a merged chunk, 4 MiB or more, under
+// the default 8 MiB) is read alone, unless the whole object fits in the read-ahead: a
+// range after it would mostly be such a part, as much again as the chunk. Small chunks
+// (flush segments hold one per queue) are read with their neighbours.
 func (c *ChunkCache) planLocked(ref chunkRef, size int64) *window {
 	start, end := ref.offset, ref.offset+ref.length
 	switch {
 	case size <= end || c.readAhead <= ref.length:
 		// Unknown size, or no room for neighbours: the chunk alone.
+	case size > c.readAhead && 2*ref.length >= c.readAhead:
+		// Room for a part of the next chunk only.
 	case size <= c.readAhead:
 		start, end = 0, size
 	default:

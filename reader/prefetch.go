@@ -55,7 +55,7 @@ type prefetchPool struct {
 	mu   sync.Mutex
 	msgs []claimedMsg
 	// taken counts messages handed out since windowStart; rate is the previous full
-	// second's count.
+	// window's count (prefetchWindow long).
 	taken       int
 	windowStart time.Time
 	rate        int
@@ -80,13 +80,15 @@ func (c *Consumer) pool(k prefetchKey) *prefetchPool {
 	return p
 }
 
-// noteTaken records n messages handed out at now for the demand estimate.
+// noteTaken records n messages handed out at now for the demand estimate: the messages
+// taken in the last full window. A window as short as what the pool should hold lets a
+// group that starts busy be served from memory a quarter second in.
 func (p *prefetchPool) noteTaken(n int, now time.Time) {
-	if now.Sub(p.windowStart) >= time.Second {
-		if now.Sub(p.windowStart) < 2*time.Second {
+	if now.Sub(p.windowStart) >= prefetchWindow {
+		if now.Sub(p.windowStart) < 2*prefetchWindow {
 			p.rate = p.taken
 		} else {
-			p.rate = 0 // a quiet second in between
+			p.rate = 0 // a quiet window in between
 		}
 		p.taken, p.windowStart = 0, now
 	}
@@ -96,7 +98,7 @@ func (p *prefetchPool) noteTaken(n int, now time.Time) {
 
 // want is how many messages the pool should hold beyond what it holds (under p.mu).
 func (p *prefetchPool) want() int {
-	target := min(p.rate*int(prefetchWindow/time.Millisecond)/1000, prefetchMax)
+	target := min(p.rate, prefetchMax)
 	if target < prefetchMin {
 		return 0
 	}

@@ -34,25 +34,25 @@ func TestPrefetchPoolHandsOutOnlyWithinTheHold(t *testing.T) {
 	require.Empty(t, expired)
 	require.Empty(t, p.msgs)
 
-	// Demand: 1,000 messages in the first second make a target of 250.
+	// Demand: 250 messages in the first quarter second make a target of 250.
 	p = &prefetchPool{windowStart: now}
-	p.noteTaken(1000, now.Add(500*time.Millisecond))
-	require.Zero(t, p.want(), "no rate before a full second")
-	p.noteTaken(0, now.Add(1100*time.Millisecond))
+	p.noteTaken(250, now.Add(100*time.Millisecond))
+	require.Zero(t, p.want(), "no rate before a full window")
+	p.noteTaken(0, now.Add(300*time.Millisecond))
 	require.Equal(t, 250, p.want())
 	p.msgs = claimed(200, now.Add(2*time.Second))
 	require.Equal(t, 50, p.want(), "what the pool holds counts")
-	// A quiet gap of more than a second forgets the demand.
-	p.noteTaken(0, now.Add(3500*time.Millisecond))
+	// A quiet window in between forgets the demand.
+	p.noteTaken(0, now.Add(900*time.Millisecond))
 	require.Zero(t, p.want())
 	// Low demand claims nothing ahead.
 	p = &prefetchPool{windowStart: now}
-	p.noteTaken(100, now)
-	p.noteTaken(0, now.Add(time.Second))
+	p.noteTaken(prefetchMin-1, now)
+	p.noteTaken(0, now.Add(prefetchWindow))
 	require.Zero(t, p.want())
 	// High demand is capped.
 	p = &prefetchPool{windowStart: now}
 	p.noteTaken(1_000_000, now)
-	p.noteTaken(0, now.Add(time.Second))
+	p.noteTaken(0, now.Add(prefetchWindow))
 	require.Equal(t, prefetchMax, p.want())
 }

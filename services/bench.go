@@ -144,6 +144,7 @@ func runBenchDrain(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&d.Group, "group", "floe-bench-drain", "consumer group")
 	fs.IntVar(&d.Consumers, "consumers", 8, "concurrent consumers")
 	fs.IntVar(&d.ReceiveBatch, "receive-batch", 32, "messages per receive call (each batch acked in one call)")
+	fs.BoolVar(&d.AsyncAcks, "async-acks", false, "receive the next batch while the last one's ack is in flight (one ack in flight per consumer)")
 	fs.DurationVar(&d.Timeout, "timeout", 30*time.Minute, "longest each phase (produce, drain) may take")
 	jsonOut := fs.String("json", "", "also write the result as JSON to this file")
 	if err := fs.Parse(args); err != nil {
