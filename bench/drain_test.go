@@ -125,3 +125,30 @@ func TestBitmap(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// With async acks every backlog message is still acked once, each batch in one ack call,
+// and the report says the acks were not waited for.
+func TestRunDrainWithAsyncAcks(t *testing.T) {
+	t.Parallel()
+	fb := &fakeBroker{duplicateEvery: 7}
+	c := fb.start(t)
+	cfg := DrainConfig{
+		Produce:      ProduceConfig{Topic: "async", MessageSize: 32, BatchSize: 10, Producers: 2},
+		Messages:     500,
+		Consumers:    3,
+		ReceiveBatch: 8,
+		AsyncAcks:    true,
+		Timeout:      20 * time.Second,
+	}
+	res, err := RunDrain(context.Background(), c, cfg, nil)
+	require.NoError(t, err)
+	require.True(t, res.Completed)
+	require.Equal(t, int64(500), res.Acked)
+	require.Zero(t, res.Missing)
+	require.Equal(t, res.Acked+res.Duplicates, res.Delivered)
+	require.Zero(t, res.ReceiveErrors+res.AckErrors+res.AckFailures)
+	fb.mu.Lock()
+	require.Equal(t, fb.txAck, float64(res.Acks), "one ack call per batch")
+	fb.mu.Unlock()
+	require.Contains(t, res.Markdown(), "async: the next receive runs while the ack is in flight")
+}

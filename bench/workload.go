@@ -78,6 +78,9 @@ type Workload struct {
 	Groups int `yaml:"groups,omitempty" json:"groups,omitempty"`
 	// Messages is, in drain mode, the backlog produced then drained. Default 2,000,000.
 	Messages int64 `yaml:"messages,omitempty" json:"messages,omitempty"`
+	// AsyncAcks, in drain mode, lets each consumer receive its next batch while the last
+	// batch's ack is in flight (DrainConfig.AsyncAcks).
+	AsyncAcks bool `yaml:"asyncAcks,omitempty" json:"asyncAcks,omitempty"`
 	// Timeout is, in drain mode, the longest each phase may take. Default 30 minutes.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// Rate is the target rate, or max.
@@ -235,7 +238,7 @@ func (r Rate) MarshalYAML() (any, error) {
 // workloadFields lists the keys a workload file may have, in the order they are documented.
 var workloadFields = []string{
 	"name", "topic", "topicType", "queues", "messageSize", "producers", "batchSize",
-	"consumers", "receiveBatch", "group", "groups", "mode", "messages", "timeout", "rate", "maxBacklog", "messageGroups", "priorities", "delay",
+	"consumers", "receiveBatch", "group", "groups", "mode", "messages", "timeout", "asyncAcks", "rate", "maxBacklog", "messageGroups", "priorities", "delay",
 	"trace", "warmup", "duration",
 }
 
@@ -413,8 +416,8 @@ func (w Workload) Validate() error {
 		return errors.New("groups applies only without mode: drain (a drain has one group)")
 	case w.Mode == ModeDrain:
 		return w.validateDrain()
-	case w.Messages != 0 || w.Timeout != 0:
-		return errors.New("messages and timeout apply only with mode: drain")
+	case w.Messages != 0 || w.Timeout != 0 || w.AsyncAcks:
+		return errors.New("messages, timeout and asyncAcks apply only with mode: drain")
 	case !w.Rate.IsSet():
 		return errors.New("rate is required: a target in messages per second, or max")
 	case w.MaxBacklog < 0:
@@ -474,6 +477,7 @@ func (w Workload) DrainConfig() DrainConfig {
 		Group:        w.Group,
 		Consumers:    w.Consumers,
 		ReceiveBatch: w.ReceiveBatch,
+		AsyncAcks:    w.AsyncAcks,
 		Timeout:      time.Duration(w.Timeout),
 	}
 	if w.Trace != nil && !*w.Trace {

@@ -103,6 +103,12 @@ func TestCommittedWorkloads(t *testing.T) {
 	require.Equal(t, 1024, d.MessageSize)
 	require.Equal(t, 8, d.Consumers)
 	require.Equal(t, 32, d.ReceiveBatch)
+	require.False(t, d.DrainConfig().AsyncAcks)
+
+	a, err := LoadWorkload(filepath.Join("..", "workloads", "drain-2m-1kb-async.yaml"))
+	require.NoError(t, err)
+	require.True(t, a.DrainConfig().AsyncAcks)
+	require.Equal(t, d.Messages, a.Messages)
 
 	f, err := LoadWorkload(filepath.Join("..", "workloads", "fanout-4-groups-1kb.yaml"))
 	require.NoError(t, err)
