@@ -15,17 +15,8 @@ import (
 // is EXPIRED: another consumer holds it now. A nack of a finished message is EXPIRED.
 func TestAckIsIdempotent(t *testing.T) {
 	t.Parallel()
-	cfg := newBacking(t).config("all")
-	cfg.MinInvisible = time.Second
-	_, c := startNode(t, cfg)
+	c := billingOnOrders(t, "one", "two")
 	ctx := t.Context()
-	_, _, err := c.CreateTopic(ctx, client.TopicSpec{Name: "orders", Type: client.TopicNormal, Queues: 1})
-	require.NoError(t, err)
-	_, _, err = c.CreateGroup(ctx, client.GroupSpec{Name: "billing"})
-	require.NoError(t, err)
-	require.NoError(t, c.Subscribe(ctx, "billing", "orders", client.SubscriptionSpec{Filter: "*"}))
-	_, err = c.Send(ctx, "orders", []client.Message{{Body: []byte("one")}, {Body: []byte("two")}})
-	require.NoError(t, err)
 
 	ack := func(handle string) client.AckStatus {
 		t.Helper()
@@ -69,17 +60,8 @@ func TestAckIsIdempotent(t *testing.T) {
 // the current one, since the message was finished before that call.
 func TestAckOfAStaleAndACurrentHandleTogether(t *testing.T) {
 	t.Parallel()
-	cfg := newBacking(t).config("all")
-	cfg.MinInvisible = time.Second
-	_, c := startNode(t, cfg)
+	c := billingOnOrders(t, "one", "two", "three")
 	ctx := t.Context()
-	_, _, err := c.CreateTopic(ctx, client.TopicSpec{Name: "orders", Type: client.TopicNormal, Queues: 1})
-	require.NoError(t, err)
-	_, _, err = c.CreateGroup(ctx, client.GroupSpec{Name: "billing"})
-	require.NoError(t, err)
-	require.NoError(t, c.Subscribe(ctx, "billing", "orders", client.SubscriptionSpec{Filter: "*"}))
-	_, err = c.Send(ctx, "orders", []client.Message{{Body: []byte("one")}, {Body: []byte("two")}, {Body: []byte("three")}})
-	require.NoError(t, err)
 
 	receive := func(invisible, n int) []client.ReceivedMessage {
 		t.Helper()
@@ -120,4 +102,26 @@ func TestAckOfAStaleAndACurrentHandleTogether(t *testing.T) {
 	require.Equal(t, []client.AckStatus{client.AckExpired}, statuses(first[2].ReceiptHandle))
 	require.Equal(t, []client.AckStatus{client.AckOK, client.AckExpired}, statuses(handle[first[2].MessageID], first[2].ReceiptHandle))
 	require.Empty(t, receive(1, 3), "every message finished")
+}
+
+// billingOnOrders starts a node (invisible times from 1 s) with a one-queue topic "orders",
+// a group "billing" subscribed to it, and the bodies sent to it.
+func billingOnOrders(t *testing.T, bodies ...string) *client.Client {
+	t.Helper()
+	cfg := newBacking(t).config("all")
+	cfg.MinInvisible = time.Second
+	_, c := startNode(t, cfg)
+	ctx := t.Context()
+	_, _, err := c.CreateTopic(ctx, client.TopicSpec{Name: "orders", Type: client.TopicNormal, Queues: 1})
+	require.NoError(t, err)
+	_, _, err = c.CreateGroup(ctx, client.GroupSpec{Name: "billing"})
+	require.NoError(t, err)
+	require.NoError(t, c.Subscribe(ctx, "billing", "orders", client.SubscriptionSpec{Filter: "*"}))
+	msgs := make([]client.Message, len(bodies))
+	for i, b := range bodies {
+		msgs[i] = client.Message{Body: []byte(b)}
+	}
+	_, err = c.Send(ctx, "orders", msgs)
+	require.NoError(t, err)
+	return c
 }
