@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -126,29 +127,42 @@ func TestBitmap(t *testing.T) {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-// With async acks every backlog message is still acked once, each batch in one ack call,
-// and the report says the acks were not waited for.
+// With async acks a consumer receives while its last ack is in flight, never with two
+// acks in flight, and every backlog message is still acked once, each batch in one ack
+// call; the report says the acks were not waited for. Without, no receive overlaps an ack.
 func TestRunDrainWithAsyncAcks(t *testing.T) {
 	t.Parallel()
-	fb := &fakeBroker{duplicateEvery: 7}
-	c := fb.start(t)
-	cfg := DrainConfig{
-		Produce:      ProduceConfig{Topic: "async", MessageSize: 32, BatchSize: 10, Producers: 2},
-		Messages:     500,
-		Consumers:    3,
-		ReceiveBatch: 8,
-		AsyncAcks:    true,
-		Timeout:      20 * time.Second,
+	for _, async := range []bool{true, false} {
+		t.Run(fmt.Sprint("async=", async), func(t *testing.T) {
+			t.Parallel()
+			fb := &fakeBroker{duplicateEvery: 7, ackDelay: 20 * time.Millisecond}
+			c := fb.start(t)
+			cfg := DrainConfig{
+				Produce:      ProduceConfig{Topic: "drained", MessageSize: 32, BatchSize: 10, Producers: 2},
+				Messages:     200,
+				Consumers:    1,
+				ReceiveBatch: 8,
+				AsyncAcks:    async,
+				Timeout:      20 * time.Second,
+			}
+			res, err := RunDrain(context.Background(), c, cfg, nil)
+			require.NoError(t, err)
+			require.True(t, res.Completed)
+			require.Equal(t, int64(200), res.Acked)
+			require.Zero(t, res.Missing)
+			require.Equal(t, res.Acked+res.Duplicates, res.Delivered)
+			require.Zero(t, res.ReceiveErrors+res.AckErrors+res.AckFailures)
+			fb.mu.Lock()
+			defer fb.mu.Unlock()
+			require.Equal(t, fb.txAck, float64(res.Acks), "one ack call per batch")
+			require.Equal(t, 1, fb.maxAcksInFlight, "one ack in flight per consumer")
+			if async {
+				require.Positive(t, fb.receivesDuringAck, "no receive overlapped an ack")
+				require.Contains(t, res.Markdown(), "async: the next receive runs while the ack is in flight")
+			} else {
+				require.Zero(t, fb.receivesDuringAck)
+				require.NotContains(t, res.Markdown(), "async")
+			}
+		})
 	}
-	res, err := RunDrain(context.Background(), c, cfg, nil)
-	require.NoError(t, err)
-	require.True(t, res.Completed)
-	require.Equal(t, int64(500), res.Acked)
-	require.Zero(t, res.Missing)
-	require.Equal(t, res.Acked+res.Duplicates, res.Delivered)
-	require.Zero(t, res.ReceiveErrors+res.AckErrors+res.AckFailures)
-	fb.mu.Lock()
-	require.Equal(t, fb.txAck, float64(res.Acks), "one ack call per batch")
-	fb.mu.Unlock()
-	require.Contains(t, res.Markdown(), "async: the next receive runs while the ack is in flight")
 }

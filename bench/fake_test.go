@@ -39,6 +39,8 @@ type fakeBroker struct {
 	// duplicateEvery, if positive, makes every receive call number k*duplicateEvery
 	// deliver its first message twice.
 	duplicateEvery int
+	// ackDelay holds every ack call that long.
+	ackDelay time.Duration
 
 	mux           *http.ServeMux
 	mu            sync.Mutex
@@ -58,10 +60,13 @@ type fakeBroker struct {
 	txCommit      float64
 	txReceive     float64
 	txAck         float64
-	flushes       float64
-	acked         int
-	getRanges     float64
-	bodySizes     map[int]int
+	// acksInFlight counts ack calls being answered; maxAcksInFlight is its highest, and
+	// receivesDuringAck counts receive calls that arrived while one was.
+	acksInFlight, maxAcksInFlight, receivesDuringAck int
+	flushes                                          float64
+	acked                                            int
+	getRanges                                        float64
+	bodySizes                                        map[int]int
 }
 
 // start serves the broker until the test ends and returns a client for it.
@@ -238,6 +243,9 @@ func (f *fakeBroker) receive(w http.ResponseWriter, r *http.Request) {
 	f.getRanges++
 	f.receiveCalls++
 	call := f.receiveCalls
+	if f.acksInFlight > 0 {
+		f.receivesDuringAck++
+	}
 	f.mu.Unlock()
 	time.Sleep(f.receiveDelay)
 	deadline := time.Now().Add(time.Duration(req.WaitSeconds) * time.Second)
@@ -280,7 +288,13 @@ func (f *fakeBroker) ack(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
+	f.acksInFlight++
+	f.maxAcksInFlight = max(f.maxAcksInFlight, f.acksInFlight)
+	f.mu.Unlock()
+	time.Sleep(f.ackDelay)
+	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.acksInFlight--
 	f.txAck++
 	f.acked += len(in.ReceiptHandles)
 	results := make([]client.AckResult, len(in.ReceiptHandles))

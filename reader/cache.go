@@ -203,11 +203,11 @@ func (c *ChunkCache) windowLocked(ref chunkRef) *window {
 // unknown) and registers it as in flight.
 //
 // Only the whole chunks of a range are kept, and where the chunks after ref end is not
-// known here: a range cut at the read-ahead ends inside a chunk, whose part was read for
-// nothing. So a chunk of half the read-ahead or more (a merged chunk, 4 MiB or more, under
-// the default 8 MiB) is read alone, unless the whole object fits in the read-ahead: a
-// range after it would mostly be such a part, as much again as the chunk. Small chunks
-// (flush segments hold one per queue) are read with their neighbours.
+// known here, so a range cut at the read-ahead ends inside a chunk whose read part is
+// wasted. Next to a chunk of half the read-ahead or more (a merged chunk: 4 MiB or more,
+// against the default 8 MiB) that part is most of the range, so such a chunk is read
+// alone unless the whole object fits in the read-ahead. Small chunks (a flush segment
+// holds one per queue) are read with their neighbours.
 func (c *ChunkCache) planLocked(ref chunkRef, size int64) *window {
 	start, end := ref.offset, ref.offset+ref.length
 	switch {
