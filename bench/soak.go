@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,14 +69,25 @@ type SoakTargets struct {
 	FlatWindow time.Duration `json:"flatWindow"`
 	// MergeAge and ReadGrace are the compactor's (--compactor-merge-age,
 	// --compactor-read-grace), default 10 min each. A flush segment is merged after
-	// MergeAge and deleted ReadGrace later, so Postgres and the object count should be
-	// flat from MergeAge + ReadGrace + a minute of sweeps on, and the compaction lag stay
-	// below MergeAge + a minute.
+	// MergeAge and deleted ReadGrace later, so from MergeAge + ReadGrace + a minute of
+	// sweeps on Postgres and the object count grow only with the data retained (see
+	// PgBytesPerMessage and BytesPerObject), and the compaction lag stays below MergeAge
+	// + a minute.
 	MergeAge  time.Duration `json:"mergeAge"`
 	ReadGrace time.Duration `json:"readGrace"`
 	// Tolerance is how much a flat line may rise over its window, as a fraction of its
 	// mean. Default 0.1.
 	Tolerance float64 `json:"tolerance"`
+	// PgBytesPerMessage bounds how much Postgres grows per message stored once storage has
+	// settled. The chunk index is kept as long as the data (72 hours by default), so it
+	// grows with every message retained: its Bloom filters take 1.25 bytes per item, a
+	// message being one item for its id, one per key and about one more per traced call
+	// that carries it (%TRACE% messages are keyed by the ids they cover). Default 6.
+	PgBytesPerMessage float64 `json:"pgBytesPerMessage"`
+	// BytesPerObject is how many bytes stored the object count may grow by one for once
+	// storage has settled: merged objects (tens of MiB each) grow with the data retained,
+	// flush objects (one per flush, about 1 MiB at 15,000 msg/s) must not. Default 16 MiB.
+	BytesPerObject int64 `json:"bytesPerObject"`
 }
 
 // withDefaults returns t with zero fields set to their defaults.
@@ -87,6 +100,8 @@ func (t SoakTargets) withDefaults() SoakTargets {
 	t.MergeAge = cmp.Or(t.MergeAge, 10*time.Minute)
 	t.ReadGrace = cmp.Or(t.ReadGrace, 10*time.Minute)
 	t.Tolerance = cmp.Or(t.Tolerance, 0.1)
+	t.PgBytesPerMessage = cmp.Or(t.PgBytesPerMessage, 6)
+	t.BytesPerObject = cmp.Or(t.BytesPerObject, 16<<20)
 	return t
 }
 
@@ -97,10 +112,8 @@ func (t SoakTargets) storageSettle() time.Duration {
 
 // Absolute slack of the flat checks, so a small line is not judged by noise.
 const (
-	flatSlackRSS     = 64 << 20
-	flatSlackPg      = 16 << 20
-	flatSlackObjects = 100
-	lagSlack         = time.Minute
+	flatSlackRSS = 64 << 20
+	lagSlack     = time.Minute
 )
 
 // SoakSample is one reading of a soak run, at the end of a sample interval.
@@ -438,18 +451,37 @@ func checkTargets(rep Report, samples []SoakSample, t SoakTargets) []TargetCheck
 			func(s SoakSample) (float64, bool) { return s.RSSBytes, s.has(metricRSS) }, mibString))
 	}
 
-	// Storage, once merged flush segments could have been deleted.
+	// Storage, once merged flush segments could have been deleted: it grows with the data
+	// retained and no faster. Rows and objects that compaction leaves behind would make
+	// it grow faster.
 	settle := t.storageSettle().Seconds()
-	add(flatCheck(fmt.Sprintf("Postgres size flat after %s", fmtDuration(t.storageSettle())), measured, settle, t.Tolerance, flatSlackPg,
-		func(s SoakSample) (float64, bool) {
-			if s.Postgres == nil {
-				return 0, false
+	produced := producedBy(samples)
+	add(growthCheck(fmt.Sprintf("Postgres grows ≤ %s B per message stored after %s", trimFloat(t.PgBytesPerMessage), fmtDuration(t.storageSettle())),
+		samples, settle, t.PgBytesPerMessage,
+		func(i int) (float64, float64, bool) {
+			if samples[i].Postgres == nil {
+				return 0, 0, false
 			}
-			return float64(s.Postgres.DatabaseBytes), true
-		}, mibString))
-	add(flatCheck(fmt.Sprintf("objects in the bucket flat after %s", fmtDuration(t.storageSettle())), measured, settle, t.Tolerance, flatSlackObjects,
-		func(s SoakSample) (float64, bool) { return s.Objects, s.has(metricStoredObjects) },
-		func(v float64) string { return thousands(v) }))
+			return float64(samples[i].Postgres.DatabaseBytes), produced[i], true
+		},
+		func(g growth) string {
+			return fmt.Sprintf("%s B per message over %s (%s for %s messages; %s → %s)", trimFloat(math.Round(g.slope*100)/100),
+				g.window, signedMiB(g.rise), thousands(g.driven), mibString(g.first), mibString(g.last))
+		}))
+	add(growthCheck(fmt.Sprintf("objects grow ≤ 1 per %s stored after %s", mibString(float64(t.BytesPerObject)), fmtDuration(t.storageSettle())),
+		samples, settle, 1/float64(t.BytesPerObject),
+		func(i int) (float64, float64, bool) {
+			s := samples[i]
+			return s.Objects, s.ObjectBytes, s.has(metricStoredObjects) && s.has(metricStoredBytes)
+		},
+		func(g growth) string {
+			per := "no growth"
+			if g.slope > 0 {
+				per = "1 per " + mibString(1/g.slope)
+			}
+			return fmt.Sprintf("%s over %s (%+.0f objects for %s stored; %s → %s)", per, g.window, g.rise, signedMiB(g.driven),
+				thousands(g.first), thousands(g.last))
+		}))
 
 	// Compaction keeps up: no flush row waits much past the merge age.
 	limit := t.MergeAge + lagSlack
@@ -514,6 +546,76 @@ func flatCheck(name string, samples []SoakSample, from, tol, slack float64, valu
 		return name, TargetHeld, detail
 	}
 	return name, TargetMissed, detail
+}
+
+// growthCheck judges whether a reading grows by at most bound per unit of what drives it
+// (messages produced, bytes stored) from second from on: the rise of a least-squares
+// line of the reading over that window, divided by its driver's. Storage that is kept as long as the data is cannot be flat while
+// the run is shorter than the retention; what it must not do is grow faster than the
+// data. read returns a sample's reading and driver; describe renders the verdict's detail.
+func growthCheck(name string, samples []SoakSample, from, bound float64, read func(i int) (value, driver float64, ok bool),
+	describe func(growth) string) (string, string, string) {
+	var ts, xs, vs []float64
+	for i, s := range samples {
+		if s.Interval.Warmup || s.seconds() < from {
+			continue
+		}
+		if v, x, ok := read(i); ok {
+			ts, xs, vs = append(ts, s.seconds()), append(xs, x), append(vs, v)
+		}
+	}
+	if len(ts) < 3 {
+		return name, TargetNotJudged, fmt.Sprintf("%d readings in the window (from %.0f s), 3 needed", len(ts), max(from, 0))
+	}
+	// Both are fitted against time: a reading and its driver that rise and fall together
+	// within the window (flush objects piling up between merges, and their bytes) would
+	// otherwise give that cycle's ratio, not the trend's.
+	rise, _ := trend(ts, vs)
+	driven, _ := trend(ts, xs)
+	if driven <= 0 {
+		return name, TargetNotJudged, fmt.Sprintf("nothing was stored over %.0f–%.0f s", ts[0], ts[len(ts)-1])
+	}
+	g := growth{slope: rise / driven, rise: rise, driven: driven, first: vs[0], last: vs[len(vs)-1],
+		window: fmt.Sprintf("%.0f–%.0f s", ts[0], ts[len(ts)-1])}
+	detail := describe(g)
+	if g.slope <= bound {
+		return name, TargetHeld, detail
+	}
+	return name, TargetMissed, detail
+}
+
+// growth is what growthCheck measured over its window: the reading's rise per unit of
+// driver (slope), the rises of both (least-squares lines over the window), the reading's
+// first and last values, and the window's span.
+type growth struct {
+	slope, rise, driven, first, last float64
+	window                           string
+}
+
+// producedBy returns, for each sample, the messages produced from the start of the run
+// to its end (the interval rates times the interval lengths).
+func producedBy(samples []SoakSample) []float64 {
+	out := make([]float64, len(samples))
+	total, prev := 0.0, 0.0
+	for i, s := range samples {
+		total += s.Interval.ProduceRate * max(s.seconds()-prev, 0)
+		prev = s.seconds()
+		out[i] = total
+	}
+	return out
+}
+
+// signedMiB renders a change in bytes as signed MiB.
+func signedMiB(b float64) string {
+	if b < 0 {
+		return "-" + mibString(-b)
+	}
+	return "+" + mibString(b)
+}
+
+// trimFloat renders a bound without trailing zeros.
+func trimFloat(v float64) string {
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
 // trend fits a least-squares line to the points (ts[i], vs[i]) and returns its rise from

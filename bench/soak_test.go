@@ -105,7 +105,9 @@ func soakRun(minutes int, f func(sec float64, s *SoakSample)) (Report, []SoakSam
 			nodeRead:   true,
 			RSSBytes:   600 << 20,
 			Objects:    5000,
-			LagSeconds: 300,
+			// 15 MB/s stored, as 15,000 msg/s of 1 KiB are.
+			ObjectBytes: sec * 15e6,
+			LagSeconds:  300,
 			Postgres:   &PgSample{DatabaseBytes: 60 << 20},
 		}
 		f(sec, &s)
@@ -117,11 +119,17 @@ func soakRun(minutes int, f func(sec float64, s *SoakSample)) (Report, []SoakSam
 func TestCheckTargets(t *testing.T) {
 	targets := SoakTargets{}.withDefaults()
 
-	t.Run("a flat run holds every target", func(t *testing.T) {
+	t.Run("a run within the targets holds every target", func(t *testing.T) {
 		rep, samples := soakRun(30, func(sec float64, s *SoakSample) {
-			// Storage grows until the merge age and read grace have passed, then levels off.
-			s.Objects = min(sec, 1260) * 4
-			s.Postgres.DatabaseBytes = int64(min(sec, 1260)) << 16
+			// Storage grows with the data retained: a merged object per 48 MiB stored and 4
+			// bytes of index per message, plus flush objects that pile up between merges
+			// and go (a cycle of their own, which is not growth).
+			s.Objects = 1000 + sec*15e6/(48<<20)
+			s.Postgres.DatabaseBytes = 10<<20 + int64(sec)*15000*4
+			if int(sec/30)%2 == 1 {
+				s.Objects += 400
+				s.ObjectBytes += 400 << 20
+			}
 		})
 		checks := checkTargets(rep, samples, targets)
 		require.Len(t, checks, 8)
@@ -135,7 +143,7 @@ func TestCheckTargets(t *testing.T) {
 		rep, samples := soakRun(30, func(sec float64, s *SoakSample) {
 			s.RSSBytes = 900<<20 + sec*300e3 // 0.93 GB climbing past 1.3 GB
 			s.Objects = sec * 19             // ~1,150 more a minute, never merged
-			s.Postgres.DatabaseBytes = int64(sec) * 100e3
+			s.Postgres.DatabaseBytes = int64(sec) * 150e3 // 10 bytes a message
 			s.LagSeconds = sec
 			if sec == 630 {
 				s.Interval.EndToEnd.P99 = 1237
@@ -160,10 +168,10 @@ func TestCheckTargets(t *testing.T) {
 		for _, c := range checks {
 			byName[c.Target] = c
 		}
-		require.Equal(t, TargetNotJudged, byName["Postgres size flat after 21m"].Status)
-		require.Equal(t, TargetNotJudged, byName["objects in the bucket flat after 21m"].Status)
+		require.Equal(t, TargetNotJudged, byName["Postgres grows ≤ 6 B per message stored after 21m"].Status)
+		require.Equal(t, TargetNotJudged, byName["objects grow ≤ 1 per 16 MiB stored after 21m"].Status)
 		require.Equal(t, TargetNotJudged, byName["floe RSS flat over the last 20m"].Status, "the window would take in the start")
-		require.Equal(t, "soak FAIL: 5 of 8 targets held over 2m at 15,000 msg/s; not judged: floe RSS flat over the last 20m; Postgres size flat after 21m; objects in the bucket flat after 21m",
+		require.Equal(t, "soak FAIL: 5 of 8 targets held over 2m at 15,000 msg/s; not judged: floe RSS flat over the last 20m; Postgres grows ≤ 6 B per message stored after 21m; objects grow ≤ 1 per 16 MiB stored after 21m",
 			soakSummary(rep, checks))
 
 		// A shorter window judges it.
@@ -192,6 +200,49 @@ func TestCheckTargets(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestGrowthCheck(t *testing.T) {
+	targets := SoakTargets{}.withDefaults()
+	byName := func(checks []TargetCheck, prefix string) TargetCheck {
+		for _, c := range checks {
+			if strings.HasPrefix(c.Target, prefix) {
+				return c
+			}
+		}
+		t.Fatalf("no check %q", prefix)
+		return TargetCheck{}
+	}
+	// 5 bytes of index per message at 15,000 msg/s, a merged object per 32 MiB stored.
+	rep, samples := soakRun(30, func(sec float64, s *SoakSample) {
+		s.Postgres.DatabaseBytes = 10<<20 + int64(sec)*15000*5
+		s.Objects = 1000 + sec*15e6/(32<<20)
+	})
+	checks := checkTargets(rep, samples, targets)
+	pg := byName(checks, "Postgres grows")
+	require.Equal(t, TargetHeld, pg.Status, pg.Detail)
+	require.Equal(t, "5 B per message over 1260–1830 s (+41 MiB for 8,550,000 messages; 100 MiB → 141 MiB)", pg.Detail)
+	objs := byName(checks, "objects grow")
+	require.Equal(t, TargetHeld, objs.Status, objs.Detail)
+	require.Equal(t, "1 per 32 MiB over 1260–1830 s (+255 objects for +8154 MiB stored; 1,563 → 1,818)", objs.Detail)
+
+	// Tighter bounds than the run's growth miss.
+	tight := targets
+	tight.PgBytesPerMessage, tight.BytesPerObject = 4.9, 33<<20
+	checks = checkTargets(rep, samples, tight)
+	require.Equal(t, TargetMissed, byName(checks, "Postgres grows").Status)
+	require.Equal(t, TargetMissed, byName(checks, "objects grow").Status)
+
+	// Without production over the window there is nothing to judge growth by.
+	for i := range samples {
+		if samples[i].seconds() >= 1260 {
+			samples[i].Interval.ProduceRate = 0
+			samples[i].ObjectBytes = 0
+		}
+	}
+	checks = checkTargets(rep, samples, targets)
+	require.Equal(t, TargetNotJudged, byName(checks, "Postgres grows").Status)
+	require.Equal(t, TargetNotJudged, byName(checks, "objects grow").Status)
 }
 
 func TestSoakSummaryNamesWhatMissed(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/floemq/floe/bloom"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
 )
@@ -389,7 +388,7 @@ func (s *Service) build(ctx context.Context, groups []group) (merged, error) {
 			}
 			out.new = append(out.new, metadata.ChunkIndex{
 				QueueRef: first.QueueRef, FirstOffset: p.first, Count: len(p.recs),
-				MinStoreTime: p.min, MaxStoreTime: p.max, Bloom: bloomOf(p.recs),
+				MinStoreTime: p.min, MaxStoreTime: p.max, Bloom: segment.FilterOf(p.recs),
 			})
 			p = piece{first: p.first + int64(len(p.recs))}
 			return nil
@@ -459,25 +458,6 @@ func rawSize(r *segment.Record) int {
 		n += 20 + len(k) + len(v)
 	}
 	return n
-}
-
-// bloomOf builds a chunk's filter of message ids and keys, sized for the items it holds
-// (bloom.BitsPerItem each). Merged chunks keep their filters in Postgres for as long as
-// their data is retained: about 1.25 bytes a message without keys, half what sizing for
-// two items a message, as a flush does, would keep.
-func bloomOf(recs []segment.Record) []byte {
-	items := 0
-	for i := range recs {
-		items += 1 + len(recs[i].Keys)
-	}
-	f := bloom.New(items)
-	for i := range recs {
-		f.Add(bloom.IDItem(recs[i].MessageID))
-		for _, k := range recs[i].Keys {
-			f.Add(bloom.KeyItem(k))
-		}
-	}
-	return f.Bytes()
 }
 
 // fetch reads the stored chunks with as few ranged GETs as it can: per object, chunks

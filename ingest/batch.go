@@ -7,7 +7,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/floemq/floe/bloom"
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
@@ -154,16 +153,9 @@ func (s *Service) upload(b *batch) error {
 	}
 	b.commits = make([]metadata.ChunkCommit, len(b.order))
 	for i, qc := range b.order {
-		f := bloom.New(len(qc.recs) * 2)
-		for _, r := range qc.recs {
-			f.Add(bloom.IDItem(r.MessageID))
-			for _, k := range r.Keys {
-				f.Add(bloom.KeyItem(k))
-			}
-		}
 		b.commits[i] = metadata.ChunkCommit{
 			QueueRef: qc.queue.Ref, Count: len(qc.recs), ByteOffset: infos[i].Offset, ByteLength: infos[i].Length,
-			MinStoreTime: storeTime, MaxStoreTime: storeTime, Bloom: f.Bytes(), Kind: qc.kind, TransactionID: qc.txID,
+			MinStoreTime: storeTime, MaxStoreTime: storeTime, Bloom: segment.FilterOf(qc.recs), Kind: qc.kind, TransactionID: qc.txID,
 		}
 		if qc.kind == metadata.ChunkDelayed {
 			b.commits[i].Timers = timerGroups(qc.recs, s.cfg.TimerBucket)

@@ -199,8 +199,10 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) error {
 	fs.Int64Var(&t.RSSHeadroom, "rss-headroom", 512<<20, "target: RSS at most --cache-bytes plus this")
 	fs.DurationVar(&t.FlatWindow, "flat-window", 20*time.Minute, "target: RSS flat over this last part of the run")
 	fs.DurationVar(&t.MergeAge, "merge-age", 10*time.Minute, "the node's --compactor-merge-age: compaction lag at most this plus 1m")
-	fs.DurationVar(&t.ReadGrace, "read-grace", 10*time.Minute, "the node's --compactor-read-grace: storage flat after merge age + read grace + 1m")
+	fs.DurationVar(&t.ReadGrace, "read-grace", 10*time.Minute, "the node's --compactor-read-grace: storage judged from merge age + read grace + 1m on")
 	fs.Float64Var(&t.Tolerance, "tolerance", 0.1, "target: a flat line rises by at most this fraction of its mean over its window")
+	fs.Float64Var(&t.PgBytesPerMessage, "pg-bytes-per-message", 6, "target: Postgres grows by at most this many bytes per message produced once storage settled")
+	fs.Int64Var(&t.BytesPerObject, "bytes-per-object", 16<<20, "target: the object count grows by at most one per this many bytes stored once storage settled")
 	jsonOut := fs.String("json", "", "also write result.json to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -210,6 +212,9 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) error {
 	}
 	if *rate < 1 {
 		return fmt.Errorf("bench soak: --rate must be at least 1 message/s, got %d", *rate)
+	}
+	if t.PgBytesPerMessage <= 0 || t.BytesPerObject <= 0 {
+		return fmt.Errorf("bench soak: --pg-bytes-per-message and --bytes-per-object must be positive, got %g and %d", t.PgBytesPerMessage, t.BytesPerObject)
 	}
 	w.Rate = bench.Rate{PerSecond: *rate}
 	w.Warmup, w.Duration = bench.Duration(*warmup), bench.Duration(*duration)
