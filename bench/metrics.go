@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -71,11 +72,25 @@ type counterValues map[string]float64
 // Counters, gauges and untyped samples are read, and of a histogram its sum; other types
 // are ignored.
 func parseCounters(text string, counters []counter) (counterValues, error) {
+	families, err := parseFamilies(text)
+	if err != nil {
+		return nil, err
+	}
+	return counterValuesOf(families, counters), nil
+}
+
+// parseFamilies parses the Prometheus text exposition format.
+func parseFamilies(text string) (map[string]*dto.MetricFamily, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
 	if err != nil {
 		return nil, fmt.Errorf("parsing metrics text: %w", err)
 	}
+	return families, nil
+}
+
+// counterValuesOf returns the value of each counter found in families.
+func counterValuesOf(families map[string]*dto.MetricFamily, counters []counter) counterValues {
 	values := make(counterValues)
 	for _, c := range counters {
 		family, ok := families[c.Name]
@@ -98,7 +113,108 @@ func parseCounters(text string, counters []counter) (counterValues, error) {
 			values[c.String()] = sum
 		}
 	}
-	return values, nil
+	return values
+}
+
+// histogram is a Prometheus histogram's cumulative bucket counts, summed over the series a
+// selector matches (which must share their buckets).
+type histogram struct {
+	// bounds are the buckets' upper bounds, increasing, +Inf last.
+	bounds []float64
+	// counts are the observations at or below each bound.
+	counts []float64
+}
+
+// histogramsOf returns the histogram of each selector found in families; series whose
+// buckets differ from the first one's are left out.
+func histogramsOf(families map[string]*dto.MetricFamily, selectors []counter) map[string]histogram {
+	out := map[string]histogram{}
+	for _, c := range selectors {
+		family, ok := families[c.Name]
+		if !ok {
+			continue
+		}
+		var h histogram
+		for _, m := range family.GetMetric() {
+			if m.Histogram == nil || !hasLabels(m, c.Labels) {
+				continue
+			}
+			bs := finiteBuckets(m.GetHistogram().GetBucket())
+			if h.bounds == nil {
+				for _, b := range bs {
+					h.bounds = append(h.bounds, b.GetUpperBound())
+				}
+				h.bounds = append(h.bounds, math.Inf(1))
+				h.counts = make([]float64, len(h.bounds))
+			}
+			if !sameBounds(bs, h.bounds) {
+				continue
+			}
+			for i, b := range bs {
+				h.counts[i] += float64(b.GetCumulativeCount())
+			}
+			h.counts[len(bs)] += float64(m.GetHistogram().GetSampleCount())
+		}
+		if h.bounds != nil {
+			out[c.String()] = h
+		}
+	}
+	return out
+}
+
+// finiteBuckets returns bs without its +Inf bucket, which the text format lists and
+// the sample count repeats.
+func finiteBuckets(bs []*dto.Bucket) []*dto.Bucket {
+	if n := len(bs); n > 0 && math.IsInf(bs[n-1].GetUpperBound(), 1) {
+		return bs[:n-1]
+	}
+	return bs
+}
+
+// sameBounds reports whether buckets bs have the finite bounds of bounds (+Inf last).
+func sameBounds(bs []*dto.Bucket, bounds []float64) bool {
+	if len(bs)+1 != len(bounds) {
+		return false
+	}
+	for i, b := range bs {
+		if b.GetUpperBound() != bounds[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// quantileSince estimates quantile q (0–1) of the observations made between prev and h
+// (two readings of one histogram), interpolating within a bucket as Prometheus's
+// histogram_quantile does; past the last finite bound it answers that bound. ok is false
+// with no observation between the readings or buckets that changed.
+func (h histogram) quantileSince(prev histogram, q float64) (v float64, ok bool) {
+	if len(h.bounds) != len(prev.bounds) || len(h.bounds) == 0 {
+		return 0, false
+	}
+	delta := make([]float64, len(h.counts))
+	for i := range h.counts {
+		if h.bounds[i] != prev.bounds[i] {
+			return 0, false
+		}
+		delta[i] = h.counts[i] - prev.counts[i]
+	}
+	total := delta[len(delta)-1]
+	if total <= 0 {
+		return 0, false
+	}
+	rank := q * total
+	lower, below := 0.0, 0.0
+	for i, cum := range delta {
+		if cum >= rank && cum > below {
+			if math.IsInf(h.bounds[i], 1) {
+				return lower, true
+			}
+			return lower + (h.bounds[i]-lower)*(rank-below)/(cum-below), true
+		}
+		lower, below = h.bounds[i], cum
+	}
+	return lower, true
 }
 
 // hasLabels reports whether m carries every wanted label; values compare without regard
@@ -139,6 +255,8 @@ func sampleValue(m *dto.Metric) (float64, bool) {
 type scrape struct {
 	at     time.Time
 	values counterValues
+	// hists are the histograms read, by selector (scrapeMetrics).
+	hists map[string]histogram
 	// err is why the reading failed, if it did; values is then empty.
 	err error
 }
@@ -146,18 +264,24 @@ type scrape struct {
 // scrapeCounters reads the counters from the server's /metrics. A failure is recorded in
 // the scrape rather than returned: a benchmark reports missing metrics, it does not stop.
 func scrapeCounters(ctx context.Context, c *client.Client, counters []counter) scrape {
+	return scrapeMetrics(ctx, c, counters, nil)
+}
+
+// scrapeMetrics is scrapeCounters that also reads the histograms named by hists.
+func scrapeMetrics(ctx context.Context, c *client.Client, counters, hists []counter) scrape {
 	s := scrape{at: time.Now(), values: counterValues{}}
 	text, err := c.Metrics(ctx)
 	if err != nil {
 		s.err = err
 		return s
 	}
-	values, err := parseCounters(text, counters)
+	families, err := parseFamilies(text)
 	if err != nil {
 		s.err = err
 		return s
 	}
-	s.values = values
+	s.values = counterValuesOf(families, counters)
+	s.hists = histogramsOf(families, hists)
 	return s
 }
 

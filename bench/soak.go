@@ -33,10 +33,39 @@ var (
 	metricUnrefObjects  = counter{Name: "floe_compactor_unreferenced_objects"}
 	metricBacklogSegs   = counter{Name: "floe_compactor_backlog_segments"}
 	metricBacklogAge    = counter{Name: "floe_compactor_backlog_age_seconds"}
+	metricDeletes       = counter{Name: "floe_objstore_requests_total", Labels: map[string]string{"operation": "delete"}}
 	soakCounters        = []counter{metricRSS, metricHeapInuse, metricGoroutines, metricCacheBytes, metricCacheHits,
-		metricCacheMisses, metricPuts, metricGets, metricGetRanges, metricStoredObjects, metricStoredBytes,
+		metricCacheMisses, metricPuts, metricGets, metricGetRanges, metricDeletes, metricStoredObjects, metricStoredBytes,
 		metricUnrefObjects, metricBacklogSegs, metricBacklogAge}
 )
+
+// soakStages are the steps of a message's path whose p99 a soak sample records, so that a
+// slow interval shows where its time went: the produce call (linger, PUT, commit), every
+// PUT (flushes and merges), the flush's index commit, and the receive and ack
+// transactions.
+var soakStages = []struct {
+	name string
+	hist counter
+}{
+	{"produce", counter{Name: "floe_ingest_produce_duration_seconds"}},
+	{"put", counter{Name: "floe_objstore_request_duration_seconds", Labels: map[string]string{"operation": "put"}}},
+	{"commit", txHistogram("segment_commit")},
+	{"receive", txHistogram("receive")},
+	{"ack", txHistogram("ack")},
+}
+
+func txHistogram(operation string) counter {
+	return counter{Name: "floe_metadata_transaction_duration_seconds", Labels: map[string]string{"operation": operation}}
+}
+
+// soakHistograms are the histograms a sample reads.
+var soakHistograms = func() []counter {
+	var out []counter
+	for _, st := range soakStages {
+		out = append(out, st.hist)
+	}
+	return out
+}()
 
 // SoakConfig describes a soak run.
 type SoakConfig struct {
@@ -133,6 +162,11 @@ type SoakSample struct {
 	// (compaction included; GETs whole and ranged).
 	PutsPerSec float64 `json:"putsPerSec"`
 	GetsPerSec float64 `json:"getsPerSec"`
+	// DeletesPerSec are the node's object deletes over the interval (the compactor's).
+	DeletesPerSec float64 `json:"deletesPerSec"`
+	// StageP99Ms is the p99 in milliseconds, over the interval, of each of soakStages
+	// observed in it (from the node's histograms, so within a bucket's precision).
+	StageP99Ms map[string]float64 `json:"stageP99Ms,omitempty"`
 	// Objects and ObjectBytes are the segment objects in the bucket, every level, those
 	// awaiting deletion included (the compactor's gauges, from the segments table:
 	// orphans are not counted); UnreferencedObjects those awaiting deletion.
@@ -194,6 +228,7 @@ func (p *PgSample) table(name string) PgTable {
 // nodeReading is what a sample takes from /metrics.
 type nodeReading struct {
 	values counterValues
+	hists  map[string]histogram
 	at     time.Time
 }
 
@@ -212,11 +247,11 @@ func (s *soakSampler) take(ctx context.Context, p IntervalStats) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	sample := SoakSample{Interval: p}
-	sc := scrapeCounters(ctx, s.node, soakCounters)
+	sc := scrapeMetrics(ctx, s.node, soakCounters, soakHistograms)
 	if sc.err != nil {
 		sample.Errors = append(sample.Errors, fmt.Sprintf("reading /metrics: %v", sc.err))
 	} else {
-		cur := &nodeReading{values: sc.values, at: sc.at}
+		cur := &nodeReading{values: sc.values, hists: sc.hists, at: sc.at}
 		sample.fillNode(cur, s.prev)
 		s.prev = cur
 	}
@@ -263,6 +298,19 @@ func (s *SoakSample) fillNode(cur, prev *nodeReading) {
 	s.CacheHitRatio = ratio(hits, hits+misses)
 	s.PutsPerSec = perSecond(delta(metricPuts), dt)
 	s.GetsPerSec = perSecond(delta(metricGets)+delta(metricGetRanges), dt)
+	s.DeletesPerSec = perSecond(delta(metricDeletes), dt)
+	for _, st := range soakStages {
+		h, ok := cur.hists[st.hist.String()]
+		if !ok {
+			continue
+		}
+		if v, ok := h.quantileSince(prev.hists[st.hist.String()], 0.99); ok {
+			if s.StageP99Ms == nil {
+				s.StageP99Ms = map[string]float64{}
+			}
+			s.StageP99Ms[st.name] = v * 1000
+		}
+	}
 }
 
 // has reports whether the sample read metric c from the node.
@@ -275,6 +323,14 @@ func (s SoakSample) progressLine() string {
 	line := fmt.Sprintf("%5.0fs soak   rss %s heap %s goroutines %.0f | objects %.0f (%.0f waiting to merge, lag %.0fs) | cache hits %.0f%%",
 		s.seconds(), mibString(s.RSSBytes), mibString(s.HeapInuseBytes), s.Goroutines, s.Objects, s.BacklogSegments,
 		s.LagSeconds, 100*s.CacheHitRatio)
+	if len(s.StageP99Ms) > 0 {
+		line += " | p99"
+		for _, st := range soakStages {
+			if v, ok := s.StageP99Ms[st.name]; ok {
+				line += fmt.Sprintf(" %s %.0f ms", st.name, v)
+			}
+		}
+	}
 	if s.Postgres != nil {
 		line += fmt.Sprintf(" | postgres %s, %d dead tuples, %d autovacuums",
 			mibString(float64(s.Postgres.DatabaseBytes)), s.Postgres.DeadTuples, s.Postgres.Autovacuums)

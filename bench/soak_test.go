@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -46,14 +47,35 @@ floe_compactor_backlog_age_seconds 605.5
 `, rss, hits, misses, puts)
 }
 
+// putHistogramText is a node's PUT latency histogram with fast PUTs at or below 50 ms
+// and all PUTs at or below 100 ms, and its deletes; the GET series must not count.
+func putHistogramText(fast, all, deletes int) string {
+	return fmt.Sprintf(`# TYPE floe_objstore_request_duration_seconds histogram
+floe_objstore_request_duration_seconds_bucket{operation="put",le="0.05"} %d
+floe_objstore_request_duration_seconds_bucket{operation="put",le="0.1"} %d
+floe_objstore_request_duration_seconds_bucket{operation="put",le="+Inf"} %d
+floe_objstore_request_duration_seconds_sum{operation="put"} 1
+floe_objstore_request_duration_seconds_count{operation="put"} %d
+floe_objstore_request_duration_seconds_bucket{operation="get",le="0.05"} 0
+floe_objstore_request_duration_seconds_bucket{operation="get",le="0.1"} 0
+floe_objstore_request_duration_seconds_bucket{operation="get",le="+Inf"} 7000
+floe_objstore_request_duration_seconds_sum{operation="get"} 70000
+floe_objstore_request_duration_seconds_count{operation="get"} 7000
+floe_objstore_requests_total{operation="delete",result="ok"} %d
+`, fast, all, all, all, deletes)
+}
+
 func TestSoakSampleReadsNodeMetrics(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	v0, err := parseCounters(nodeMetricsText(9e8, 100, 100, 1000), soakCounters)
-	require.NoError(t, err)
-	v1, err := parseCounters(nodeMetricsText(1e9, 400, 200, 1600), soakCounters)
-	require.NoError(t, err)
-	prev := &nodeReading{values: v0, at: t0}
-	cur := &nodeReading{values: v1, at: t0.Add(30 * time.Second)}
+	reading := func(text string, at time.Time) *nodeReading {
+		f, err := parseFamilies(text)
+		require.NoError(t, err)
+		return &nodeReading{values: counterValuesOf(f, soakCounters), hists: histogramsOf(f, soakHistograms), at: at}
+	}
+	prev := reading(nodeMetricsText(9e8, 100, 100, 1000)+putHistogramText(900, 1000, 50), t0)
+	// 600 PUTs in the interval, 500 of them within 50 ms: the p99 (the 594th) lies in the
+	// 50–100 ms bucket, 94 % of the way.
+	cur := reading(nodeMetricsText(1e9, 400, 200, 1600)+putHistogramText(1400, 1600, 110), t0.Add(30*time.Second))
 
 	var first SoakSample
 	first.fillNode(prev, nil)
@@ -73,6 +95,10 @@ func TestSoakSampleReadsNodeMetrics(t *testing.T) {
 	require.Equal(t, 605.5, s.LagSeconds)
 	require.InDelta(t, 0.75, s.CacheHitRatio, 1e-9, "300 hits and 100 misses in the interval")
 	require.InDelta(t, 20, s.PutsPerSec, 1e-9, "600 PUTs in 30 s")
+	require.InDelta(t, 2, s.DeletesPerSec, 1e-9, "60 deletes in 30 s")
+	require.Len(t, s.StageP99Ms, 1, "only the PUT histogram is in the text: %v", s.StageP99Ms)
+	require.InDelta(t, 97, s.StageP99Ms["put"], 1e-9)
+	require.Contains(t, s.progressLine(), "| p99 put 97 ms")
 	require.Empty(t, s.Missing)
 	require.True(t, s.has(metricRSS))
 
@@ -102,13 +128,13 @@ func soakRun(minutes int, f func(sec float64, s *SoakSample)) (Report, []SoakSam
 		s := SoakSample{
 			Interval: IntervalStats{Seconds: sec, Warmup: sec <= 30, ProduceRate: 15000, ConsumeRate: 15000,
 				EndToEnd: LatencyMs{P50: 40, P99: 200}},
-			nodeRead:   true,
-			RSSBytes:   600 << 20,
-			Objects:    5000,
+			nodeRead: true,
+			RSSBytes: 600 << 20,
+			Objects:  5000,
 			// 15 MB/s stored, as 15,000 msg/s of 1 KiB are.
 			ObjectBytes: sec * 15e6,
 			LagSeconds:  300,
-			Postgres:   &PgSample{DatabaseBytes: 60 << 20},
+			Postgres:    &PgSample{DatabaseBytes: 60 << 20},
 		}
 		f(sec, &s)
 		samples = append(samples, s)
@@ -141,8 +167,8 @@ func TestCheckTargets(t *testing.T) {
 
 	t.Run("the misses of the ten-minute run", func(t *testing.T) {
 		rep, samples := soakRun(30, func(sec float64, s *SoakSample) {
-			s.RSSBytes = 900<<20 + sec*300e3 // 0.93 GB climbing past 1.3 GB
-			s.Objects = sec * 19             // ~1,150 more a minute, never merged
+			s.RSSBytes = 900<<20 + sec*300e3              // 0.93 GB climbing past 1.3 GB
+			s.Objects = sec * 19                          // ~1,150 more a minute, never merged
 			s.Postgres.DatabaseBytes = int64(sec) * 150e3 // 10 bytes a message
 			s.LagSeconds = sec
 			if sec == 630 {
@@ -243,6 +269,25 @@ func TestGrowthCheck(t *testing.T) {
 	checks = checkTargets(rep, samples, targets)
 	require.Equal(t, TargetNotJudged, byName(checks, "Postgres grows").Status)
 	require.Equal(t, TargetNotJudged, byName(checks, "objects grow").Status)
+}
+
+func TestHistogramQuantileSince(t *testing.T) {
+	bounds := []float64{0.01, 0.1, math.Inf(1)}
+	h := func(counts ...float64) histogram { return histogram{bounds: bounds, counts: counts} }
+	prev := h(10, 20, 20)
+
+	v, ok := h(110, 120, 120).quantileSince(prev, 0.5)
+	require.True(t, ok)
+	require.InDelta(t, 0.005, v, 1e-12, "100 observations, all within 10 ms: the median halfway")
+
+	v, ok = h(20, 20, 120).quantileSince(prev, 0.99)
+	require.True(t, ok)
+	require.Equal(t, 0.1, v, "past the last finite bound: that bound")
+
+	_, ok = prev.quantileSince(prev, 0.99)
+	require.False(t, ok, "no observation in the interval")
+	_, ok = h(30, 40, 40).quantileSince(histogram{}, 0.99)
+	require.False(t, ok, "no earlier reading")
 }
 
 func TestSoakSummaryNamesWhatMissed(t *testing.T) {

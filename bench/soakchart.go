@@ -53,6 +53,10 @@ func (r SoakReport) soakPanels() []soakPanel {
 			{name: "p99", color: "#ff7f0e", value: latency(func(s SoakSample) float64 { return s.Interval.EndToEnd.P99 })},
 			{name: "target p99 " + fmtDuration(t.IntervalP99), color: targetColor, dashed: true, value: constant(ms(t.IntervalP99))},
 		}},
+		r.stagePanel(),
+		{title: "object deletes (per second)", format: count, series: []soakSeries{
+			{name: "deletes", color: "#7f7f7f", value: node(metricDeletes, func(s SoakSample) float64 { return s.DeletesPerSec })},
+		}},
 		{title: "throughput (messages/s)", format: count, series: []soakSeries{
 			{name: "produce", color: "#1f77b4", value: func(s SoakSample) (float64, bool) { return s.Interval.ProduceRate, true }},
 			{name: "consume", color: "#ff7f0e", value: func(s SoakSample) (float64, bool) { return s.Interval.ConsumeRate, true }},
@@ -100,6 +104,21 @@ func (r SoakReport) soakPanels() []soakPanel {
 		}},
 	)
 	return panels
+}
+
+// stagePanel draws the p99 of each step of the path per interval, so that a slow
+// interval of the end-to-end panel above it shows which step was slow.
+func (r SoakReport) stagePanel() soakPanel {
+	colors := []string{"#1f77b4", "#d62728", "#9467bd", "#2ca02c", "#ff7f0e"}
+	p := soakPanel{title: "p99 of each step per interval (ms): produce call, PUT, index commit, receive and ack transactions",
+		format: func(v float64) string { return fmtMs(v) }}
+	for i, st := range soakStages {
+		p.series = append(p.series, soakSeries{name: st.name, color: colors[i%len(colors)], value: func(s SoakSample) (float64, bool) {
+			v, ok := s.StageP99Ms[st.name]
+			return v, ok
+		}})
+	}
+	return p
 }
 
 // ChartSVG renders the samples as a stack of panels over time: latency, throughput,
