@@ -75,6 +75,8 @@ func TestBenchSoakFlags(t *testing.T) {
 		{[]string{"soak", "--rate", "0"}, "--rate must be at least 1"},
 		{[]string{"soak", "extra"}, `unexpected argument "extra"`},
 		{[]string{"soak", "--consumers", "0"}, "a soak run needs consumers"},
+		{[]string{"soak", "--pg-bytes-per-message", "0"}, "--pg-bytes-per-message and --bytes-per-object must be positive, got 0 and 16777216"},
+		{[]string{"soak", "--bytes-per-object", "-1"}, "--pg-bytes-per-message and --bytes-per-object must be positive, got 6 and -1"},
 		{[]string{"soak", "--url", "http://127.0.0.1:1", "--out", t.TempDir()}, "looking up topic soak"},
 	}
 	for _, tt := range tests {
