@@ -94,3 +94,25 @@ func OfMessage(messageID string, keys []string) []byte {
 	}
 	return f.Bytes()
 }
+
+// OfChunk builds the filter a chunk's index row keeps of its n messages: each message's
+// id and keys, sized for the items it holds (BitsPerItem each). at returns message i's id
+// and keys. Index rows live as long as their data, so a filter is sized for what it holds
+// and no more: about 1.25 bytes a message without keys, and for a %TRACE% message, keyed
+// by every id it covers, what its keys need rather than a size a few keys would fill.
+func OfChunk(n int, at func(i int) (id string, keys []string)) []byte {
+	items := 0
+	for i := range n {
+		_, keys := at(i)
+		items += 1 + len(keys)
+	}
+	f := New(items)
+	for i := range n {
+		id, keys := at(i)
+		f.Add(IDItem(id))
+		for _, k := range keys {
+			f.Add(KeyItem(k))
+		}
+	}
+	return f.Bytes()
+}

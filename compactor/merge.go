@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/floemq/floe/bloom"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
 )
@@ -388,7 +389,7 @@ func (s *Service) build(ctx context.Context, groups []group) (merged, error) {
 			}
 			out.new = append(out.new, metadata.ChunkIndex{
 				QueueRef: first.QueueRef, FirstOffset: p.first, Count: len(p.recs),
-				MinStoreTime: p.min, MaxStoreTime: p.max, Bloom: segment.FilterOf(p.recs),
+				MinStoreTime: p.min, MaxStoreTime: p.max, Bloom: bloom.OfChunk(len(p.recs), func(i int) (string, []string) { return p.recs[i].MessageID, p.recs[i].Keys }),
 			})
 			p = piece{first: p.first + int64(len(p.recs))}
 			return nil

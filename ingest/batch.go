@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/floemq/floe/bloom"
 	"github.com/floemq/floe/domain"
 	"github.com/floemq/floe/metadata"
 	"github.com/floemq/floe/segment"
@@ -155,7 +156,7 @@ func (s *Service) upload(b *batch) error {
 	for i, qc := range b.order {
 		b.commits[i] = metadata.ChunkCommit{
 			QueueRef: qc.queue.Ref, Count: len(qc.recs), ByteOffset: infos[i].Offset, ByteLength: infos[i].Length,
-			MinStoreTime: storeTime, MaxStoreTime: storeTime, Bloom: segment.FilterOf(qc.recs), Kind: qc.kind, TransactionID: qc.txID,
+			MinStoreTime: storeTime, MaxStoreTime: storeTime, Bloom: bloom.OfChunk(len(qc.recs), func(i int) (string, []string) { return qc.recs[i].MessageID, qc.recs[i].Keys }), Kind: qc.kind, TransactionID: qc.txID,
 		}
 		if qc.kind == metadata.ChunkDelayed {
 			b.commits[i].Timers = timerGroups(qc.recs, s.cfg.TimerBucket)

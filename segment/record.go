@@ -9,8 +9,6 @@ import (
 	"math/bits"
 	"slices"
 	"time"
-
-	"github.com/floemq/floe/bloom"
 )
 
 // errTruncated reports input that ends in the middle of a field.
@@ -342,24 +340,4 @@ func readTime(rd *reader) (time.Time, error) {
 		return time.Time{}, errors.New("present time is the zero time")
 	}
 	return milliToTime(ms), nil
-}
-
-// FilterOf builds the Bloom filter a chunk's index row keeps of its records: each message
-// id and key, sized for the items it holds (bloom.BitsPerItem each). Index rows live as
-// long as their data, so the filter is sized for what it holds and no more: about 1.25
-// bytes a message without keys; a %TRACE% message, keyed by every id it covers, gets a
-// filter that large keys need rather than one a few keys would fill.
-func FilterOf(recs []Record) []byte {
-	items := 0
-	for i := range recs {
-		items += 1 + len(recs[i].Keys)
-	}
-	f := bloom.New(items)
-	for i := range recs {
-		f.Add(bloom.IDItem(recs[i].MessageID))
-		for _, k := range recs[i].Keys {
-			f.Add(bloom.KeyItem(k))
-		}
-	}
-	return f.Bytes()
 }
