@@ -146,6 +146,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	for {
 		click(t, ctx, `form[aria-label="Browse by time"] button`)
 		waitJS(t, ctx, "two browsed messages", `document.querySelectorAll("#results tbody tr").length === 2`)
+		// The detail of an earlier try must not pass for this one's.
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector("#detail").replaceChildren(), true)`))
+		require.NoError(t, err)
 		click(t, ctx, `#results tbody tr:last-child button`)
 		waitJS(t, ctx, "the message detail", `!!document.querySelector("#body") && !!document.querySelector("#trace")`)
 		trace, err := chromedp.Run(ctx, chromedp.Evaluate[string](textOf("#trace")))

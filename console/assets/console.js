@@ -173,11 +173,16 @@ function bodyView(b64) {
 }
 
 async function openMessage(topic, id, box) {
+  // Only the last message opened is shown: an earlier click whose answers arrive later
+  // must not replace it.
+  const seq = String(Number(box.dataset.opened || 0) + 1);
+  box.dataset.opened = seq;
   const [m, tr, gs] = await Promise.all([
     api('GET', '/v1/topics/' + enc(topic) + '/messages/' + enc(id)),
     api('GET', '/v1/topics/' + enc(topic) + '/messages/' + enc(id) + '/trace'),
     // A key that may not list groups still sees the message; the picker is then empty.
     api('GET', '/v1/groups').catch(() => ({ groups: [] }))]);
+  if (box.dataset.opened !== seq) return;
   const subscribed = gs.groups.filter((g) => (g.subscriptions || []).some((s) => s.topic === topic));
   const resend = form('Resend to group', [field('Group', { tag: 'select', name: 'group', required: true })], 'Resend to group…', async (d) => {
     const r = await api('POST', '/v1/groups/' + enc(d.group) + '/topics/' + enc(topic) + '/messages/' + enc(m.messageId) + '/resend');
