@@ -606,9 +606,10 @@ func flatCheck(name string, samples []SoakSample, from, tol, slack float64, valu
 
 // growthCheck judges whether a reading grows by at most bound per unit of what drives it
 // (messages produced, bytes stored) from second from on: the rise of a least-squares
-// line of the reading over that window, divided by its driver's. Storage that is kept as long as the data is cannot be flat while
-// the run is shorter than the retention; what it must not do is grow faster than the
-// data. read returns a sample's reading and driver; describe renders the verdict's detail.
+// line of the reading over that window, divided by its driver's. Storage kept as long as
+// the data cannot be flat while the run is shorter than the retention; what it must not
+// do is grow faster than the data. read returns a sample's reading and driver; describe
+// renders the verdict's detail.
 func growthCheck(name string, samples []SoakSample, from, bound float64, read func(i int) (value, driver float64, ok bool),
 	describe func(growth) string) (string, string, string) {
 	var ts, xs, vs []float64

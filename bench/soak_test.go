@@ -318,13 +318,15 @@ func TestTrend(t *testing.T) {
 func TestSoakChartAndFiles(t *testing.T) {
 	rep, samples := soakRun(2, func(sec float64, s *SoakSample) {
 		s.Postgres.Tables = []PgTable{{Name: "chunks", Bytes: 40 << 20}, {Name: "deliveries", Bytes: 10 << 20}}
+		s.StageP99Ms = map[string]float64{"produce": 180, "commit": 30, "receive": 60, "ack": 25}
+		s.DeletesPerSec = 8
 	})
 	r := SoakReport{Workload: rep, SampleSeconds: 30, Targets: SoakTargets{}.withDefaults(), Samples: samples}
 	r.Checks = checkTargets(rep, samples, r.Targets)
 	r.Summary = soakSummary(rep, r.Checks)
 	svg := r.ChartSVG()
 	for _, name := range []string{"p99", "target p99 350ms", "RSS", "RSS bound", "database", "chunks", "deliveries", "dead tuples",
-		"objects", "waiting to merge", "oldest unmerged flush", "goroutines"} {
+		"objects", "waiting to merge", "oldest unmerged flush", "goroutines", "produce", "commit", "receive", "ack", "deletes"} {
 		require.Contains(t, svg, `data-series="`+name+`"`)
 	}
 	dir := t.TempDir()
