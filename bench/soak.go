@@ -41,14 +41,14 @@ var (
 
 // soakStages are the steps of a message's path whose p99 a soak sample records, so that a
 // slow interval shows where its time went: the produce call (linger, PUT, commit), every
-// PUT (flushes and merges), the flush's index commit, and the receive and ack
+// flush's encoding and PUT, the flush's index commit, and the receive and ack
 // transactions.
 var soakStages = []struct {
 	name string
 	hist counter
 }{
 	{"produce", counter{Name: "floe_ingest_produce_duration_seconds"}},
-	{"put", counter{Name: "floe_objstore_request_duration_seconds", Labels: map[string]string{"operation": "put"}}},
+	{"put", counter{Name: "floe_ingest_upload_duration_seconds"}},
 	{"commit", txHistogram("segment_commit")},
 	{"receive", txHistogram("receive")},
 	{"ack", txHistogram("ack")},

@@ -47,14 +47,21 @@ floe_compactor_backlog_age_seconds 605.5
 `, rss, hits, misses, puts)
 }
 
-// putHistogramText is a node's PUT latency histogram with fast PUTs at or below 50 ms
-// and all PUTs at or below 100 ms, and its deletes; the GET series must not count.
+// putHistogramText is a node's flush upload histogram with fast uploads at or below 50 ms
+// and all at or below 100 ms, and its deletes; the bucket's own PUT histogram (merges
+// included) and its GET series must not count.
 func putHistogramText(fast, all, deletes int) string {
-	return fmt.Sprintf(`# TYPE floe_objstore_request_duration_seconds histogram
-floe_objstore_request_duration_seconds_bucket{operation="put",le="0.05"} %d
-floe_objstore_request_duration_seconds_bucket{operation="put",le="0.1"} %d
+	return fmt.Sprintf(`# TYPE floe_ingest_upload_duration_seconds histogram
+floe_ingest_upload_duration_seconds_bucket{le="0.05"} %d
+floe_ingest_upload_duration_seconds_bucket{le="0.1"} %d
+floe_ingest_upload_duration_seconds_bucket{le="+Inf"} %d
+floe_ingest_upload_duration_seconds_sum 1
+floe_ingest_upload_duration_seconds_count %d
+# TYPE floe_objstore_request_duration_seconds histogram
+floe_objstore_request_duration_seconds_bucket{operation="put",le="0.05"} 0
+floe_objstore_request_duration_seconds_bucket{operation="put",le="0.1"} 0
 floe_objstore_request_duration_seconds_bucket{operation="put",le="+Inf"} %d
-floe_objstore_request_duration_seconds_sum{operation="put"} 1
+floe_objstore_request_duration_seconds_sum{operation="put"} 5000
 floe_objstore_request_duration_seconds_count{operation="put"} %d
 floe_objstore_request_duration_seconds_bucket{operation="get",le="0.05"} 0
 floe_objstore_request_duration_seconds_bucket{operation="get",le="0.1"} 0
@@ -62,7 +69,7 @@ floe_objstore_request_duration_seconds_bucket{operation="get",le="+Inf"} 7000
 floe_objstore_request_duration_seconds_sum{operation="get"} 70000
 floe_objstore_request_duration_seconds_count{operation="get"} 7000
 floe_objstore_requests_total{operation="delete",result="ok"} %d
-`, fast, all, all, all, deletes)
+`, fast, all, all, all, all, all, deletes)
 }
 
 func TestSoakSampleReadsNodeMetrics(t *testing.T) {

@@ -135,6 +135,8 @@ func (s *Service) dispatch() {
 
 // upload encodes the batch as one segment object and PUTs it, retrying until PutTimeout.
 func (s *Service) upload(b *batch) error {
+	start := time.Now()
+	defer func() { s.metrics.uploadSeconds.Observe(time.Since(start).Seconds()) }()
 	storeTime := s.cfg.Now()
 	inputs := make([]segment.ChunkInput, len(b.order))
 	for i, qc := range b.order {

@@ -10,6 +10,7 @@ type metrics struct {
 	messages       prometheus.Counter
 	bodyBytes      prometheus.Counter
 	produceSeconds prometheus.Histogram
+	uploadSeconds  prometheus.Histogram
 	rejected       *prometheus.CounterVec
 	buffered       prometheus.Gauge
 	recalls        *prometheus.CounterVec
@@ -49,6 +50,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from a send request's arrival to its acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 1.5, 20),
 		}),
+		uploadSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "floe_ingest_upload_duration_seconds",
+			Help:    "Time to encode a flush's segment and PUT it, retries included (the bucket's own PUT histogram also counts the compactor's large objects).",
+			Buckets: prometheus.ExponentialBuckets(0.005, 1.5, 20),
+		}),
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "floe_ingest_rejected_requests_total",
 			Help: "Send requests rejected, by error code.",
@@ -65,7 +71,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.flushes, m.flushFailures, m.flushBytes, m.flushMessages, m.messages, m.recalls,
-			m.bodyBytes, m.produceSeconds, m.rejected, m.buffered, m.dedup} {
+			m.bodyBytes, m.produceSeconds, m.uploadSeconds, m.rejected, m.buffered, m.dedup} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
