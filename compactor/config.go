@@ -6,7 +6,19 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"time"
+
+	"github.com/floemq/floe/segment"
 )
+
+// ChunkSource offers the chunks this process already holds in memory (a reader role's
+// cache, primed by an ingest role with what it has just written), so that a merge need not
+// read them from the bucket again.
+type ChunkSource interface {
+	// Cached returns the records of the stored chunk at key, offset and length when they
+	// are in memory; it never reads the bucket. The records are shared: the caller must
+	// not modify them.
+	Cached(key string, offset, length int64) ([]segment.Record, bool)
+}
 
 // Config tunes the compactor. Zero values take the defaults named on each field.
 type Config struct {
@@ -59,6 +71,10 @@ type Config struct {
 	KeyPrefix string
 	// NodeID names this compactor in leases and object keys; default random.
 	NodeID string
+	// Chunks, when set, is asked for a merge's source chunks before the bucket: in a
+	// process that also ingests and reads, most chunks a merge rewrites were written
+	// seconds ago and are still cached. Nil: every source chunk is read from the bucket.
+	Chunks ChunkSource
 	// Concurrency bounds this compactor's object requests in flight; default 8.
 	Concurrency int
 	// SwapDelay pauses a merge between its PUT and its index swap. For tests only: it

@@ -340,11 +340,24 @@ func (s *Service) build(ctx context.Context, groups []group) (merged, error) {
 			uses[storedChunk{r.ObjectKey, r.ByteOffset, r.ByteLength}]++
 		}
 	}
-	raw, err := s.fetch(ctx, uses)
+	decoded := map[storedChunk][]segment.Record{}
+	missing := uses
+	if s.cfg.Chunks != nil {
+		missing = map[storedChunk]int{}
+		for sc, n := range uses {
+			if recs, ok := s.cfg.Chunks.Cached(sc.key, sc.offset, sc.length); ok {
+				decoded[sc] = recs
+				s.m.cachedChunks.Inc()
+				s.m.cachedBytes.Add(float64(sc.length))
+				continue
+			}
+			missing[sc] = n
+		}
+	}
+	raw, err := s.fetch(ctx, missing)
 	if err != nil {
 		return out, err
 	}
-	decoded := map[storedChunk][]segment.Record{}
 	records := func(r metadata.CompactionRow) ([]segment.Record, error) {
 		sc := storedChunk{r.ObjectKey, r.ByteOffset, r.ByteLength}
 		recs, ok := decoded[sc]

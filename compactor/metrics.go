@@ -23,6 +23,8 @@ type metrics struct {
 	txPurged     prometheus.Counter
 	objRequests  *prometheus.CounterVec
 	objBytes     *prometheus.CounterVec
+	cachedChunks prometheus.Counter
+	cachedBytes  prometheus.Counter
 
 	storedObjects *prometheus.GaugeVec
 	storedBytes   *prometheus.GaugeVec
@@ -90,6 +92,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "floe_compactor_object_bytes_total",
 			Help: "Bytes the compactor wrote (put) and read (get_range).",
 		}, []string{"operation"}),
+		cachedChunks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_compactor_cached_chunks_total",
+			Help: "Source chunks of merges taken from this process's chunk cache instead of the bucket.",
+		}),
+		cachedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "floe_compactor_cached_bytes_total",
+			Help: "Stored bytes of the source chunks of merges taken from this process's chunk cache instead of the bucket.",
+		}),
 		storedObjects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "floe_compactor_stored_objects",
 			Help: "Segment objects in the bucket, by level (0 = flushes), from the segments table (cluster-wide; orphans excluded).",
@@ -150,7 +160,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.runs, m.runSeconds, m.merges, m.mergeRows, m.mergeInput, m.mergeWritten,
-			m.retained, m.retainedRows, m.deleted, m.deletedBytes, m.txPurged, m.objRequests, m.objBytes,
+			m.retained, m.retainedRows, m.deleted, m.deletedBytes, m.txPurged, m.objRequests, m.objBytes, m.cachedChunks, m.cachedBytes,
 			m.storedObjects, m.storedBytes, m.unrefObjects, m.unrefBytes, m.ingested, m.compacted, m.amplification,
 			m.backlogSegs, m.backlogAge} {
 			if err := reg.Register(c); err != nil {

@@ -269,6 +269,37 @@ func (c *ChunkCache) Prime(key string, offset int64, chunk []byte) {
 	}
 }
 
+// Cached returns the records of a stored chunk (object key, byte offset, length) when the
+// cache holds it, decoded or still encoded, without reading the bucket and without
+// changing what the cache keeps or in which order: a compactor in the same process reads
+// the chunks it merges from here, and its reads must not keep alive chunks that consumers
+// are done with. The returned slice is shared: callers must not modify it.
+func (c *ChunkCache) Cached(key string, offset, length int64) ([]segment.Record, bool) {
+	ref := chunkRef{key, offset, length}
+	c.mu.Lock()
+	el, ok := c.items[ref]
+	var recs []segment.Record
+	var raw []byte
+	if ok {
+		e := el.Value.(*cacheEntry)
+		recs, raw = e.recs, e.raw
+	}
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	if raw == nil {
+		return recs, true
+	}
+	// The cache's private copy never changes, so the records may point into it; the
+	// entry stays encoded for the consumers' first read.
+	recs, err := decodeChunk(ref, raw, true)
+	if err != nil {
+		return nil, false
+	}
+	return recs, true
+}
+
 // load reads w (which covers ref; nil: ref alone) with one ranged GET, keeps the other whole chunks in it
 // encoded, and decodes ref.
 func (c *ChunkCache) load(ctx context.Context, ref chunkRef, w *window) ([]segment.Record, error) {

@@ -253,6 +253,65 @@ func TestPrimedChunksAreReadWithoutGET(t *testing.T) {
 	require.Equal(t, int64(1), b.ranged.Load(), "the bad primed chunk costs one GET")
 }
 
+// A compactor in the same process asks the cache for the chunks it merges: Cached gives
+// what the cache holds, primed or decoded, and never reads the bucket or counts as a
+// consumer's hit.
+func TestCachedGivesHeldChunksWithoutReading(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store, dbURL, b := openStore(t)
+	reg := prometheus.NewRegistry()
+	rd, err := reader.New(reader.Config{}, store, b, reg)
+	require.NoError(t, err)
+	in, err := ingest.New(ingest.Config{Linger: 5 * time.Millisecond, Chunks: rd.Cache()}, store, b, prometheus.NewRegistry())
+	require.NoError(t, err)
+	in.Start()
+	t.Cleanup(func() { _ = in.Stop(ctx) })
+	_, _, err = store.TopicCreate(ctx, metadata.Topic{Name: "orders", Type: metadata.TopicNormal, Queues: 1, RetentionHours: 1})
+	require.NoError(t, err)
+	for f := range 2 {
+		_, err := in.Produce(ctx, "orders", []domain.Message{{Body: []byte(fmt.Sprint("fresh-", f))}})
+		require.NoError(t, err)
+	}
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT s.object_key, c.byte_offset, c.byte_length
+		FROM chunks c JOIN segments s ON s.id = c.segment_id ORDER BY c.first_offset`)
+	require.NoError(t, err)
+	var chunks []chunkRange
+	for rows.Next() {
+		var c chunkRange
+		require.NoError(t, rows.Scan(&c.key, &c.offset, &c.length))
+		chunks = append(chunks, c)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, chunks, 2)
+	cache := rd.Cache()
+
+	// Primed and never read: decoded for the caller, still there for the consumers.
+	recs, ok := cache.Cached(chunks[0].key, chunks[0].offset, chunks[0].length)
+	require.True(t, ok)
+	require.Len(t, recs, 1)
+	require.Equal(t, "fresh-0", string(recs[0].Body))
+	require.Zero(t, testenv.MetricSum(t, reg, "floe_reader_cache_hits_total"), "a compactor's look is not a consumer's hit")
+	// Decoded by a consumer's read: the same records.
+	got, err := cache.Get(ctx, metadata.Chunk{ObjectKey: chunks[1].key, ByteOffset: chunks[1].offset, ByteLength: chunks[1].length})
+	require.NoError(t, err)
+	recs, ok = cache.Cached(chunks[1].key, chunks[1].offset, chunks[1].length)
+	require.True(t, ok)
+	require.Equal(t, got, recs)
+	// A chunk the cache does not hold (a wrong length names other bytes) is not read.
+	_, ok = cache.Cached(chunks[0].key, chunks[0].offset, chunks[0].length+1)
+	require.False(t, ok)
+	require.Zero(t, b.ranged.Load(), "Cached never reads the bucket")
+	// The primed chunk is still served without a GET.
+	got, err = cache.Get(ctx, metadata.Chunk{ObjectKey: chunks[0].key, ByteOffset: chunks[0].offset, ByteLength: chunks[0].length})
+	require.NoError(t, err)
+	require.Equal(t, "fresh-0", string(got[0].Body))
+	require.Zero(t, b.ranged.Load())
+}
+
 func TestAMissReadsTheNeighbouringChunksInTheSameGET(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

@@ -166,7 +166,9 @@ func (n *Node) moduleList() []module {
 		// After the reader: the write path primes the reader's chunk cache with what it
 		// writes (primer).
 		{name: "ingest", deps: []string{"api"}, after: []string{"reader"}, start: n.startIngest, stop: n.stopIngest},
-		{name: "compactor", deps: []string{"api"}, start: n.startCompactor, stop: func(context.Context) error {
+		// After the reader: merges take the chunks they rewrite from the reader's cache
+		// when it still holds them (cachedChunks).
+		{name: "compactor", deps: []string{"api"}, after: []string{"reader"}, start: n.startCompactor, stop: func(context.Context) error {
 			n.scheduler.Stop()
 			n.compactor.Stop()
 			n.deadLetters.Stop()
@@ -297,7 +299,7 @@ func (n *Node) startCompactor(context.Context) error {
 		MergeAge: cfg.CompactorMergeAge, MaxSmallSegments: cfg.CompactorMaxSmallSegments, SettleAge: cfg.CompactorSettleAge,
 		ReadGrace: cfg.CompactorReadGrace, OrphanGrace: cfg.CompactorOrphanGrace, OrphanScanInterval: cfg.CompactorOrphanScanInterval,
 		RetentionInterval: cfg.CompactorRetentionInterval, LeaseTTL: cfg.CompactorLeaseTTL, SwapDelay: cfg.CompactorSwapDelay,
-		NodeID: cfg.NodeID,
+		NodeID: cfg.NodeID, Chunks: n.cachedChunks(),
 		Logger: n.logger.With("role", "compactor"),
 	}, n.store, n.bucket, n.registry)
 	if err != nil {
@@ -351,6 +353,15 @@ func (n *Node) startServe(context.Context) error {
 // primer returns the reader's chunk cache for the ingest role to prime with what it
 // writes, or nil on a node without the reader role.
 func (n *Node) primer() ingest.ChunkPrimer {
+	if n.reader == nil {
+		return nil
+	}
+	return n.reader.Cache()
+}
+
+// cachedChunks returns the reader's chunk cache for the compactor to take merge sources
+// from, or nil on a node without the reader role.
+func (n *Node) cachedChunks() compactor.ChunkSource {
 	if n.reader == nil {
 		return nil
 	}
