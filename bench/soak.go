@@ -78,6 +78,10 @@ type SoakConfig struct {
 	Postgres PgSampler
 	// Targets are what the run is checked against.
 	Targets SoakTargets
+	// Processes are local processes whose CPU each sample records (Linux /proc), each
+	// with its descendants: on a shared machine the object store's or Postgres's CPU can
+	// explain an interval that Floe's own readings do not.
+	Processes []WatchedProcess
 	// Command is the command line, recorded in the report.
 	Command string
 }
@@ -179,6 +183,9 @@ type SoakSample struct {
 	LagSeconds      float64 `json:"compactionLagSeconds"`
 	// Postgres is the database's size and tables; nil without a database URL.
 	Postgres *PgSample `json:"postgres,omitempty"`
+	// CPUCores is the CPU each watched process (SoakConfig.Processes) used over the
+	// interval, in cores.
+	CPUCores map[string]float64 `json:"cpuCores,omitempty"`
 	// Missing lists the node metrics /metrics did not have.
 	Missing []string `json:"missing,omitempty"`
 	// Errors are readings that failed.
@@ -240,6 +247,24 @@ type soakSampler struct {
 	samples []SoakSample
 	prev    *nodeReading
 	out     io.Writer
+	// procs are the watched processes, read under procRoot; prevCPU their last reading.
+	procs     []WatchedProcess
+	procRoot  string
+	prevCPU   cpuReading
+	prevCPUAt time.Time
+}
+
+// readCPU reads the watched processes' CPU and returns their cores since the last read
+// (nil the first time).
+func (s *soakSampler) readCPU() (map[string]float64, error) {
+	now := time.Now()
+	r, err := readCPU(s.procRoot, s.procs)
+	if err != nil {
+		return nil, fmt.Errorf("reading process CPU: %w", err)
+	}
+	cores := r.coresSince(s.prevCPU, now.Sub(s.prevCPUAt).Seconds())
+	s.prevCPU, s.prevCPUAt = r, now
+	return cores, nil
 }
 
 // take reads the node and Postgres at the end of interval p and keeps the sample.
@@ -254,6 +279,13 @@ func (s *soakSampler) take(ctx context.Context, p IntervalStats) {
 		cur := &nodeReading{values: sc.values, hists: sc.hists, at: sc.at}
 		sample.fillNode(cur, s.prev)
 		s.prev = cur
+	}
+	if len(s.procs) > 0 {
+		cores, err := s.readCPU()
+		if err != nil {
+			sample.Errors = append(sample.Errors, err.Error())
+		}
+		sample.CPUCores = cores
 	}
 	if s.pg != nil {
 		pg, err := s.pg.Sample(ctx)
@@ -331,6 +363,12 @@ func (s SoakSample) progressLine() string {
 			}
 		}
 	}
+	if len(s.CPUCores) > 0 {
+		line += " | cpu"
+		for _, name := range sortedNames(s.CPUCores) {
+			line += fmt.Sprintf(" %s %.2f", name, s.CPUCores[name])
+		}
+	}
 	if s.Postgres != nil {
 		line += fmt.Sprintf(" | postgres %s, %d dead tuples, %d autovacuums",
 			mibString(float64(s.Postgres.DatabaseBytes)), s.Postgres.DeadTuples, s.Postgres.Autovacuums)
@@ -396,8 +434,14 @@ func RunSoak(ctx context.Context, c *client.Client, cfg SoakConfig, progress io.
 	}
 	interval := cmp.Or(cfg.SampleInterval, 30*time.Second)
 	targets := cfg.Targets.withDefaults()
-	sm := &soakSampler{node: c, out: progress}
+	sm := &soakSampler{node: c, out: progress, procs: cfg.Processes, procRoot: "/proc"}
 	sm.pg = cfg.Postgres
+	if len(sm.procs) > 0 {
+		// The first sample's CPU is counted from here.
+		if _, err := sm.readCPU(); err != nil {
+			return SoakReport{}, err
+		}
+	}
 	rep, runErr := RunWorkload(ctx, c, cfg.Workload, RunOptions{
 		Progress:   progress,
 		Interval:   interval,

@@ -106,6 +106,8 @@ func TestSoakSampleReadsNodeMetrics(t *testing.T) {
 	require.Len(t, s.StageP99Ms, 1, "only the PUT histogram is in the text: %v", s.StageP99Ms)
 	require.InDelta(t, 97, s.StageP99Ms["put"], 1e-9)
 	require.Contains(t, s.progressLine(), "| p99 put 97 ms")
+	s.CPUCores = map[string]float64{"minio": 0.25, "floe": 0.5}
+	require.Contains(t, s.progressLine(), "| cpu floe 0.50 minio 0.25", "names in order")
 	require.Empty(t, s.Missing)
 	require.True(t, s.has(metricRSS))
 
@@ -327,13 +329,14 @@ func TestSoakChartAndFiles(t *testing.T) {
 		s.Postgres.Tables = []PgTable{{Name: "chunks", Bytes: 40 << 20}, {Name: "deliveries", Bytes: 10 << 20}}
 		s.StageP99Ms = map[string]float64{"produce": 180, "commit": 30, "receive": 60, "ack": 25}
 		s.DeletesPerSec = 8
+		s.CPUCores = map[string]float64{"floe": 0.5, "minio": 0.2}
 	})
 	r := SoakReport{Workload: rep, SampleSeconds: 30, Targets: SoakTargets{}.withDefaults(), Samples: samples}
 	r.Checks = checkTargets(rep, samples, r.Targets)
 	r.Summary = soakSummary(rep, r.Checks)
 	svg := r.ChartSVG()
 	for _, name := range []string{"p99", "target p99 350ms", "RSS", "RSS bound", "database", "chunks", "deliveries", "dead tuples",
-		"objects", "waiting to merge", "oldest unmerged flush", "goroutines", "produce", "commit", "receive", "ack", "deletes"} {
+		"objects", "waiting to merge", "oldest unmerged flush", "goroutines", "produce", "commit", "receive", "ack", "deletes", "floe", "minio"} {
 		require.Contains(t, svg, `data-series="`+name+`"`)
 	}
 	dir := t.TempDir()

@@ -99,6 +99,7 @@ func (r SoakReport) soakPanels() []soakPanel {
 			{name: "oldest unmerged flush", color: "#ff7f0e", value: node(metricBacklogAge, func(s SoakSample) float64 { return s.LagSeconds })},
 			{name: "merge age + " + fmtDuration(lagSlack), color: targetColor, dashed: true, value: constant((t.MergeAge + lagSlack).Seconds())},
 		}},
+		r.cpuPanel(),
 		soakPanel{title: "goroutines", format: count, series: []soakSeries{
 			{name: "goroutines", color: "#17becf", value: node(metricGoroutines, func(s SoakSample) float64 { return s.Goroutines })},
 		}},
@@ -117,6 +118,30 @@ func (r SoakReport) stagePanel() soakPanel {
 			v, ok := s.StageP99Ms[st.name]
 			return v, ok
 		}})
+	}
+	return p
+}
+
+// cpuPanel draws the CPU of each watched process per interval (none watched: an empty
+// panel says so by its title).
+func (r SoakReport) cpuPanel() soakPanel {
+	colors := []string{"#d62728", "#1f77b4", "#9467bd", "#8c564b", "#17becf", "#bcbd22"}
+	p := soakPanel{title: "CPU per interval (cores) of each watched process", format: func(v float64) string { return fmt.Sprintf("%.2f", v) }}
+	seen := map[string]bool{}
+	for _, s := range r.Samples {
+		for _, name := range sortedNames(s.CPUCores) {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			p.series = append(p.series, soakSeries{name: name, color: colors[(len(seen)-1)%len(colors)], value: func(s SoakSample) (float64, bool) {
+				v, ok := s.CPUCores[name]
+				return v, ok
+			}})
+		}
+	}
+	if len(p.series) == 0 {
+		p.title = "CPU per interval (cores): no process watched (--watch)"
 	}
 	return p
 }

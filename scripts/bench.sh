@@ -82,6 +82,9 @@ cpu_ticks() {
 }
 descendants() { local c; for c in $(pgrep -P "$1"); do echo "$c"; descendants "$c"; done; }
 floe_pid="${pids[1]}"; pg_pid="$(head -1 "$work/floe/pg/postmaster.pid" 2>/dev/null || echo "$floe_pid")"
+# A soak records, each sample, the CPU of floe, MinIO and Postgres: on a shared machine
+# they explain intervals that Floe's own readings do not.
+if [ "$mode" = soak ]; then extra+=(--watch "floe=$floe_pid,minio=${pids[0]},postgres=$pg_pid"); fi
 echo "load before: $(uptime)" >&2
 floe_cpu() { local t=0 p; for p in "$floe_pid" "${reader_pids[@]}"; do t=$((t + $(cpu_ticks "$p"))); done; echo "$t"; }
 cpu_before=("$(floe_cpu)" "$(cpu_ticks "$pg_pid" tree)" "$(cpu_ticks "${pids[0]}")")

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -192,6 +193,7 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) error {
 	duration := fs.Duration("duration", 30*time.Minute, "measured duration")
 	fs.DurationVar(&cfg.SampleInterval, "sample-interval", 30*time.Second, "time between samples (and progress lines)")
 	databaseURL := fs.String("database-url", "", "the node's Postgres, for database and table sizes (optional)")
+	watch := fs.String("watch", "", "NAME=PID,...: local processes whose CPU (with their descendants') each sample records, such as floe=123,minio=456,postgres=789; this client is watched too, as \"client\"")
 	t := &cfg.Targets
 	fs.DurationVar(&t.IntervalP99, "interval-p99", 350*time.Millisecond, "target: end-to-end p99 of every sample interval at most this")
 	fs.DurationVar(&t.RunP99, "run-p99", 500*time.Millisecond, "target: end-to-end p99 of the whole run at most this")
@@ -216,6 +218,14 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) error {
 	if t.PgBytesPerMessage <= 0 || t.BytesPerObject <= 0 {
 		return fmt.Errorf("bench soak: --pg-bytes-per-message and --bytes-per-object must be positive, got %g and %d", t.PgBytesPerMessage, t.BytesPerObject)
 	}
+	procs, err := bench.ParseWatchedProcesses(*watch)
+	if err != nil {
+		return fmt.Errorf("bench soak: --watch: %w", err)
+	}
+	if len(procs) > 0 && !slices.ContainsFunc(procs, func(p bench.WatchedProcess) bool { return p.Name == "client" }) {
+		procs = append(procs, bench.WatchedProcess{Name: "client", PID: os.Getpid()})
+	}
+	cfg.Processes = procs
 	w.Rate = bench.Rate{PerSecond: *rate}
 	w.Warmup, w.Duration = bench.Duration(*warmup), bench.Duration(*duration)
 	cfg.Command = "floe bench soak " + strings.Join(args, " ")
