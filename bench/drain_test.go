@@ -83,8 +83,11 @@ func TestRunDrainOverReaderNodes(t *testing.T) {
 	require.InDelta(t, 3*float64(res.Acks)/float64(res.Acked), res.Cost.PgTxAckPerMessage, 1e-9)
 	require.Empty(t, res.Cost.Missing)
 	require.Positive(t, res.Cost.GetsPerGiB)
-	require.Equal(t, 3*fb.getRanges*4096, res.Cost.GetBytes)
-	require.Equal(t, 3*fb.getRanges, res.Cost.CacheMisses)
+	// Each node's counters are read once at the end, while a consumer may still have a
+	// receive in flight (at most one each), which the fake counts after the reading.
+	require.Equal(t, 4096*res.Cost.CacheMisses, res.Cost.GetBytes, "GET bytes and misses of the same readings")
+	require.LessOrEqual(t, res.Cost.CacheMisses, 3*fb.getRanges)
+	require.GreaterOrEqual(t, res.Cost.CacheMisses, 3*(fb.getRanges-float64(cfg.Consumers)))
 
 	md := res.Markdown()
 	require.Contains(t, md, "| drain rate |")
