@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -163,14 +162,4 @@ func (r cpuReading) coresSince(prev cpuReading, seconds float64) map[string]floa
 		}
 	}
 	return out
-}
-
-// sortedNames returns the keys of m in order.
-func sortedNames(m map[string]float64) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }

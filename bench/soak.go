@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -365,7 +366,7 @@ func (s SoakSample) progressLine() string {
 	}
 	if len(s.CPUCores) > 0 {
 		line += " | cpu"
-		for _, name := range sortedNames(s.CPUCores) {
+		for _, name := range slices.Sorted(maps.Keys(s.CPUCores)) {
 			line += fmt.Sprintf(" %s %.2f", name, s.CPUCores[name])
 		}
 	}

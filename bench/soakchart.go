@@ -2,6 +2,8 @@ package bench
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -129,7 +131,7 @@ func (r SoakReport) cpuPanel() soakPanel {
 	p := soakPanel{title: "CPU per interval (cores) of each watched process", format: func(v float64) string { return fmt.Sprintf("%.2f", v) }}
 	seen := map[string]bool{}
 	for _, s := range r.Samples {
-		for _, name := range sortedNames(s.CPUCores) {
+		for _, name := range slices.Sorted(maps.Keys(s.CPUCores)) {
 			if seen[name] {
 				continue
 			}

@@ -77,6 +77,7 @@ func TestBenchSoakFlags(t *testing.T) {
 		{[]string{"soak", "--consumers", "0"}, "a soak run needs consumers"},
 		{[]string{"soak", "--pg-bytes-per-message", "0"}, "--pg-bytes-per-message and --bytes-per-object must be positive, got 0 and 16777216"},
 		{[]string{"soak", "--bytes-per-object", "-1"}, "--pg-bytes-per-message and --bytes-per-object must be positive, got 6 and -1"},
+		{[]string{"soak", "--watch", "minio=abc"}, `--watch: a watched process is NAME=PID with a positive PID, got "minio=abc"`},
 		{[]string{"soak", "--url", "http://127.0.0.1:1", "--out", t.TempDir()}, "looking up topic soak"},
 	}
 	for _, tt := range tests {
